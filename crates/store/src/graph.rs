@@ -1,0 +1,450 @@
+//! The graph's layout on a [`Store`].
+//!
+//! ```text
+//! M/format              format version (u32)
+//! M/state               DbState: generation, next ids, counts per kind
+//! L/<load>              LoadRecord: bundle, hash, per-file summary
+//! H/<bundle hash>       load number (makes re-loading the same bundle a no-op)
+//! F/<file>              FileInfo: name and load of a source file
+//! N|E|B|G|W/<load>/<chunk>   node, edge, blacklist, merge and warning records
+//! ```
+//! Records are packed into chunks of at most [`CHUNK_TARGET`] bytes (each value stays far
+//! below [`crate::MAX_VALUE_LEN`]), so a million-row load is a few thousand values and one
+//! batch. Numbers in keys are big-endian so that key order is load order.
+
+use crate::{Batch, Store, StoreError, MAX_VALUE_LEN};
+use qinglian_model::{
+    BlacklistRecord, EdgeKind, EdgeRecord, FileId, MergeRecord, NodeId, NodeKind, NodeRecord,
+};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// The on-disk format this build writes and reads. Bump on any incompatible change, and keep
+/// an old database as a test fixture so that a silent break fails a test.
+pub const FORMAT_VERSION: u32 = 1;
+/// Target size of a record chunk.
+pub const CHUNK_TARGET: usize = 48 * 1024;
+
+const K_FORMAT: &[u8] = b"M/format";
+const K_STATE: &[u8] = b"M/state";
+
+/// Node and edge counts per kind (indexed by `NodeKind::index` / `EdgeKind::index`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CountsByKind {
+    /// Nodes per kind.
+    pub nodes: [u64; 6],
+    /// Edges per kind.
+    pub edges: [u64; 14],
+    /// Blacklist entries.
+    pub blacklist: u64,
+    /// Recorded merges.
+    pub merges: u64,
+}
+
+impl CountsByKind {
+    /// Adds another set of counts.
+    pub fn add(&mut self, o: &CountsByKind) {
+        self.nodes.iter_mut().zip(o.nodes).for_each(|(a, b)| *a += b);
+        self.edges.iter_mut().zip(o.edges).for_each(|(a, b)| *a += b);
+        self.blacklist += o.blacklist;
+        self.merges += o.merges;
+    }
+}
+
+/// The database's state after its last committed load.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DbState {
+    /// Incremented by every committed load; a snapshot built at one generation is stale at
+    /// the next.
+    pub generation: u64,
+    /// Next node id to hand out.
+    pub next_node: u32,
+    /// Next file id to hand out.
+    pub next_file: u32,
+    /// Number of committed loads.
+    pub loads: u32,
+    /// Totals over all loads.
+    pub counts: CountsByKind,
+}
+
+/// What happened to the rows of one file of a load.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileSummary {
+    /// File name within the bundle.
+    pub name: String,
+    /// SHA-256 of the file's bytes, hex.
+    pub sha256: String,
+    /// Data rows read (header excluded).
+    pub read: u64,
+    /// Rows that became a new node, edge or blacklist entry.
+    pub loaded: u64,
+    /// Rows resolved into an existing entity (same id or identifier).
+    pub merged: u64,
+    /// Rows kept with at least one warning.
+    pub warned: u64,
+    /// Rows with an error (any error rejects the whole load).
+    pub rejected: u64,
+}
+
+/// One committed load.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoadRecord {
+    /// 1-based load number.
+    pub number: u32,
+    /// The bundle folder as given on the command line.
+    pub bundle: String,
+    /// SHA-256 over the bundle's file names and contents, hex.
+    pub bundle_hash: String,
+    /// Seconds since the Unix epoch when the load committed.
+    pub unix_time: u64,
+    /// Per-file summary.
+    pub files: Vec<FileSummary>,
+    /// What the load added.
+    pub added: CountsByKind,
+    /// Warnings recorded.
+    pub warnings: u64,
+}
+
+/// A source file in the file table.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileInfo {
+    /// Its id (what provenance records cite).
+    pub id: FileId,
+    /// The load that read it.
+    pub load: u32,
+    /// File name within the bundle.
+    pub name: String,
+}
+
+#[derive(Clone, Copy)]
+enum Tag {
+    Node = b'N' as isize,
+    Edge = b'E' as isize,
+    Blacklist = b'B' as isize,
+    Merge = b'G' as isize,
+    Warning = b'W' as isize,
+}
+
+fn chunk_prefix(tag: Tag) -> Vec<u8> {
+    vec![tag as u8, b'/']
+}
+
+fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>, StoreError> {
+    postcard::to_allocvec(v).map_err(|e| StoreError::Corrupt { key: "(encoding)".into(), reason: e.to_string() })
+}
+
+fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
+    postcard::from_bytes(bytes)
+        .map_err(|e| StoreError::Corrupt { key: String::from_utf8_lossy(key).into_owned(), reason: e.to_string() })
+}
+
+/// Splits a chunk value into its records.
+pub fn decode_chunk<T: DeserializeOwned>(key: &[u8], chunk: &[u8]) -> Result<Vec<T>, StoreError> {
+    let mut out = Vec::new();
+    let mut rest = chunk;
+    while !rest.is_empty() {
+        let (len, tail) = rest.split_at_checked(4).ok_or_else(|| truncated(key))?;
+        let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
+        let (rec, tail) = tail.split_at_checked(len).ok_or_else(|| truncated(key))?;
+        out.push(decode(key, rec)?);
+        rest = tail;
+    }
+    Ok(out)
+}
+
+fn truncated(key: &[u8]) -> StoreError {
+    StoreError::Corrupt { key: String::from_utf8_lossy(key).into_owned(), reason: "truncated chunk".into() }
+}
+
+/// The graph on a store.
+#[derive(Debug)]
+pub struct GraphDb<S: Store> {
+    store: S,
+    state: DbState,
+}
+
+impl<S: Store> GraphDb<S> {
+    /// Opens the graph, writing the format version into an empty store and refusing a store
+    /// written in another format.
+    pub fn open(store: S) -> Result<GraphDb<S>, StoreError> {
+        match store.get(K_FORMAT)? {
+            None => {
+                let mut b = Batch::new();
+                b.put(K_FORMAT.to_vec(), FORMAT_VERSION.to_le_bytes().to_vec())?;
+                b.put(K_STATE.to_vec(), encode(&DbState::default())?)?;
+                store.commit(b)?;
+            }
+            Some(v) => {
+                let found = v.as_slice().try_into().map(u32::from_le_bytes).map_err(|_| StoreError::Corrupt {
+                    key: "M/format".into(),
+                    reason: format!("{} bytes, expected 4", v.len()),
+                })?;
+                if found > FORMAT_VERSION {
+                    return Err(StoreError::FormatTooNew { found, supported: FORMAT_VERSION });
+                }
+                if found < FORMAT_VERSION {
+                    return Err(StoreError::FormatTooOld { found, supported: FORMAT_VERSION });
+                }
+            }
+        }
+        let state = match store.get(K_STATE)? {
+            Some(v) => decode(K_STATE, &v)?,
+            None => DbState::default(),
+        };
+        Ok(GraphDb { store, state })
+    }
+
+    /// The state after the last committed load.
+    pub fn state(&self) -> &DbState {
+        &self.state
+    }
+
+    /// The underlying store.
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// The load that committed a bundle with this hash, if any.
+    pub fn load_with_hash(&self, hash: &str) -> Result<Option<u32>, StoreError> {
+        let key = [b"H/".as_slice(), hash.as_bytes()].concat();
+        Ok(self.store.get(&key)?.map(|v| v.as_slice().try_into().map(u32::from_le_bytes).unwrap_or(0)))
+    }
+
+    /// Every committed load, in order.
+    pub fn loads(&self) -> Result<Vec<LoadRecord>, StoreError> {
+        self.store.scan_prefix(b"L/").map(|r| r.and_then(|(k, v)| decode(&k, &v))).collect()
+    }
+
+    /// The file table, by file id.
+    pub fn files(&self) -> Result<Vec<FileInfo>, StoreError> {
+        self.store.scan_prefix(b"F/").map(|r| r.and_then(|(k, v)| decode(&k, &v))).collect()
+    }
+
+    /// Raw node chunks (key, value), for decoding in parallel with [`decode_chunk`].
+    pub fn node_chunks(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        self.store.scan_prefix(&chunk_prefix(Tag::Node)).collect()
+    }
+
+    /// Raw edge chunks.
+    pub fn edge_chunks(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        self.store.scan_prefix(&chunk_prefix(Tag::Edge)).collect()
+    }
+
+    fn all<T: DeserializeOwned>(&self, tag: Tag) -> Result<Vec<T>, StoreError> {
+        let mut out = Vec::new();
+        for r in self.store.scan_prefix(&chunk_prefix(tag)) {
+            let (k, v) = r?;
+            out.extend(decode_chunk(&k, &v)?);
+        }
+        Ok(out)
+    }
+
+    /// Every node record, in load order. A node described by several loads has one record
+    /// per load; later records add to earlier ones.
+    pub fn node_records(&self) -> Result<Vec<NodeRecord>, StoreError> {
+        self.all(Tag::Node)
+    }
+
+    /// Every edge record, in load order.
+    pub fn edge_records(&self) -> Result<Vec<EdgeRecord>, StoreError> {
+        self.all(Tag::Edge)
+    }
+
+    /// Every blacklist entry.
+    pub fn blacklist_records(&self) -> Result<Vec<BlacklistRecord>, StoreError> {
+        self.all(Tag::Blacklist)
+    }
+
+    /// Every recorded merge.
+    pub fn merge_records(&self) -> Result<Vec<MergeRecord>, StoreError> {
+        self.all(Tag::Merge)
+    }
+
+    /// Every warning of every load, as printed at load time.
+    pub fn warnings(&self) -> Result<Vec<String>, StoreError> {
+        self.all(Tag::Warning)
+    }
+
+    /// Starts a load; nothing is visible until [`GraphDb::commit_load`].
+    pub fn begin_load(&self, bundle: &str, bundle_hash: &str) -> LoadWriter {
+        let number = self.state.loads + 1;
+        let mk = |tag| Chunker::new(tag, number);
+        LoadWriter {
+            number,
+            bundle: bundle.to_owned(),
+            bundle_hash: bundle_hash.to_owned(),
+            next_node: self.state.next_node,
+            next_file: self.state.next_file,
+            files: Vec::new(),
+            nodes: mk(Tag::Node),
+            edges: mk(Tag::Edge),
+            blacklist: mk(Tag::Blacklist),
+            merges: mk(Tag::Merge),
+            warnings: mk(Tag::Warning),
+            added: CountsByKind::default(),
+            warning_count: 0,
+            batch: Batch::new(),
+        }
+    }
+
+    /// Commits a load as one atomic, durable batch and returns its record.
+    pub fn commit_load(&mut self, mut w: LoadWriter, files: Vec<FileSummary>, unix_time: u64) -> Result<LoadRecord, StoreError> {
+        for c in [&mut w.nodes, &mut w.edges, &mut w.blacklist, &mut w.merges, &mut w.warnings] {
+            c.flush(&mut w.batch)?;
+        }
+        let record = LoadRecord {
+            number: w.number,
+            bundle: w.bundle,
+            bundle_hash: w.bundle_hash.clone(),
+            unix_time,
+            files,
+            added: w.added.clone(),
+            warnings: w.warning_count,
+        };
+        let mut state = self.state.clone();
+        state.generation += 1;
+        state.loads = w.number;
+        state.next_node = w.next_node;
+        state.next_file = w.next_file;
+        state.counts.add(&w.added);
+        let mut b = w.batch;
+        for f in &w.files {
+            b.put([b"F/".as_slice(), &f.id.0.to_be_bytes()].concat(), encode(f)?)?;
+        }
+        b.put([b"L/".as_slice(), &w.number.to_be_bytes()].concat(), encode(&record)?)?;
+        b.put([b"H/".as_slice(), w.bundle_hash.as_bytes()].concat(), w.number.to_le_bytes().to_vec())?;
+        b.put(K_STATE.to_vec(), encode(&state)?)?;
+        self.store.commit(b)?;
+        self.state = state;
+        Ok(record)
+    }
+}
+
+struct Chunker {
+    prefix: Vec<u8>,
+    next: u32,
+    buf: Vec<u8>,
+}
+
+impl Chunker {
+    fn new(tag: Tag, load: u32) -> Chunker {
+        let mut prefix = chunk_prefix(tag);
+        prefix.extend(load.to_be_bytes());
+        Chunker { prefix, next: 0, buf: Vec::with_capacity(CHUNK_TARGET + 1024) }
+    }
+
+    fn push(&mut self, rec: &[u8], batch: &mut Batch) -> Result<(), StoreError> {
+        if rec.len() + 4 > MAX_VALUE_LEN {
+            return Err(StoreError::ValueTooLarge { len: rec.len() + 4, max: MAX_VALUE_LEN });
+        }
+        if !self.buf.is_empty() && self.buf.len() + 4 + rec.len() > CHUNK_TARGET {
+            self.flush(batch)?;
+        }
+        self.buf.extend((rec.len() as u32).to_le_bytes());
+        self.buf.extend_from_slice(rec);
+        Ok(())
+    }
+
+    fn flush(&mut self, batch: &mut Batch) -> Result<(), StoreError> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let mut key = self.prefix.clone();
+        key.extend(self.next.to_be_bytes());
+        self.next += 1;
+        batch.put(key, std::mem::take(&mut self.buf))
+    }
+}
+
+impl std::fmt::Debug for Chunker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Chunker({} chunks)", self.next)
+    }
+}
+
+/// Collects one load's records into a single batch.
+#[derive(Debug)]
+pub struct LoadWriter {
+    number: u32,
+    bundle: String,
+    bundle_hash: String,
+    next_node: u32,
+    next_file: u32,
+    files: Vec<FileInfo>,
+    nodes: Chunker,
+    edges: Chunker,
+    blacklist: Chunker,
+    merges: Chunker,
+    warnings: Chunker,
+    added: CountsByKind,
+    warning_count: u64,
+    batch: Batch,
+}
+
+impl LoadWriter {
+    /// This load's number.
+    pub fn number(&self) -> u32 {
+        self.number
+    }
+
+    /// Registers a source file of this load.
+    pub fn add_file(&mut self, name: &str) -> FileId {
+        let id = FileId(self.next_file);
+        self.next_file += 1;
+        self.files.push(FileInfo { id, load: self.number, name: name.to_owned() });
+        id
+    }
+
+    /// Hands out the next node id.
+    pub fn alloc_node(&mut self) -> NodeId {
+        let id = NodeId(self.next_node);
+        self.next_node += 1;
+        id
+    }
+
+    /// Adds a node record; `new` says whether it creates the node (counted) or adds to a node
+    /// of an earlier load.
+    pub fn put_node(&mut self, rec: &NodeRecord, new: bool) -> Result<(), StoreError> {
+        if new {
+            self.added.nodes[rec.kind.index()] += 1;
+        }
+        self.nodes.push(&encode(rec)?, &mut self.batch)
+    }
+
+    /// Adds an edge record.
+    pub fn put_edge(&mut self, rec: &EdgeRecord) -> Result<(), StoreError> {
+        self.added.edges[rec.kind.index()] += 1;
+        self.edges.push(&encode(rec)?, &mut self.batch)
+    }
+
+    /// Adds a blacklist entry.
+    pub fn put_blacklist(&mut self, rec: &BlacklistRecord) -> Result<(), StoreError> {
+        self.added.blacklist += 1;
+        self.blacklist.push(&encode(rec)?, &mut self.batch)
+    }
+
+    /// Records a merge.
+    pub fn put_merge(&mut self, rec: &MergeRecord) -> Result<(), StoreError> {
+        self.added.merges += 1;
+        self.merges.push(&encode(rec)?, &mut self.batch)
+    }
+
+    /// Records a warning.
+    pub fn put_warning(&mut self, text: &str) -> Result<(), StoreError> {
+        self.warning_count += 1;
+        self.warnings.push(&encode(&text)?, &mut self.batch)
+    }
+
+    /// Bytes buffered so far.
+    pub fn bytes(&self) -> usize {
+        self.batch.bytes()
+    }
+}
+
+/// Counts as named in `stats` output.
+pub fn counts_by_name(c: &CountsByKind) -> (Vec<(&'static str, u64)>, Vec<(&'static str, u64)>) {
+    (
+        NodeKind::ALL.iter().map(|k| (k.as_str(), c.nodes[k.index()])).collect(),
+        EdgeKind::ALL.iter().map(|k| (k.as_str(), c.edges[k.index()])).collect(),
+    )
+}
