@@ -1,1 +1,487 @@
-//! placeholder
+//! # qinglian-ingest
+//!
+//! A bundle (a folder of CSV files, `SCHEMA.md`) becomes one load of the graph:
+//!
+//! 1. every file is read and every field parsed once; each problem is a [`Diagnostic`]
+//!    naming file, line and column;
+//! 2. identities are resolved (same bundle id, or same valid resident ID / credit code, is
+//!    one entity; names never merge) and every merge is recorded;
+//! 3. if any row has an error the load is rejected and nothing is written; otherwise every
+//!    record goes into one batch that the store commits atomically and durably.
+//!
+//! Which problems reject the load and which keep the row with a warning is documented in
+//! `docs/ingest.md`; the short version: anything that would make a finding wrong or a
+//! reference dangle is an error, anything that only loses a detail is a warning.
+
+mod diag;
+mod resolve;
+mod rows;
+pub mod schema;
+mod table;
+
+pub use diag::{Diagnostic, Severity};
+pub use resolve::merge_into;
+
+use diag::FileDiags;
+use qinglian_model::FileId;
+use qinglian_store::{FileSummary, GraphDb, LoadRecord, Store, StoreError};
+use rayon::prelude::*;
+use resolve::{Existing, Resolver};
+use rustc_hash::FxHashMap;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Limits and switches of a load.
+#[derive(Clone, Debug)]
+pub struct IngestOptions {
+    /// Largest field accepted, in bytes; a larger one is an error.
+    pub max_field_bytes: usize,
+    /// Errors kept in the report; later ones are counted but not kept.
+    pub max_errors: usize,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        IngestOptions { max_field_bytes: 8 * 1024, max_errors: 200 }
+    }
+}
+
+/// Progress of a load, for a progress bar.
+#[derive(Clone, Debug)]
+pub enum Progress {
+    /// Files are being read and parsed; `bytes` of `total` done.
+    Parsing {
+        /// Bytes parsed so far.
+        bytes: u64,
+        /// Bytes in the bundle.
+        total: u64,
+    },
+    /// Identities and references are being resolved.
+    Resolving,
+    /// Records are being encoded into the batch.
+    Writing,
+    /// The batch is being committed and synced.
+    Committing,
+}
+
+/// What a successful `ingest` did.
+#[derive(Debug)]
+pub struct IngestReport {
+    /// The committed load, or `None` when the bundle was loaded before.
+    pub load: Option<LoadRecord>,
+    /// The earlier load of the same bundle, when this was a no-op.
+    pub already_loaded: Option<u32>,
+    /// Per-file counts.
+    pub files: Vec<FileSummary>,
+    /// Warnings (the rows were kept).
+    pub warnings: Vec<Diagnostic>,
+    /// Files and folders in the bundle folder that are not part of the format.
+    pub ignored: Vec<String>,
+    /// Rows whose national identifier is not Chinese-shaped and was kept as a property.
+    pub foreign_identifiers: u64,
+    /// Time per phase.
+    pub timings: Vec<(&'static str, Duration)>,
+}
+
+/// Why a load did not happen.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IngestError {
+    /// The bundle has errors; the database is unchanged.
+    #[error("{} error(s) in the bundle; nothing was loaded", .0.error_count)]
+    Rejected(Box<Rejection>),
+    /// A file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The folder holds no bundle file.
+    #[error("{0}: no bundle files found (expected some of: {names})", names = schema::FILES.iter().map(|f| f.name).collect::<Vec<_>>().join(", "))]
+    NotABundle(PathBuf),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A rejected load: what was wrong, per file.
+#[derive(Debug)]
+pub struct Rejection {
+    /// Per-file counts.
+    pub files: Vec<FileSummary>,
+    /// The errors (at most `max_errors` of them).
+    pub errors: Vec<Diagnostic>,
+    /// All errors, including those not kept.
+    pub error_count: usize,
+    /// Warnings found along the way.
+    pub warnings: Vec<Diagnostic>,
+}
+
+struct Source {
+    spec: &'static schema::FileSpec,
+    bytes: Vec<u8>,
+    sha256: String,
+}
+
+/// Lists and reads the bundle's files. Unknown `.csv` files are errors (a misspelt
+/// `poeple.csv` must not be skipped silently); other files are ignored and reported.
+fn read_bundle(dir: &Path) -> Result<(Vec<Source>, Vec<String>, Vec<Diagnostic>), IngestError> {
+    let io = |source| IngestError::Io { path: dir.to_path_buf(), source };
+    let mut names: Vec<(String, PathBuf)> = std::fs::read_dir(dir)
+        .map_err(io)?
+        .filter_map(Result::ok)
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+        .collect();
+    names.sort();
+    let (mut sources, mut ignored, mut errors) = (Vec::new(), Vec::new(), Vec::new());
+    for (name, path) in names {
+        match schema::spec(&name) {
+            Some(spec) => {
+                let bytes = std::fs::read(&path).map_err(|source| IngestError::Io { path: path.clone(), source })?;
+                let sha256 = hex(&Sha256::digest(&bytes));
+                sources.push(Source { spec, bytes, sha256 });
+            }
+            None if name.to_ascii_lowercase().ends_with(".csv") => errors.push(Diagnostic {
+                severity: Severity::Error,
+                file: name.clone(),
+                line: 0,
+                column: 0,
+                column_name: None,
+                message: format!(
+                    "not a bundle file (expected one of: {}); rename or move it",
+                    schema::FILES.iter().map(|f| f.name).collect::<Vec<_>>().join(", ")
+                ),
+            }),
+            None => ignored.push(name),
+        }
+    }
+    if sources.is_empty() && errors.is_empty() {
+        return Err(IngestError::NotABundle(dir.to_path_buf()));
+    }
+    // Resolution order: entities before the rows that refer to them.
+    sources.sort_by_key(|s| schema::FILES.iter().position(|f| f.name == s.spec.name));
+    Ok((sources, ignored, errors))
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn bundle_hash(sources: &[Source]) -> String {
+    let mut h = Sha256::new();
+    let mut sorted: Vec<&Source> = sources.iter().collect();
+    sorted.sort_by_key(|s| s.spec.name);
+    for s in sorted {
+        h.update(s.spec.name.as_bytes());
+        h.update([0]);
+        h.update(s.sha256.as_bytes());
+    }
+    hex(&h.finalize())
+}
+
+/// Per-file working state.
+struct Work {
+    spec: &'static schema::FileSpec,
+    sha256: String,
+    bytes: Vec<u8>,
+    header: Option<table::Header>,
+    parts: Vec<table::Part>,
+    diags: FileDiags,
+    drafts: rows::Drafts,
+    read: u64,
+    loaded: u64,
+    merged: u64,
+}
+
+fn is_entity_file(k: schema::FileKind) -> bool {
+    use schema::FileKind::*;
+    matches!(k, People | Agencies | Companies | Tenders | Contracts | Subsidies | Blacklist)
+}
+
+/// Files larger than this are parsed in several parts at once.
+const PART_BYTES: usize = 4 << 20;
+
+/// Edges encoded by one parallel unit, with the problems it found.
+struct Encoded {
+    chunks: Vec<Vec<u8>>,
+    counts: [u64; 14],
+    edges: u64,
+    errors: Vec<(u64, usize, String)>,
+    read: u64,
+    diags: Option<FileDiags>,
+}
+
+/// Loads the bundle in `dir` into `db`: all or nothing.
+pub fn ingest<S: Store>(
+    db: &mut GraphDb<S>,
+    dir: &Path,
+    opts: &IngestOptions,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<IngestReport, IngestError> {
+    let t0 = Instant::now();
+    let mut timings = Vec::new();
+    let (sources, ignored, file_errors) = read_bundle(dir)?;
+    let hash = bundle_hash(&sources);
+    if file_errors.is_empty() {
+        if let Some(n) = db.load_with_hash(&hash)? {
+            return Ok(IngestReport {
+                load: None,
+                already_loaded: Some(n),
+                files: Vec::new(),
+                warnings: Vec::new(),
+                ignored,
+                foreign_identifiers: 0,
+                timings,
+            });
+        }
+    }
+    let total: u64 = sources.iter().map(|s| s.bytes.len() as u64).sum();
+    let done = std::sync::atomic::AtomicU64::new(0);
+    let advance = |n: usize| {
+        let b = done.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed) + n as u64;
+        progress(Progress::Parsing { bytes: b, total });
+    };
+    progress(Progress::Parsing { bytes: 0, total });
+    let threads = rayon::current_num_threads().max(1);
+    let mut work: Vec<Work> = sources
+        .into_iter()
+        .map(|s| {
+            let mut diags = FileDiags::new(s.spec.name);
+            let header = table::read_header(s.spec, &s.bytes, &mut diags);
+            let parts = header.as_ref().map_or_else(Vec::new, |h| {
+                let n = (s.bytes.len() / PART_BYTES).clamp(1, 4 * threads);
+                table::split(&s.bytes, h, n)
+            });
+            Work {
+                spec: s.spec,
+                sha256: s.sha256,
+                bytes: s.bytes,
+                header,
+                parts,
+                diags,
+                drafts: rows::Drafts::default(),
+                read: 0,
+                loaded: 0,
+                merged: 0,
+            }
+        })
+        .collect();
+
+    // A: entity and blacklist rows, every part of every file in parallel.
+    let units: Vec<(usize, usize)> = work
+        .iter()
+        .enumerate()
+        .filter(|(_, w)| is_entity_file(w.spec.kind))
+        .flat_map(|(i, w)| (0..w.parts.len()).map(move |p| (i, p)))
+        .collect();
+    let parsed: Vec<(usize, rows::Drafts, FileDiags, u64)> = units
+        .par_iter()
+        .map(|&(i, p)| {
+            let w = &work[i];
+            let mut diags = w.diags.sibling();
+            let mut drafts = rows::Drafts::default();
+            let (kind, part) = (w.spec.kind, w.parts[p]);
+            let read = w.header.as_ref().map_or(0, |h| {
+                table::read_rows(h, &w.bytes, part, opts.max_field_bytes, &mut diags, |h, row, d| {
+                    let mut cx = rows::Cx { t: h, row, d };
+                    rows::read_entity_row(kind, &mut cx, &mut drafts);
+                })
+            });
+            advance(part.end - part.start);
+            (i, drafts, diags, read)
+        })
+        .collect();
+    for (i, drafts, diags, read) in parsed {
+        let w = &mut work[i];
+        w.diags.absorb(diags);
+        w.read += read;
+        w.drafts.nodes.extend(drafts.nodes);
+        w.drafts.blacklist.extend(drafts.blacklist);
+        w.drafts.foreign_ids += drafts.foreign_ids;
+    }
+    timings.push(("parse entities", t0.elapsed()));
+
+    // B: identities, in file order.
+    let t1 = Instant::now();
+    progress(Progress::Resolving);
+    let existing = if db.state().loads > 0 { Existing::from_records(db.node_records()?) } else { Existing::default() };
+    let mut writer = db.begin_load(&dir.display().to_string(), &hash);
+    let file_ids: Vec<FileId> = work.iter().map(|w| writer.add_file(w.spec.name)).collect();
+    let mut file_names: FxHashMap<FileId, String> = db.files()?.into_iter().map(|f| (f.id, f.name)).collect();
+    for (w, id) in work.iter().zip(&file_ids) {
+        file_names.insert(*id, w.spec.name.to_owned());
+    }
+    let incoming: usize = work.iter().map(|w| w.drafts.nodes.len()).sum();
+    let mut resolver = Resolver::new(existing, incoming);
+    let mut fk: Vec<Vec<rows::EdgeDraft<'static>>> = vec![Vec::new(); work.len()];
+    for (i, w) in work.iter_mut().enumerate() {
+        let nodes = std::mem::take(&mut w.drafts.nodes);
+        if nodes.is_empty() {
+            continue;
+        }
+        let mut c = resolve::RowCounts::default();
+        fk[i] = resolver.add_nodes(&nodes, file_ids[i], &file_names, &mut w.diags, &mut || writer.alloc_node(), &mut c)?;
+        w.loaded += c.loaded;
+        w.merged += c.merged;
+    }
+    timings.push(("resolve identities", t1.elapsed()));
+
+    // C: every edge, streamed from its row to its encoded chunk; parts in parallel.
+    let t2 = Instant::now();
+    let resolver_owned = resolver;
+    let resolver = &resolver_owned;
+    let names = &file_names;
+    // Units: the foreign keys of each entity file, and each part of each relationship file.
+    let units: Vec<(usize, Option<usize>)> = (0..work.len())
+        .flat_map(|i| {
+            let w = &work[i];
+            let parts: Vec<(usize, Option<usize>)> =
+                if is_entity_file(w.spec.kind) { vec![(i, None)] } else { (0..w.parts.len()).map(|p| (i, Some(p))).collect() };
+            parts
+        })
+        .collect();
+    let encoded: Vec<Encoded> = units
+        .par_iter()
+        .map(|&(i, part)| {
+            let w = &work[i];
+            let mut enc = qinglian_store::ChunkEncoder::new();
+            let mut out = Encoded { chunks: Vec::new(), counts: [0; 14], edges: 0, errors: Vec::new(), read: 0, diags: None };
+            match part {
+                None => {
+                    for e in &fk[i] {
+                        let kind = e.kind;
+                        if let Some(rec) = resolver.edge(e, file_ids[i], names, &mut out.errors) {
+                            out.counts[kind.index()] += 1;
+                            if let Err(err) = enc.push(&rec) {
+                                out.errors.push((rec.source.line.into(), 0, err.to_string()));
+                            }
+                        }
+                    }
+                }
+                Some(p) => {
+                    let mut diags = w.diags.sibling();
+                    let (kind, part) = (w.spec.kind, w.parts[p]);
+                    if let Some(h) = &w.header {
+                        out.read = table::read_rows(h, &w.bytes, part, opts.max_field_bytes, &mut diags, |h, row, d| {
+                            let mut cx = rows::Cx { t: h, row, d };
+                            if let Some(e) = rows::read_edge_row(kind, &mut cx) {
+                                let mut errs = Vec::new();
+                                match resolver.edge(&e, file_ids[i], names, &mut errs) {
+                                    Some(rec) => {
+                                        out.counts[e.kind.index()] += 1;
+                                        out.edges += 1;
+                                        if let Err(err) = enc.push(&rec) {
+                                            d.error(row.line, 0, err.to_string());
+                                        }
+                                    }
+                                    None => {
+                                        for (line, col, msg) in errs {
+                                            d.error(line, col, msg);
+                                        }
+                                    }
+                                }
+                            }
+                        });
+                    }
+                    out.diags = Some(diags);
+                    advance(part.end - part.start);
+                }
+            }
+            out.chunks = enc.finish();
+            out
+        })
+        .collect();
+    let mut blacklist = Vec::new();
+    for (i, w) in work.iter_mut().enumerate() {
+        if !w.drafts.blacklist.is_empty() {
+            let b = resolver.blacklist(&w.drafts.blacklist, file_ids[i], names, &mut w.diags);
+            w.loaded += b.len() as u64;
+            blacklist.extend(b);
+        }
+    }
+    let mut edge_chunks = Vec::new();
+    for (&(i, _), e) in units.iter().zip(encoded) {
+        let w = &mut work[i];
+        if let Some(d) = e.diags {
+            w.diags.absorb(d);
+            w.read += e.read;
+            w.loaded += e.edges;
+        }
+        for (line, col, msg) in e.errors {
+            w.diags.error(line, col, msg);
+        }
+        edge_chunks.push((e.chunks, e.counts));
+    }
+    timings.push(("parse and resolve edges", t2.elapsed()));
+
+    let summaries: Vec<FileSummary> = work
+        .iter()
+        .map(|w| FileSummary {
+            name: w.spec.name.to_owned(),
+            sha256: w.sha256.clone(),
+            read: w.read,
+            loaded: w.loaded,
+            merged: w.merged,
+            warned: w.diags.warned_rows,
+            rejected: w.diags.rejected_rows,
+        })
+        .collect();
+    let foreign_identifiers = work.iter().map(|w| w.drafts.foreign_ids).sum();
+    let mut warnings = Vec::new();
+    let mut errors = file_errors;
+    for w in work {
+        for d in w.diags.items {
+            match d.severity {
+                Severity::Warning => warnings.push(d),
+                Severity::Error => errors.push(d),
+            }
+        }
+    }
+    if !errors.is_empty() {
+        let error_count = errors.len();
+        errors.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+        errors.truncate(opts.max_errors);
+        return Err(IngestError::Rejected(Box::new(Rejection { files: summaries, errors, error_count, warnings })));
+    }
+
+    // D: encode the nodes in parallel, append everything in a fixed order, commit.
+    let t3 = Instant::now();
+    progress(Progress::Writing);
+    let resolver = resolver_owned;
+    writer.append_node_chunks(resolver.new_chunks, &resolver.new_nodes)?;
+    writer.append_node_chunks(resolver.nodes.finish(), &[0; 6])?;
+    let merges = resolver.merges;
+    for (chunks, counts) in edge_chunks {
+        writer.append_edge_chunks(chunks, &counts)?;
+    }
+    for b in &blacklist {
+        writer.put_blacklist(b)?;
+    }
+    for m in &merges {
+        writer.put_merge(m)?;
+    }
+    for w in &warnings {
+        writer.put_warning(&w.to_string())?;
+    }
+    timings.push(("encode", t3.elapsed()));
+    let t4 = Instant::now();
+    progress(Progress::Committing);
+    if std::env::var_os("QINGLIAN_DEBUG_BATCH").is_some() {
+        eprintln!("batch: {} bytes", writer.bytes());
+    }
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let load = db.commit_load(writer, summaries.clone(), now)?;
+    timings.push(("commit", t4.elapsed()));
+    Ok(IngestReport {
+        load: Some(load),
+        already_loaded: None,
+        files: summaries,
+        warnings,
+        ignored,
+        foreign_identifiers,
+        timings,
+    })
+}

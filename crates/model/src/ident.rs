@@ -66,7 +66,11 @@ impl ResidentId {
     /// and the 15-digit form issued before 1999, which is converted (century 19, check
     /// character computed). Full-width digits are folded first.
     pub fn parse(raw: &str) -> Result<ResidentId, IdentError> {
-        let s: String = fold_width(raw.trim()).to_ascii_uppercase();
+        let raw = raw.trim();
+        if raw.len() == 18 && raw.as_bytes()[..17].iter().all(u8::is_ascii_digit) {
+            return Self::parse_18(raw.as_bytes());
+        }
+        let s: String = fold_width(raw).to_ascii_uppercase();
         let chars: Vec<char> = s.chars().collect();
         let body: String = match chars.len() {
             18 => {
@@ -98,6 +102,30 @@ impl ResidentId {
             return Err(IdentError::Check { found: chars[17], expected });
         }
         let mut value = body;
+        value.push(expected);
+        Ok(ResidentId { value, birth })
+    }
+
+    /// The common case without allocation: 17 ASCII digits and a check character.
+    fn parse_18(b: &[u8]) -> Result<ResidentId, IdentError> {
+        let last = char::from(b[17].to_ascii_uppercase());
+        if !(last.is_ascii_digit() || last == 'X') {
+            return Err(IdentError::Char { ch: char::from(b[17]), pos: 18 });
+        }
+        let num = |r: std::ops::Range<usize>| b[r].iter().fold(0u32, |a, &c| a * 10 + u32::from(c - b'0'));
+        if !PROVINCES.contains(&num(0..2)) {
+            return Err(IdentError::Region(String::from_utf8_lossy(&b[..6]).into_owned()));
+        }
+        let birth = Date::from_ymd(num(6..10) as i32, num(10..12), num(12..14))
+            .filter(|d| d.0 <= Date::today().0 && d.ymd().0 >= 1800)
+            .ok_or_else(|| IdentError::BirthDate(String::from_utf8_lossy(&b[6..14]).into_owned()))?;
+        let sum: u32 = b[..17].iter().zip(ID_WEIGHTS).map(|(c, w)| u32::from(c - b'0') * w).sum();
+        let expected = char::from(ID_CHECK[(sum % 11) as usize]);
+        if last != expected {
+            return Err(IdentError::Check { found: last, expected });
+        }
+        let mut value = String::with_capacity(18);
+        value.push_str(std::str::from_utf8(&b[..17]).unwrap_or_default());
         value.push(expected);
         Ok(ResidentId { value, birth })
     }

@@ -7,6 +7,9 @@ use unicode_normalization::UnicodeNormalization;
 
 /// Folds full-width ASCII (U+FF01..U+FF5E) and the ideographic space to their ASCII forms.
 pub fn fold_width(s: &str) -> String {
+    if s.is_ascii() {
+        return s.to_owned();
+    }
     s.chars()
         .map(|c| match c {
             '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
@@ -18,6 +21,12 @@ pub fn fold_width(s: &str) -> String {
 
 /// A display name: NFKC, trimmed, inner runs of white space collapsed to one space.
 pub fn name(s: &str) -> String {
+    let s = s.trim();
+    // Fast path: most names are already normal (CJK ideographs are NFKC-stable).
+    let single_spaces = !s.contains("  ") && !s.chars().any(|c| c.is_whitespace() && c != ' ');
+    if single_spaces && unicode_normalization::is_nfkc_quick(s.chars()) == unicode_normalization::IsNormalized::Yes {
+        return s.to_owned();
+    }
     let n: String = s.nfkc().collect();
     n.split_whitespace().collect::<Vec<_>>().join(" ")
 }

@@ -34,53 +34,185 @@ pub struct Provenance {
     pub line: u32,
 }
 
-/// Kind-specific attributes of a node, each parsed once at ingestion.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Attrs {
-    /// Person: birth date.
-    pub birth_date: Option<Date>,
-    /// Person: death date.
-    pub death_date: Option<Date>,
-    /// Agency: region.
-    pub region: Option<String>,
-    /// Company: address as written.
-    pub address: Option<String>,
-    /// Company: phone as written.
-    pub phone: Option<String>,
-    /// Company: founding date.
-    pub founded: Option<Date>,
-    /// Company: registry status.
-    pub status: Option<String>,
-    /// Tender: title.
-    pub title: Option<String>,
-    /// Tender: budget.
-    pub budget: Option<f64>,
-    /// Tender: publication date.
-    pub published: Option<Date>,
-    /// Contract and subsidy: amount.
-    pub amount: Option<f64>,
-    /// Contract: signing date.
-    pub signed: Option<Date>,
-    /// Subsidy: payment date.
-    pub paid: Option<Date>,
+/// Kind-specific attributes of a node, each parsed once at ingestion. An enum, so that a
+/// person cannot carry a signing date nor a contract a birth date.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Attrs {
+    /// people.csv
+    Person {
+        /// Birth date.
+        birth_date: Option<Date>,
+        /// Death date.
+        death_date: Option<Date>,
+    },
+    /// agencies.csv
+    Agency {
+        /// Region.
+        region: Option<String>,
+    },
+    /// companies.csv
+    Company {
+        /// Address as written.
+        address: Option<String>,
+        /// Phone as written.
+        phone: Option<String>,
+        /// Founding date.
+        founded: Option<Date>,
+        /// Registry status.
+        status: Option<String>,
+    },
+    /// tenders.csv
+    Tender {
+        /// Title.
+        title: Option<String>,
+        /// Budget.
+        budget: Option<f64>,
+        /// Publication date.
+        published: Option<Date>,
+    },
+    /// contracts.csv
+    Contract {
+        /// Amount.
+        amount: Option<f64>,
+        /// Signing date.
+        signed: Option<Date>,
+    },
+    /// subsidies.csv
+    Subsidy {
+        /// Amount.
+        amount: Option<f64>,
+        /// Payment date.
+        paid: Option<Date>,
+    },
+}
+
+macro_rules! each_field {
+    ($a:expr, $b:expr, $body:ident) => {
+        match ($a, $b) {
+            (Attrs::Person { birth_date: a1, death_date: a2 }, Attrs::Person { birth_date: b1, death_date: b2 }) => {
+                $body!(a1, b1, "birth_date");
+                $body!(a2, b2, "death_date");
+            }
+            (Attrs::Agency { region: a1 }, Attrs::Agency { region: b1 }) => {
+                $body!(a1, b1, "region");
+            }
+            (
+                Attrs::Company { address: a1, phone: a2, founded: a3, status: a4 },
+                Attrs::Company { address: b1, phone: b2, founded: b3, status: b4 },
+            ) => {
+                $body!(a1, b1, "address");
+                $body!(a2, b2, "phone");
+                $body!(a3, b3, "founded");
+                $body!(a4, b4, "status");
+            }
+            (
+                Attrs::Tender { title: a1, budget: a2, published: a3 },
+                Attrs::Tender { title: b1, budget: b2, published: b3 },
+            ) => {
+                $body!(a1, b1, "title");
+                $body!(a2, b2, "budget");
+                $body!(a3, b3, "published");
+            }
+            (Attrs::Contract { amount: a1, signed: a2 }, Attrs::Contract { amount: b1, signed: b2 }) => {
+                $body!(a1, b1, "amount");
+                $body!(a2, b2, "signed");
+            }
+            (Attrs::Subsidy { amount: a1, paid: a2 }, Attrs::Subsidy { amount: b1, paid: b2 }) => {
+                $body!(a1, b1, "amount");
+                $body!(a2, b2, "paid");
+            }
+            _ => {}
+        }
+    };
 }
 
 impl Attrs {
-    /// Fills every empty field of `self` from `other`; returns the names of fields where
-    /// both hold different values (a conflict the caller reports).
+    /// Empty attributes of a kind.
+    pub fn empty(kind: NodeKind) -> Attrs {
+        match kind {
+            NodeKind::Person => Attrs::Person { birth_date: None, death_date: None },
+            NodeKind::Agency => Attrs::Agency { region: None },
+            NodeKind::Company => Attrs::Company { address: None, phone: None, founded: None, status: None },
+            NodeKind::Tender => Attrs::Tender { title: None, budget: None, published: None },
+            NodeKind::Contract => Attrs::Contract { amount: None, signed: None },
+            NodeKind::Subsidy => Attrs::Subsidy { amount: None, paid: None },
+        }
+    }
+
+    /// Fills every empty field of `self` from `other` (of the same kind); returns the names of
+    /// fields where both hold different values (a conflict the caller reports).
     pub fn fill_from(&mut self, other: &Attrs) -> Vec<&'static str> {
         let mut conflicts = Vec::new();
         macro_rules! fill {
-            ($($f:ident),*) => {$(
-                match (&self.$f, &other.$f) {
-                    (None, Some(v)) => self.$f = Some(v.clone()),
-                    (Some(a), Some(b)) if a != b => conflicts.push(stringify!($f)),
+            ($a:ident, $b:ident, $name:literal) => {
+                match ($a.as_ref(), $b) {
+                    (None, Some(v)) => *$a = Some(v.clone()),
+                    (Some(x), Some(y)) if x != y => conflicts.push($name),
                     _ => {}
                 }
-            )*};
+            };
         }
-        fill!(birth_date, death_date, region, address, phone, founded, status, title, budget, published, amount, signed, paid);
+        each_field!(self, other, fill);
         conflicts
+    }
+
+    /// Names of the fields in which `self` and `other` differ (the names are the CSV columns).
+    pub fn diff(&self, other: &Attrs) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        macro_rules! cmp {
+            ($a:ident, $b:ident, $name:literal) => {
+                if $a != $b {
+                    out.push($name);
+                }
+            };
+        }
+        each_field!(self, other, cmp);
+        out
+    }
+
+    /// The kind's main date: birth (person), founding (company), publication (tender),
+    /// signing (contract), payment (subsidy).
+    pub fn main_date(&self) -> Option<Date> {
+        match self {
+            Attrs::Person { birth_date, .. } => *birth_date,
+            Attrs::Company { founded, .. } => *founded,
+            Attrs::Tender { published, .. } => *published,
+            Attrs::Contract { signed, .. } => *signed,
+            Attrs::Subsidy { paid, .. } => *paid,
+            Attrs::Agency { .. } => None,
+        }
+    }
+
+    /// The amount of a contract or subsidy, the budget of a tender.
+    pub fn amount(&self) -> Option<f64> {
+        match self {
+            Attrs::Tender { budget, .. } => *budget,
+            Attrs::Contract { amount, .. } | Attrs::Subsidy { amount, .. } => *amount,
+            _ => None,
+        }
+    }
+
+    /// Every attribute as (column name, text), for display.
+    pub fn fields(&self) -> Vec<(&'static str, String)> {
+        let mut out = Vec::new();
+        let empty = Attrs::empty(match self {
+            Attrs::Person { .. } => NodeKind::Person,
+            Attrs::Agency { .. } => NodeKind::Agency,
+            Attrs::Company { .. } => NodeKind::Company,
+            Attrs::Tender { .. } => NodeKind::Tender,
+            Attrs::Contract { .. } => NodeKind::Contract,
+            Attrs::Subsidy { .. } => NodeKind::Subsidy,
+        });
+        macro_rules! show {
+            ($a:ident, $b:ident, $name:literal) => {
+                let _ = $b;
+                if let Some(v) = $a {
+                    out.push(($name, v.to_string()));
+                }
+            };
+        }
+        each_field!(self, &empty, show);
+        out
     }
 }
 
@@ -129,6 +261,32 @@ pub struct EdgeRecord {
     /// Extra columns of the row.
     pub props: Vec<(String, String)>,
     /// The row.
+    pub source: Provenance,
+}
+
+/// A borrowed view of an [`EdgeRecord`] that encodes to the same bytes, so that ingestion can
+/// encode an edge straight from the row it reads without allocating its label.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct EdgeRecordRef<'a> {
+    /// See [`EdgeRecord::kind`].
+    pub kind: EdgeKind,
+    /// See [`EdgeRecord::from`].
+    pub from: NodeId,
+    /// See [`EdgeRecord::to`].
+    pub to: NodeId,
+    /// See [`EdgeRecord::label`].
+    pub label: &'a str,
+    /// See [`EdgeRecord::valid`].
+    pub valid: Interval,
+    /// See [`EdgeRecord::value`].
+    pub value: Option<f64>,
+    /// See [`EdgeRecord::date`].
+    pub date: Option<Date>,
+    /// See [`EdgeRecord::flag`].
+    pub flag: Option<bool>,
+    /// See [`EdgeRecord::props`].
+    pub props: &'a [(String, String)],
+    /// See [`EdgeRecord::source`].
     pub source: Provenance,
 }
 

@@ -22,8 +22,46 @@ use serde::{Deserialize, Serialize};
 /// The on-disk format this build writes and reads. Bump on any incompatible change, and keep
 /// an old database as a test fixture so that a silent break fails a test.
 pub const FORMAT_VERSION: u32 = 1;
-/// Target size of a record chunk.
-pub const CHUNK_TARGET: usize = 48 * 1024;
+/// Uncompressed size at which a chunk is closed. Chunks are stored lz4-compressed (records
+/// compress about 3:1); a chunk whose compressed form would not fit in a value is split.
+pub const CHUNK_TARGET: usize = 128 * 1024;
+
+const CODEC_RAW: u8 = 0;
+const CODEC_LZ4: u8 = 1;
+
+/// Compresses a chunk of framed records into one or more values, each under the store's
+/// value limit.
+fn seal(raw: Vec<u8>, out: &mut Vec<Vec<u8>>) {
+    let packed = lz4_flex::compress_prepend_size(&raw);
+    if packed.len() < MAX_VALUE_LEN {
+        let mut v = Vec::with_capacity(packed.len() + 1);
+        v.push(CODEC_LZ4);
+        v.extend_from_slice(&packed);
+        out.push(v);
+        return;
+    }
+    // Split at a record boundary near the middle and try each half.
+    let mut at = 0;
+    let mut rest = &raw[..];
+    while at < raw.len() / 2 && rest.len() >= 4 {
+        let len = u32::from_le_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize + 4;
+        at += len;
+        rest = &raw[at.min(raw.len())..];
+    }
+    if at == 0 || at >= raw.len() {
+        // A single record: it is under the limit raw (checked when it was added).
+        let mut v = Vec::with_capacity(raw.len() + 1);
+        v.push(CODEC_RAW);
+        v.extend_from_slice(&raw);
+        out.push(v);
+        return;
+    }
+    let tail = raw[at..].to_vec();
+    let mut head = raw;
+    head.truncate(at);
+    seal(head, out);
+    seal(tail, out);
+}
 
 const K_FORMAT: &[u8] = b"M/format";
 const K_STATE: &[u8] = b"M/state";
@@ -141,7 +179,18 @@ fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError
 /// Splits a chunk value into its records.
 pub fn decode_chunk<T: DeserializeOwned>(key: &[u8], chunk: &[u8]) -> Result<Vec<T>, StoreError> {
     let mut out = Vec::new();
-    let mut rest = chunk;
+    let unpacked;
+    let mut rest = match chunk.split_first() {
+        Some((&CODEC_RAW, body)) => body,
+        Some((&CODEC_LZ4, body)) => {
+            unpacked = lz4_flex::decompress_size_prepended(body).map_err(|e| StoreError::Corrupt {
+                key: String::from_utf8_lossy(key).into_owned(),
+                reason: format!("lz4: {e}"),
+            })?;
+            &unpacked[..]
+        }
+        _ => return Err(StoreError::Corrupt { key: String::from_utf8_lossy(key).into_owned(), reason: "unknown chunk codec".into() }),
+    };
     while !rest.is_empty() {
         let (len, tail) = rest.split_at_checked(4).ok_or_else(|| truncated(key))?;
         let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
@@ -320,6 +369,63 @@ impl<S: Store> GraphDb<S> {
     }
 }
 
+/// Packs records into chunk values independently of a [`LoadWriter`], so that several
+/// threads can encode their share of a load in parallel; the writer then appends the chunks
+/// in a fixed order ([`LoadWriter::append_edge_chunks`]).
+#[derive(Debug, Default)]
+pub struct ChunkEncoder {
+    chunks: Vec<Vec<u8>>,
+    buf: Vec<u8>,
+    records: u64,
+}
+
+impl ChunkEncoder {
+    /// An empty encoder.
+    pub fn new() -> ChunkEncoder {
+        ChunkEncoder::default()
+    }
+
+    /// Encodes one record.
+    pub fn push<T: Serialize>(&mut self, rec: &T) -> Result<(), StoreError> {
+        let start = self.buf.len();
+        self.buf.extend([0u8; 4]);
+        let buf = std::mem::take(&mut self.buf);
+        self.buf = postcard::to_extend(rec, buf)
+            .map_err(|e| StoreError::Corrupt { key: "(encoding)".into(), reason: e.to_string() })?;
+        let len = self.buf.len() - start - 4;
+        if len + 4 > MAX_VALUE_LEN {
+            self.buf.truncate(start);
+            return Err(StoreError::ValueTooLarge { len: len + 4, max: MAX_VALUE_LEN });
+        }
+        self.buf[start..start + 4].copy_from_slice(&(len as u32).to_le_bytes());
+        self.records += 1;
+        if self.buf.len() > CHUNK_TARGET {
+            // Move the record that overflowed into the next chunk.
+            let tail = self.buf.split_off(start);
+            if !self.buf.is_empty() {
+                let full = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK_TARGET + 1024));
+                seal(full, &mut self.chunks);
+            }
+            self.buf = tail;
+        }
+        Ok(())
+    }
+
+    /// Records encoded.
+    pub fn records(&self) -> u64 {
+        self.records
+    }
+
+    /// The finished chunk values.
+    pub fn finish(mut self) -> Vec<Vec<u8>> {
+        if !self.buf.is_empty() {
+            let last = std::mem::take(&mut self.buf);
+            seal(last, &mut self.chunks);
+        }
+        self.chunks
+    }
+}
+
 struct Chunker {
     prefix: Vec<u8>,
     next: u32,
@@ -349,10 +455,19 @@ impl Chunker {
         if self.buf.is_empty() {
             return Ok(());
         }
+        let mut sealed = Vec::new();
+        seal(std::mem::take(&mut self.buf), &mut sealed);
+        for c in sealed {
+            self.put_chunk(c, batch)?;
+        }
+        Ok(())
+    }
+
+    fn put_chunk(&mut self, chunk: Vec<u8>, batch: &mut Batch) -> Result<(), StoreError> {
         let mut key = self.prefix.clone();
         key.extend(self.next.to_be_bytes());
         self.next += 1;
-        batch.put(key, std::mem::take(&mut self.buf))
+        batch.put(key, chunk)
     }
 }
 
@@ -415,6 +530,28 @@ impl LoadWriter {
     pub fn put_edge(&mut self, rec: &EdgeRecord) -> Result<(), StoreError> {
         self.added.edges[rec.kind.index()] += 1;
         self.edges.push(&encode(rec)?, &mut self.batch)
+    }
+
+    /// Appends edge chunks encoded by a [`ChunkEncoder`]; `counts` are the edges per kind
+    /// they hold.
+    pub fn append_edge_chunks(&mut self, chunks: Vec<Vec<u8>>, counts: &[u64; 14]) -> Result<(), StoreError> {
+        self.edges.flush(&mut self.batch)?;
+        for c in chunks {
+            self.edges.put_chunk(c, &mut self.batch)?;
+        }
+        self.added.edges.iter_mut().zip(counts).for_each(|(a, b)| *a += b);
+        Ok(())
+    }
+
+    /// Appends node chunks encoded by a [`ChunkEncoder`]; `new_counts` are the nodes per kind
+    /// they create.
+    pub fn append_node_chunks(&mut self, chunks: Vec<Vec<u8>>, new_counts: &[u64; 6]) -> Result<(), StoreError> {
+        self.nodes.flush(&mut self.batch)?;
+        for c in chunks {
+            self.nodes.put_chunk(c, &mut self.batch)?;
+        }
+        self.added.nodes.iter_mut().zip(new_counts).for_each(|(a, b)| *a += b);
+        Ok(())
     }
 
     /// Adds a blacklist entry.

@@ -19,11 +19,11 @@ mod mem;
 mod sled_store;
 
 pub use error::StoreError;
-pub use graph::{counts_by_name, decode_chunk, CHUNK_TARGET, 
+pub use graph::{counts_by_name, ChunkEncoder, decode_chunk, CHUNK_TARGET, 
     CountsByKind, DbState, FileInfo, FileSummary, GraphDb, LoadRecord, LoadWriter, FORMAT_VERSION,
 };
 pub use mem::MemStore;
-pub use sled_store::SledStore;
+pub use sled_store::{SledStore, SEGMENT_SIZE};
 
 /// Largest value a batch accepts. sled 0.34.7 lost data with values over about 128 KB in our
 /// power-cut tests; 64 KiB keeps a wide margin.

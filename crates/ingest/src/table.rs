@@ -1,0 +1,206 @@
+//! Reading one CSV file row by row, with every structural problem located.
+
+use crate::diag::FileDiags;
+use crate::schema::FileSpec;
+use csv::{ReaderBuilder, StringRecord, Trim};
+
+/// A data row and the physical line it starts on.
+#[derive(Debug)]
+pub(crate) struct Row {
+    pub line: u64,
+    pub rec: StringRecord,
+}
+
+/// A file's header: where each schema column sits and what the extra columns are.
+#[derive(Debug)]
+pub(crate) struct Header {
+    /// Header position of each of the spec's columns.
+    pub cols: Vec<usize>,
+    /// Extra columns: header position and name.
+    pub extras: Vec<(usize, String)>,
+    /// Number of fields a row must have.
+    pub width: usize,
+    /// Byte offset where the data rows start.
+    pub body: usize,
+    /// Physical line of the first data row.
+    pub body_line: u64,
+}
+
+/// Reads and checks the header of `bytes` as `spec`'s file. Problems are errors in `diags`;
+/// `None` when the header is unusable.
+pub(crate) fn read_header(spec: &'static FileSpec, bytes: &[u8], diags: &mut FileDiags) -> Option<Header> {
+    // Excel writes a UTF-8 byte order mark; it is not part of the first column's name.
+    let bom = if bytes.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
+    let mut rdr = ReaderBuilder::new().has_headers(false).flexible(true).trim(Trim::All).from_reader(&bytes[bom..]);
+    let mut rec = csv::ByteRecord::new();
+    match rdr.read_byte_record(&mut rec) {
+        Ok(true) => {}
+        Ok(false) => {
+            diags.error(1, 0, "the file is empty: a header row is required");
+            return None;
+        }
+        Err(e) => {
+            diags.error(1, 0, format!("unreadable CSV: {e}"));
+            return None;
+        }
+    }
+    let body = bom + rdr.position().byte() as usize;
+    let body_line = rdr.position().line();
+    let mut headers = Vec::with_capacity(rec.len());
+    for (i, h) in rec.iter().enumerate() {
+        match std::str::from_utf8(h) {
+            Ok(s) => headers.push(s.trim().to_ascii_lowercase()),
+            Err(e) => {
+                diags.error(1, i + 1, utf8_message(h, e.valid_up_to()));
+                headers.push(String::new());
+            }
+        }
+    }
+    diags.headers.clone_from(&headers);
+    let mut ok = !diags.has_errors();
+    for (i, h) in headers.iter().enumerate() {
+        if h.is_empty() && ok {
+            diags.error(1, i + 1, "empty column name in the header");
+            ok = false;
+        } else if !h.is_empty() && headers[..i].contains(h) {
+            diags.error(1, i + 1, format!("column `{h}` appears twice in the header"));
+            ok = false;
+        }
+    }
+    let mut cols = Vec::with_capacity(spec.columns.len());
+    for c in spec.columns {
+        match headers.iter().position(|h| h == c) {
+            Some(i) => cols.push(i),
+            None => {
+                diags.error(
+                    1,
+                    0,
+                    format!(
+                        "the header lacks required column `{c}` (it has: {}; {} needs: {})",
+                        headers.join(", "),
+                        spec.name,
+                        spec.columns.join(", ")
+                    ),
+                );
+                ok = false;
+            }
+        }
+    }
+    if !ok {
+        return None;
+    }
+    let extras = (0..headers.len()).filter(|i| !cols.contains(i)).map(|i| (i, headers[i].clone())).collect();
+    Some(Header { cols, extras, width: headers.len(), body, body_line })
+}
+
+/// A slice of a file's rows that can be parsed on its own.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Part {
+    pub start: usize,
+    pub end: usize,
+    /// Physical line of the part's first row.
+    pub line: u64,
+}
+
+/// Splits the data rows into about `n` parts at record boundaries: a newline outside quotes
+/// (an even number of `"` before it, which holds for every RFC 4180 file, escaped quotes
+/// included).
+pub(crate) fn split(bytes: &[u8], h: &Header, n: usize) -> Vec<Part> {
+    let (body, len) = (h.body, bytes.len());
+    let mut parts = Vec::with_capacity(n);
+    let (mut start, mut line) = (body, h.body_line);
+    let mut pos = body;
+    let mut in_quotes = false;
+    let mut newlines = 0u64;
+    for k in 1..n {
+        let target = body + (len - body) * k / n;
+        let mut cut = None;
+        while pos < len {
+            let b = bytes[pos];
+            pos += 1;
+            match b {
+                b'"' => in_quotes = !in_quotes,
+                b'\n' => {
+                    newlines += 1;
+                    if !in_quotes && pos >= target {
+                        cut = Some(pos);
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let Some(c) = cut else { break };
+        parts.push(Part { start, end: c, line });
+        start = c;
+        line = h.body_line + newlines;
+    }
+    parts.push(Part { start, end: len, line });
+    parts
+}
+
+/// Reads the rows of one part and calls `on_row` for every structurally sound row.
+/// Structural problems (bad UTF-8, rows of the wrong width, oversized fields) are errors in
+/// `diags`. Returns the number of data rows read.
+pub(crate) fn read_rows(
+    h: &Header,
+    bytes: &[u8],
+    part: Part,
+    max_field: usize,
+    diags: &mut FileDiags,
+    mut on_row: impl FnMut(&Header, &Row, &mut FileDiags),
+) -> u64 {
+    let mut rdr = ReaderBuilder::new().has_headers(false).flexible(true).trim(Trim::All).from_reader(&bytes[part.start..part.end]);
+    let offset = part.line - 1;
+    let width = h.width;
+    let mut read = 0u64;
+    let mut row = Row { line: 0, rec: StringRecord::new() };
+    loop {
+        match rdr.read_record(&mut row.rec) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                let line = e.position().map_or(0, csv::Position::line) + offset;
+                read += 1;
+                match e.kind() {
+                    csv::ErrorKind::Utf8 { err, .. } => {
+                        diags.error(line, err.field() + 1, utf8_invalid(err.valid_up_to()));
+                        continue;
+                    }
+                    _ => {
+                        diags.error(line, 0, format!("unreadable CSV: {e}"));
+                        break;
+                    }
+                }
+            }
+        }
+        row.line = row.rec.position().map_or(0, csv::Position::line) + offset;
+        read += 1;
+        if row.rec.len() != width {
+            diags.error(row.line, 0, format!("the row has {} fields, the header has {width}", row.rec.len()));
+            continue;
+        }
+        let mut sound = true;
+        for (i, f) in row.rec.iter().enumerate() {
+            if f.len() > max_field {
+                diags.error(row.line, i + 1, format!("field of {} bytes exceeds the limit of {max_field} bytes", f.len()));
+                sound = false;
+            }
+        }
+        if sound {
+            on_row(h, &row, diags);
+        }
+    }
+    read
+}
+
+fn utf8_message(field: &[u8], at: usize) -> String {
+    format!("{} (byte 0x{:02X})", utf8_invalid(at), field.get(at).copied().unwrap_or(0))
+}
+
+fn utf8_invalid(at: usize) -> String {
+    format!(
+        "invalid UTF-8 at byte offset {at} of the field; the file must be UTF-8 — files saved by Excel in \
+         Chinese locales are often GBK: save as \"CSV UTF-8\""
+    )
+}

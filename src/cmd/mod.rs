@@ -1,0 +1,42 @@
+//! Subcommands.
+
+mod db;
+mod ingest;
+mod stats;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Qinglian (清廉): finds officials linked to winning bidders and subsidy recipients, and
+/// proves each flag with an evidence chain back to the source rows.
+#[derive(Debug, Parser)]
+#[command(name = "qinglian", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Where the database lives.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DbArg {
+    /// Database folder (created by `ingest`).
+    #[arg(long, env = "QINGLIAN_DB", default_value = "qinglian.db", global = true)]
+    pub db: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Load a bundle folder of CSV files into the database (all or nothing).
+    Ingest(ingest::Args),
+    /// Counts of nodes and edges per kind.
+    Stats(stats::Args),
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Ingest(a) => ingest::run(&a),
+        Command::Stats(a) => stats::run(&a),
+    }
+}
