@@ -45,7 +45,9 @@ pub(crate) fn read_header(spec: &'static FileSpec, bytes: &[u8], diags: &mut Fil
         }
     }
     let body = bom + rdr.position().byte() as usize;
-    let body_line = rdr.position().line();
+    // Count the lines of the header ourselves: the reader's line counter lags behind its byte
+    // offset after a CRLF terminator.
+    let body_line = 1 + bytes[..body.min(bytes.len())].iter().filter(|&&b| b == b'\n').count() as u64;
     let mut headers = Vec::with_capacity(rec.len());
     for (i, h) in rec.iter().enumerate() {
         match std::str::from_utf8(h) {
@@ -150,8 +152,11 @@ pub(crate) fn read_rows(
     diags: &mut FileDiags,
     mut on_row: impl FnMut(&Header, &Row, &mut FileDiags),
 ) -> u64 {
-    let mut rdr = ReaderBuilder::new().has_headers(false).flexible(true).trim(Trim::All).from_reader(&bytes[part.start..part.end]);
-    let offset = part.line - 1;
+    let text = &bytes[part.start..part.end];
+    let mut rdr = ReaderBuilder::new().has_headers(false).flexible(true).trim(Trim::All).from_reader(text);
+    // Physical lines are counted from byte offsets: the reader's own line counter lags by one
+    // after CRLF terminators.
+    let mut lines = LineCounter { text, cursor: 0, line: part.line };
     let width = h.width;
     let mut read = 0u64;
     let mut row = Row { line: 0, rec: StringRecord::new() };
@@ -160,7 +165,7 @@ pub(crate) fn read_rows(
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                let line = e.position().map_or(0, csv::Position::line) + offset;
+                let line = e.position().map_or(0, |p| lines.line_at(p.byte()));
                 read += 1;
                 match e.kind() {
                     csv::ErrorKind::Utf8 { err, .. } => {
@@ -174,7 +179,7 @@ pub(crate) fn read_rows(
                 }
             }
         }
-        row.line = row.rec.position().map_or(0, csv::Position::line) + offset;
+        row.line = row.rec.position().map_or(0, |p| lines.line_at(p.byte()));
         read += 1;
         if row.rec.len() != width {
             diags.error(row.line, 0, format!("the row has {} fields, the header has {width}", row.rec.len()));
@@ -194,6 +199,28 @@ pub(crate) fn read_rows(
     read
 }
 
+/// Maps byte offsets of record starts (ascending) to physical line numbers.
+struct LineCounter<'a> {
+    text: &'a [u8],
+    cursor: usize,
+    line: u64,
+}
+
+impl LineCounter<'_> {
+    fn line_at(&mut self, byte: u64) -> u64 {
+        let mut start = (byte as usize).min(self.text.len());
+        // A record "starts" at the terminator left over from the previous line.
+        while start < self.text.len() && matches!(self.text[start], b'\n' | b'\r') {
+            start += 1;
+        }
+        if start >= self.cursor {
+            self.line += self.text[self.cursor..start].iter().filter(|&&b| b == b'\n').count() as u64;
+            self.cursor = start;
+        }
+        self.line
+    }
+}
+
 fn utf8_message(field: &[u8], at: usize) -> String {
     format!("{} (byte 0x{:02X})", utf8_invalid(at), field.get(at).copied().unwrap_or(0))
 }
@@ -203,4 +230,48 @@ fn utf8_invalid(at: usize) -> String {
         "invalid UTF-8 at byte offset {at} of the field; the file must be UTF-8 — files saved by Excel in \
          Chinese locales are often GBK: save as \"CSV UTF-8\""
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema;
+
+    fn rows_of(bytes: &[u8], parts: usize) -> Vec<(u64, Vec<String>)> {
+        let spec = schema::spec("relations.csv").expect("spec");
+        let mut d = FileDiags::new("relations.csv");
+        let h = read_header(spec, bytes, &mut d).expect("header");
+        let mut out = Vec::new();
+        for p in split(bytes, &h, parts) {
+            read_rows(&h, bytes, p, 1 << 20, &mut d, |_, row, _| {
+                out.push((row.line, row.rec.iter().map(str::to_owned).collect()));
+            });
+        }
+        assert!(d.items.is_empty(), "{:?}", d.items);
+        out
+    }
+
+    #[test]
+    fn parts_split_only_between_records_and_keep_line_numbers() {
+        let mut body = String::from("\u{feff}person_id,relative_id,relation\r\n");
+        for i in 0..500 {
+            if i % 7 == 0 {
+                // A quoted field with a newline and an escaped quote inside.
+                body.push_str(&format!("P{i},\"Q\n\"\"{i}\"\"\",spouse\r\n"));
+            } else {
+                body.push_str(&format!("P{i},Q{i},child\r\n"));
+            }
+        }
+        let whole = rows_of(body.as_bytes(), 1);
+        assert_eq!(whole.len(), 500);
+        assert_eq!(whole[1].0, 4, "row 0 spans lines 2-3");
+        assert_eq!((whole[0].0, whole[499].0), (2, 573), "header on line 1, 72 rows span two lines");
+        for n in [2, 3, 7, 64] {
+            let got = rows_of(body.as_bytes(), n);
+            assert_eq!(got.len(), whole.len(), "{n} parts");
+            for (a, b) in got.iter().zip(&whole) {
+                assert_eq!(a, b, "{n} parts");
+            }
+        }
+    }
 }
