@@ -20,7 +20,6 @@ pub mod schema;
 mod table;
 
 pub use diag::{Diagnostic, Severity};
-pub use resolve::merge_into;
 
 use diag::FileDiags;
 use qinglian_model::FileId;

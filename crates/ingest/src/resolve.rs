@@ -76,40 +76,13 @@ impl Existing {
         let mut records: FxHashMap<NodeId, NodeRecord> = FxHashMap::default();
         for r in recs {
             match records.get_mut(&r.id) {
-                Some(prev) => merge_into(prev, &r),
+                Some(prev) => prev.absorb(&r),
                 None => {
                     records.insert(r.id, r);
                 }
             }
         }
         Existing { records }
-    }
-}
-
-/// Folds a later record of the same node into an earlier one: the earlier values win, the
-/// later record adds aliases, sources and whatever was unknown.
-pub fn merge_into(prev: &mut NodeRecord, later: &NodeRecord) {
-    for a in std::iter::once(&later.ext_id).chain(&later.aliases) {
-        if *a != prev.ext_id && !prev.aliases.contains(a) {
-            prev.aliases.push(a.clone());
-        }
-    }
-    if prev.identifier.is_none() {
-        prev.identifier.clone_from(&later.identifier);
-    }
-    if prev.name.is_empty() {
-        prev.name.clone_from(&later.name);
-    }
-    prev.attrs.fill_from(&later.attrs);
-    for p in &later.props {
-        if !prev.props.contains(p) {
-            prev.props.push(p.clone());
-        }
-    }
-    for s in &later.sources {
-        if !prev.sources.contains(s) {
-            prev.sources.push(*s);
-        }
     }
 }
 

@@ -239,6 +239,35 @@ pub struct NodeRecord {
     pub sources: Vec<Provenance>,
 }
 
+impl NodeRecord {
+    /// Folds a later record of the same node into this one: earlier values win; the later
+    /// record adds aliases, sources and whatever was unknown.
+    pub fn absorb(&mut self, later: &NodeRecord) {
+        for a in std::iter::once(&later.ext_id).chain(&later.aliases) {
+            if *a != self.ext_id && !self.aliases.contains(a) {
+                self.aliases.push(a.clone());
+            }
+        }
+        if self.identifier.is_none() {
+            self.identifier.clone_from(&later.identifier);
+        }
+        if self.name.is_empty() {
+            self.name.clone_from(&later.name);
+        }
+        self.attrs.fill_from(&later.attrs);
+        for p in &later.props {
+            if !self.props.contains(p) {
+                self.props.push(p.clone());
+            }
+        }
+        for s in &later.sources {
+            if !self.sources.contains(s) {
+                self.sources.push(*s);
+            }
+        }
+    }
+}
+
 /// An edge from one source row.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EdgeRecord {
