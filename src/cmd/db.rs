@@ -12,12 +12,13 @@ pub struct DbPaths {
 
 impl DbPaths {
     pub fn new(root: &Path) -> DbPaths {
-        DbPaths { root: root.to_path_buf() }
+        DbPaths {
+            root: root.to_path_buf(),
+        }
     }
     pub fn store(&self) -> PathBuf {
         self.root.join("store")
     }
-    #[allow(dead_code)]
     pub fn snapshot(&self) -> PathBuf {
         self.root.join("snapshot.bin")
     }
@@ -27,9 +28,30 @@ impl DbPaths {
 pub fn open(root: &Path, create: bool) -> Result<GraphDb<SledStore>> {
     let p = DbPaths::new(root);
     if !create && !p.store().exists() {
-        anyhow::bail!("{}: no database here; create one with `qinglian ingest BUNDLE_DIR --db {}`", root.display(), root.display());
+        anyhow::bail!(
+            "{}: no database here; create one with `qinglian ingest BUNDLE_DIR --db {}`",
+            root.display(),
+            root.display()
+        );
     }
     std::fs::create_dir_all(&p.root).with_context(|| format!("creating {}", p.root.display()))?;
-    let store = SledStore::open(&p.store()).with_context(|| format!("opening the store in {}", p.store().display()))?;
+    let store = SledStore::open(&p.store())
+        .with_context(|| format!("opening the store in {}", p.store().display()))?;
     GraphDb::open(store).with_context(|| format!("opening {}", root.display()))
+}
+
+/// Opens the database and its snapshot (rebuilding the snapshot if it is missing or stale).
+pub fn open_snapshot(
+    root: &Path,
+) -> Result<(GraphDb<SledStore>, qinglian_engine::snapshot::Snapshot)> {
+    let db = open(root, false)?;
+    let t = std::time::Instant::now();
+    let (snap, rebuilt) = qinglian_engine::open_snapshot(&db, &DbPaths::new(root).snapshot())?;
+    if rebuilt {
+        eprintln!(
+            "snapshot rebuilt from the store in {:.2}s",
+            t.elapsed().as_secs_f64()
+        );
+    }
+    Ok((db, snap))
 }

@@ -30,7 +30,10 @@ pub fn run(a: &Args) -> Result<ExitCode> {
     let mut db = super::db::open(&a.db.db, true)?;
     let bar = if std::io::stderr().is_terminal() {
         let b = ProgressBar::new(0);
-        b.set_style(ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {bytes}/{total_bytes}").unwrap_or_else(|_| ProgressStyle::default_bar()));
+        b.set_style(
+            ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {bytes}/{total_bytes}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
         Some(b)
     } else {
         None
@@ -49,7 +52,10 @@ pub fn run(a: &Args) -> Result<ExitCode> {
             }
         }
     };
-    let opts = IngestOptions { max_field_bytes: a.max_field_bytes, ..IngestOptions::default() };
+    let opts = IngestOptions {
+        max_field_bytes: a.max_field_bytes,
+        ..IngestOptions::default()
+    };
     let t0 = std::time::Instant::now();
     let result = qinglian_ingest::ingest(&mut db, &a.bundle, &opts, &progress);
     if let Some(b) = &bar {
@@ -58,7 +64,10 @@ pub fn run(a: &Args) -> Result<ExitCode> {
     match result {
         Ok(rep) => {
             if let Some(n) = rep.already_loaded {
-                println!("{}: already loaded as load #{n}; nothing changed", a.bundle.display());
+                println!(
+                    "{}: already loaded as load #{n}; nothing changed",
+                    a.bundle.display()
+                );
                 return Ok(ExitCode::SUCCESS);
             }
             print_table(&rep.files);
@@ -66,14 +75,25 @@ pub fn run(a: &Args) -> Result<ExitCode> {
                 println!("ignored (not bundle files): {}", rep.ignored.join(", "));
             }
             if rep.foreign_identifiers > 0 {
-                println!("{} non-Chinese identifiers kept as properties (not used to merge)", rep.foreign_identifiers);
+                println!(
+                    "{} non-Chinese identifiers kept as properties (not used to merge)",
+                    rep.foreign_identifiers
+                );
             }
-            print_diags("warning", &rep.warnings.iter().map(ToString::to_string).collect::<Vec<_>>(), rep.warnings.len(), a.show);
+            print_diags(
+                "warning",
+                &rep.warnings
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>(),
+                rep.warnings.len(),
+                a.show,
+            );
             if let Some(p) = &a.warnings_out {
                 let text: String = rep.warnings.iter().map(|w| format!("{w}\n")).collect();
                 std::fs::write(p, text)?;
             }
-            if let Some(load) = rep.load {
+            if let Some(load) = &rep.load {
                 let nodes: u64 = load.added.nodes.iter().sum();
                 let edges: u64 = load.added.edges.iter().sum();
                 println!(
@@ -86,13 +106,39 @@ pub fn run(a: &Args) -> Result<ExitCode> {
                     rep.timings.iter().map(|(k, d)| format!("{k} {:.2}s", d.as_secs_f64())).collect::<Vec<_>>().join(", ")
                 );
             }
+            // Build the snapshot now, so that the first query opens at once.
+            let t = std::time::Instant::now();
+            let paths = super::db::DbPaths::new(&a.db.db);
+            let (snap, _) = qinglian_engine::open_snapshot(&db, &paths.snapshot())?;
+            println!(
+                "snapshot: {} nodes, {:.0} MB, built in {:.2}s",
+                snap.node_count(),
+                snap.byte_len() as f64 / 1e6,
+                t.elapsed().as_secs_f64()
+            );
             Ok(ExitCode::SUCCESS)
         }
         Err(IngestError::Rejected(r)) => {
             print_table(&r.files);
-            print_diags("error", &r.errors.iter().map(ToString::to_string).collect::<Vec<_>>(), r.error_count, a.show.max(1));
-            print_diags("warning", &r.warnings.iter().map(ToString::to_string).collect::<Vec<_>>(), r.warnings.len(), a.show);
-            eprintln!("error: load rejected: {} error(s); the database is unchanged", r.error_count);
+            print_diags(
+                "error",
+                &r.errors.iter().map(ToString::to_string).collect::<Vec<_>>(),
+                r.error_count,
+                a.show.max(1),
+            );
+            print_diags(
+                "warning",
+                &r.warnings
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>(),
+                r.warnings.len(),
+                a.show,
+            );
+            eprintln!(
+                "error: load rejected: {} error(s); the database is unchanged",
+                r.error_count
+            );
             Ok(ExitCode::from(1))
         }
         Err(e) => Err(e.into()),
@@ -103,9 +149,15 @@ fn print_table(files: &[qinglian_store::FileSummary]) {
     if files.is_empty() {
         return;
     }
-    println!("{:<22} {:>10} {:>10} {:>8} {:>8} {:>9}", "file", "read", "loaded", "merged", "warned", "rejected");
+    println!(
+        "{:<22} {:>10} {:>10} {:>8} {:>8} {:>9}",
+        "file", "read", "loaded", "merged", "warned", "rejected"
+    );
     for f in files {
-        println!("{:<22} {:>10} {:>10} {:>8} {:>8} {:>9}", f.name, f.read, f.loaded, f.merged, f.warned, f.rejected);
+        println!(
+            "{:<22} {:>10} {:>10} {:>8} {:>8} {:>9}",
+            f.name, f.read, f.loaded, f.merged, f.warned, f.rejected
+        );
     }
 }
 
@@ -114,6 +166,14 @@ fn print_diags(what: &str, items: &[String], total: usize, show: usize) {
         eprintln!("{d}");
     }
     if total > show {
-        eprintln!("... and {} more {what}s{}", total - show, if what == "warning" { " (--warnings-out FILE writes them all)" } else { "" });
+        eprintln!(
+            "... and {} more {what}s{}",
+            total - show,
+            if what == "warning" {
+                " (--warnings-out FILE writes them all)"
+            } else {
+                ""
+            }
+        );
     }
 }

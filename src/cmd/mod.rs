@@ -2,6 +2,7 @@
 
 mod db;
 mod ingest;
+mod show;
 mod stats;
 
 use clap::{Parser, Subcommand};
@@ -21,7 +22,12 @@ pub struct Cli {
 #[derive(Debug, Clone, clap::Args)]
 pub struct DbArg {
     /// Database folder (created by `ingest`).
-    #[arg(long, env = "QINGLIAN_DB", default_value = "qinglian.db", global = true)]
+    #[arg(
+        long,
+        env = "QINGLIAN_DB",
+        default_value = "qinglian.db",
+        global = true
+    )]
     pub db: PathBuf,
 }
 
@@ -31,6 +37,8 @@ enum Command {
     Ingest(ingest::Args),
     /// Counts of nodes and edges per kind.
     Stats(stats::Args),
+    /// An entity with its edges and their sources.
+    Show(show::Args),
 }
 
 /// Runs a parsed command line.
@@ -38,5 +46,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Ingest(a) => ingest::run(&a),
         Command::Stats(a) => stats::run(&a),
+        Command::Show(a) => show::run(&a),
     }
 }

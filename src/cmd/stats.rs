@@ -20,10 +20,14 @@ pub fn run(a: &Args) -> Result<ExitCode> {
     let st = db.state();
     let c = &st.counts;
     if a.json {
-        let nodes: serde_json::Map<String, serde_json::Value> =
-            NodeKind::ALL.iter().map(|k| (k.as_str().to_owned(), c.nodes[k.index()].into())).collect();
-        let edges: serde_json::Map<String, serde_json::Value> =
-            EdgeKind::ALL.iter().map(|k| (k.as_str().to_owned(), c.edges[k.index()].into())).collect();
+        let nodes: serde_json::Map<String, serde_json::Value> = NodeKind::ALL
+            .iter()
+            .map(|k| (k.as_str().to_owned(), c.nodes[k.index()].into()))
+            .collect();
+        let edges: serde_json::Map<String, serde_json::Value> = EdgeKind::ALL
+            .iter()
+            .map(|k| (k.as_str().to_owned(), c.edges[k.index()].into()))
+            .collect();
         let v = serde_json::json!({
             "nodes": nodes, "edges": edges, "blacklist": c.blacklist, "merges": c.merges,
             "loads": st.loads, "generation": st.generation,

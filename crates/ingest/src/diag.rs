@@ -56,12 +56,24 @@ pub struct FileDiags {
 
 impl FileDiags {
     pub(crate) fn new(file: &str) -> FileDiags {
-        FileDiags { file: file.to_owned(), ..FileDiags::default() }
+        FileDiags {
+            file: file.to_owned(),
+            ..FileDiags::default()
+        }
     }
 
     /// Records a problem at `line`, `column` (1-based field index, 0 = whole row).
-    pub(crate) fn push(&mut self, severity: Severity, line: u64, column: usize, message: impl Into<String>) {
-        let column_name = column.checked_sub(1).and_then(|i| self.headers.get(i)).cloned();
+    pub(crate) fn push(
+        &mut self,
+        severity: Severity,
+        line: u64,
+        column: usize,
+        message: impl Into<String>,
+    ) {
+        let column_name = column
+            .checked_sub(1)
+            .and_then(|i| self.headers.get(i))
+            .cloned();
         if line > 1 {
             match severity {
                 Severity::Warning if self.last_warned_line != line => {
@@ -102,7 +114,11 @@ impl FileDiags {
 
     /// A fresh collector for another part of the same file.
     pub(crate) fn sibling(&self) -> FileDiags {
-        FileDiags { file: self.file.clone(), headers: self.headers.clone(), ..FileDiags::default() }
+        FileDiags {
+            file: self.file.clone(),
+            headers: self.headers.clone(),
+            ..FileDiags::default()
+        }
     }
 
     pub(crate) fn has_errors(&self) -> bool {

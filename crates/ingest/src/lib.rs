@@ -42,7 +42,10 @@ pub struct IngestOptions {
 
 impl Default for IngestOptions {
     fn default() -> Self {
-        IngestOptions { max_field_bytes: 8 * 1024, max_errors: 200 }
+        IngestOptions {
+            max_field_bytes: 8 * 1024,
+            max_errors: 200,
+        }
     }
 }
 
@@ -128,7 +131,10 @@ struct Source {
 /// Lists and reads the bundle's files. Unknown `.csv` files are errors (a misspelt
 /// `poeple.csv` must not be skipped silently); other files are ignored and reported.
 fn read_bundle(dir: &Path) -> Result<(Vec<Source>, Vec<String>, Vec<Diagnostic>), IngestError> {
-    let io = |source| IngestError::Io { path: dir.to_path_buf(), source };
+    let io = |source| IngestError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
     let mut names: Vec<(String, PathBuf)> = std::fs::read_dir(dir)
         .map_err(io)?
         .filter_map(Result::ok)
@@ -139,9 +145,16 @@ fn read_bundle(dir: &Path) -> Result<(Vec<Source>, Vec<String>, Vec<Diagnostic>)
     for (name, path) in names {
         match schema::spec(&name) {
             Some(spec) => {
-                let bytes = std::fs::read(&path).map_err(|source| IngestError::Io { path: path.clone(), source })?;
+                let bytes = std::fs::read(&path).map_err(|source| IngestError::Io {
+                    path: path.clone(),
+                    source,
+                })?;
                 let sha256 = hex(&Sha256::digest(&bytes));
-                sources.push(Source { spec, bytes, sha256 });
+                sources.push(Source {
+                    spec,
+                    bytes,
+                    sha256,
+                });
             }
             None if name.to_ascii_lowercase().ends_with(".csv") => errors.push(Diagnostic {
                 severity: Severity::Error,
@@ -151,7 +164,11 @@ fn read_bundle(dir: &Path) -> Result<(Vec<Source>, Vec<String>, Vec<Diagnostic>)
                 column_name: None,
                 message: format!(
                     "not a bundle file (expected one of: {}); rename or move it",
-                    schema::FILES.iter().map(|f| f.name).collect::<Vec<_>>().join(", ")
+                    schema::FILES
+                        .iter()
+                        .map(|f| f.name)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             }),
             None => ignored.push(name),
@@ -197,7 +214,10 @@ struct Work {
 
 fn is_entity_file(k: schema::FileKind) -> bool {
     use schema::FileKind::*;
-    matches!(k, People | Agencies | Companies | Tenders | Contracts | Subsidies | Blacklist)
+    matches!(
+        k,
+        People | Agencies | Companies | Tenders | Contracts | Subsidies | Blacklist
+    )
 }
 
 /// Files larger than this are parsed in several parts at once.
@@ -284,10 +304,17 @@ pub fn ingest<S: Store>(
             let mut drafts = rows::Drafts::default();
             let (kind, part) = (w.spec.kind, w.parts[p]);
             let read = w.header.as_ref().map_or(0, |h| {
-                table::read_rows(h, &w.bytes, part, opts.max_field_bytes, &mut diags, |h, row, d| {
-                    let mut cx = rows::Cx { t: h, row, d };
-                    rows::read_entity_row(kind, &mut cx, &mut drafts);
-                })
+                table::read_rows(
+                    h,
+                    &w.bytes,
+                    part,
+                    opts.max_field_bytes,
+                    &mut diags,
+                    |h, row, d| {
+                        let mut cx = rows::Cx { t: h, row, d };
+                        rows::read_entity_row(kind, &mut cx, &mut drafts);
+                    },
+                )
             });
             advance(part.end - part.start);
             (i, drafts, diags, read)
@@ -306,10 +333,15 @@ pub fn ingest<S: Store>(
     // B: identities, in file order.
     let t1 = Instant::now();
     progress(Progress::Resolving);
-    let existing = if db.state().loads > 0 { Existing::from_records(db.node_records()?) } else { Existing::default() };
+    let existing = if db.state().loads > 0 {
+        Existing::from_records(db.node_records()?)
+    } else {
+        Existing::default()
+    };
     let mut writer = db.begin_load(&dir.display().to_string(), &hash);
     let file_ids: Vec<FileId> = work.iter().map(|w| writer.add_file(w.spec.name)).collect();
-    let mut file_names: FxHashMap<FileId, String> = db.files()?.into_iter().map(|f| (f.id, f.name)).collect();
+    let mut file_names: FxHashMap<FileId, String> =
+        db.files()?.into_iter().map(|f| (f.id, f.name)).collect();
     for (w, id) in work.iter().zip(&file_ids) {
         file_names.insert(*id, w.spec.name.to_owned());
     }
@@ -322,7 +354,14 @@ pub fn ingest<S: Store>(
             continue;
         }
         let mut c = resolve::RowCounts::default();
-        fk[i] = resolver.add_nodes(&nodes, file_ids[i], &file_names, &mut w.diags, &mut || writer.alloc_node(), &mut c)?;
+        fk[i] = resolver.add_nodes(
+            &nodes,
+            file_ids[i],
+            &file_names,
+            &mut w.diags,
+            &mut || writer.alloc_node(),
+            &mut c,
+        )?;
         w.loaded += c.loaded;
         w.merged += c.merged;
     }
@@ -337,8 +376,11 @@ pub fn ingest<S: Store>(
     let units: Vec<(usize, Option<usize>)> = (0..work.len())
         .flat_map(|i| {
             let w = &work[i];
-            let parts: Vec<(usize, Option<usize>)> =
-                if is_entity_file(w.spec.kind) { vec![(i, None)] } else { (0..w.parts.len()).map(|p| (i, Some(p))).collect() };
+            let parts: Vec<(usize, Option<usize>)> = if is_entity_file(w.spec.kind) {
+                vec![(i, None)]
+            } else {
+                (0..w.parts.len()).map(|p| (i, Some(p))).collect()
+            };
             parts
         })
         .collect();
@@ -347,7 +389,14 @@ pub fn ingest<S: Store>(
         .map(|&(i, part)| {
             let w = &work[i];
             let mut enc = qinglian_store::ChunkEncoder::new();
-            let mut out = Encoded { chunks: Vec::new(), counts: [0; 14], edges: 0, errors: Vec::new(), read: 0, diags: None };
+            let mut out = Encoded {
+                chunks: Vec::new(),
+                counts: [0; 14],
+                edges: 0,
+                errors: Vec::new(),
+                read: 0,
+                diags: None,
+            };
             match part {
                 None => {
                     for e in &fk[i] {
@@ -355,7 +404,8 @@ pub fn ingest<S: Store>(
                         if let Some(rec) = resolver.edge(e, file_ids[i], names, &mut out.errors) {
                             out.counts[kind.index()] += 1;
                             if let Err(err) = enc.push(&rec) {
-                                out.errors.push((rec.source.line.into(), 0, err.to_string()));
+                                out.errors
+                                    .push((rec.source.line.into(), 0, err.to_string()));
                             }
                         }
                     }
@@ -364,26 +414,33 @@ pub fn ingest<S: Store>(
                     let mut diags = w.diags.sibling();
                     let (kind, part) = (w.spec.kind, w.parts[p]);
                     if let Some(h) = &w.header {
-                        out.read = table::read_rows(h, &w.bytes, part, opts.max_field_bytes, &mut diags, |h, row, d| {
-                            let mut cx = rows::Cx { t: h, row, d };
-                            if let Some(e) = rows::read_edge_row(kind, &mut cx) {
-                                let mut errs = Vec::new();
-                                match resolver.edge(&e, file_ids[i], names, &mut errs) {
-                                    Some(rec) => {
-                                        out.counts[e.kind.index()] += 1;
-                                        out.edges += 1;
-                                        if let Err(err) = enc.push(&rec) {
-                                            d.error(row.line, 0, err.to_string());
+                        out.read = table::read_rows(
+                            h,
+                            &w.bytes,
+                            part,
+                            opts.max_field_bytes,
+                            &mut diags,
+                            |h, row, d| {
+                                let mut cx = rows::Cx { t: h, row, d };
+                                if let Some(e) = rows::read_edge_row(kind, &mut cx) {
+                                    let mut errs = Vec::new();
+                                    match resolver.edge(&e, file_ids[i], names, &mut errs) {
+                                        Some(rec) => {
+                                            out.counts[e.kind.index()] += 1;
+                                            out.edges += 1;
+                                            if let Err(err) = enc.push(&rec) {
+                                                d.error(row.line, 0, err.to_string());
+                                            }
                                         }
-                                    }
-                                    None => {
-                                        for (line, col, msg) in errs {
-                                            d.error(line, col, msg);
+                                        None => {
+                                            for (line, col, msg) in errs {
+                                                d.error(line, col, msg);
+                                            }
                                         }
                                     }
                                 }
-                            }
-                        });
+                            },
+                        );
                     }
                     out.diags = Some(diags);
                     advance(part.end - part.start);
@@ -443,7 +500,12 @@ pub fn ingest<S: Store>(
         let error_count = errors.len();
         errors.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
         errors.truncate(opts.max_errors);
-        return Err(IngestError::Rejected(Box::new(Rejection { files: summaries, errors, error_count, warnings })));
+        return Err(IngestError::Rejected(Box::new(Rejection {
+            files: summaries,
+            errors,
+            error_count,
+            warnings,
+        })));
     }
 
     // D: encode the nodes in parallel, append everything in a fixed order, commit.
@@ -471,7 +533,9 @@ pub fn ingest<S: Store>(
     if std::env::var_os("QINGLIAN_DEBUG_BATCH").is_some() {
         eprintln!("batch: {} bytes", writer.bytes());
     }
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     let load = db.commit_load(writer, summaries.clone(), now)?;
     timings.push(("commit", t4.elapsed()));
     Ok(IngestReport {

@@ -16,7 +16,8 @@
 use crate::diag::FileDiags;
 use crate::rows::{BlacklistDraft, EdgeDraft, NodeDraft, Ref};
 use qinglian_model::{
-    BlacklistRecord, EdgeRecordRef, FileId, MergeKey, MergeRecord, NodeId, NodeKind, NodeRecord, Provenance,
+    BlacklistRecord, EdgeRecordRef, FileId, MergeKey, MergeRecord, NodeId, NodeKind, NodeRecord,
+    Provenance,
 };
 use qinglian_store::{ChunkEncoder, StoreError};
 use rayon::prelude::*;
@@ -116,8 +117,17 @@ impl Resolver {
         r.ids.reserve(n);
         r.idents[0].reserve(n);
         for rec in existing.records.values() {
-            let first = rec.sources.first().copied().unwrap_or(Provenance { file: FileId(u32::MAX), line: 0 });
-            let t = Target { node: rec.id, kind: rec.kind, first, draft: NO_DRAFT, file: FileId(u32::MAX) };
+            let first = rec.sources.first().copied().unwrap_or(Provenance {
+                file: FileId(u32::MAX),
+                line: 0,
+            });
+            let t = Target {
+                node: rec.id,
+                kind: rec.kind,
+                first,
+                draft: NO_DRAFT,
+                file: FileId(u32::MAX),
+            };
             r.ids.insert(key(&rec.ext_id), t);
             for a in &rec.aliases {
                 r.ids.insert(key(a), t);
@@ -156,7 +166,10 @@ impl Resolver {
         let mut refs = Vec::new();
         let mut new_ids: Vec<Option<NodeId>> = vec![None; drafts.len()];
         for (i, nd) in drafts.iter().enumerate() {
-            let here = Provenance { file, line: nd.line as u32 };
+            let here = Provenance {
+                file,
+                line: nd.line as u32,
+            };
             let k = nd.key;
             if let Some(mut t) = self.ids.get(&k).copied() {
                 if t.file != file {
@@ -184,17 +197,33 @@ impl Resolver {
             }
             let slot = ident_slot(nd.kind);
             let ik = nd.ident_key;
-            if let Some(mut t) = ik.zip(slot).and_then(|(ik, s)| self.idents[s].get(&ik).copied()) {
+            if let Some(mut t) = ik
+                .zip(slot)
+                .and_then(|(ik, s)| self.idents[s].get(&ik).copied())
+            {
                 if t.file != file {
                     t.draft = NO_DRAFT;
                 }
-                self.ids.insert(k, Target { draft: NO_DRAFT, file: FileId(u32::MAX), ..t });
+                self.ids.insert(
+                    k,
+                    Target {
+                        draft: NO_DRAFT,
+                        file: FileId(u32::MAX),
+                        ..t
+                    },
+                );
                 self.merge_by_identifier(t, drafts, nd, here, files, d)?;
                 counts.merged += 1;
                 continue;
             }
             let node = alloc();
-            let t = Target { node, kind: nd.kind, first: here, draft: i as u32, file };
+            let t = Target {
+                node,
+                kind: nd.kind,
+                first: here,
+                draft: i as u32,
+                file,
+            };
             self.ids.insert(k, t);
             if let (Some(ik), Some(s)) = (ik, slot) {
                 self.idents[s].insert(ik, t);
@@ -211,7 +240,14 @@ impl Resolver {
                 let mut enc = ChunkEncoder::new();
                 for (nd, id) in ds.iter().zip(ids) {
                     if let Some(id) = id {
-                        enc.push(&update_record(*id, nd, Provenance { file, line: nd.line as u32 }))?;
+                        enc.push(&update_record(
+                            *id,
+                            nd,
+                            Provenance {
+                                file,
+                                line: nd.line as u32,
+                            },
+                        ))?;
                     }
                 }
                 Ok(enc.finish())
@@ -244,13 +280,22 @@ impl Resolver {
             return Ok(true);
         }
         // Known from an earlier load: the row may add what was unknown, never change it.
-        let Some(prev) = self.existing.records.get(&t.node) else { return Ok(true) };
+        let Some(prev) = self.existing.records.get(&t.node) else {
+            return Ok(true);
+        };
         let mut probe = prev.clone();
         let conflicts = probe.attrs.fill_from(&nd.attrs);
         let name_conflict = !prev.name.is_empty() && !nd.name.is_empty() && prev.name != nd.name;
-        let ident_conflict = matches!((&prev.identifier, &nd.identifier), (Some(a), Some(b)) if a != b);
+        let ident_conflict =
+            matches!((&prev.identifier, &nd.identifier), (Some(a), Some(b)) if a != b);
         if name_conflict || ident_conflict || !conflicts.is_empty() {
-            let what = if name_conflict { "name" } else if ident_conflict { ident_column(nd.kind) } else { conflicts[0] };
+            let what = if name_conflict {
+                "name"
+            } else if ident_conflict {
+                ident_column(nd.kind)
+            } else {
+                conflicts[0]
+            };
             d.error(nd.line, col_of(&d.headers, what), format!("id {} already exists in the database ({}) with a different {what}; a later load may add what was unknown but not change it: fix the row", nd.ext_id, cite(t.first, files)));
             return Ok(false);
         }
@@ -274,7 +319,11 @@ impl Resolver {
             Some(first) => Some(first.attrs.clone()),
             None => prev.map(|p| p.attrs),
         };
-        let key = if nd.kind == NodeKind::Person { MergeKey::IdNumber } else { MergeKey::CreditCode };
+        let key = if nd.kind == NodeKind::Person {
+            MergeKey::IdNumber
+        } else {
+            MergeKey::CreditCode
+        };
         if let Some(mut a) = kept_attrs {
             let conflicts = a.fill_from(&nd.attrs);
             if !conflicts.is_empty() {
@@ -306,9 +355,31 @@ impl Resolver {
 
     /// Resolves both ends of an edge draft, checking their kinds; problems go to `d` as
     /// (line, column, message).
-    pub fn edge<'e>(&self, e: &'e EdgeDraft<'_>, file: FileId, files: &FxHashMap<FileId, String>, d: &mut Vec<(u64, usize, String)>) -> Option<EdgeRecordRef<'e>> {
-        let from = self.endpoint(&e.from, e.kind.from_kinds(), e.kind.as_str(), "tail", e.line, files, d);
-        let to = self.endpoint(&e.to, e.kind.to_kinds(), e.kind.as_str(), "head", e.line, files, d);
+    pub fn edge<'e>(
+        &self,
+        e: &'e EdgeDraft<'_>,
+        file: FileId,
+        files: &FxHashMap<FileId, String>,
+        d: &mut Vec<(u64, usize, String)>,
+    ) -> Option<EdgeRecordRef<'e>> {
+        let from = self.endpoint(
+            &e.from,
+            e.kind.from_kinds(),
+            e.kind.as_str(),
+            "tail",
+            e.line,
+            files,
+            d,
+        );
+        let to = self.endpoint(
+            &e.to,
+            e.kind.to_kinds(),
+            e.kind.as_str(),
+            "head",
+            e.line,
+            files,
+            d,
+        );
         Some(EdgeRecordRef {
             kind: e.kind,
             from: from?,
@@ -319,20 +390,46 @@ impl Resolver {
             date: e.date,
             flag: e.flag,
             props: &e.props,
-            source: Provenance { file, line: e.line as u32 },
+            source: Provenance {
+                file,
+                line: e.line as u32,
+            },
         })
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn endpoint(&self, r: &Ref<'_>, kinds: &[NodeKind], ekind: &str, end: &str, line: u64, files: &FxHashMap<FileId, String>, d: &mut Vec<(u64, usize, String)>) -> Option<NodeId> {
+    fn endpoint(
+        &self,
+        r: &Ref<'_>,
+        kinds: &[NodeKind],
+        ekind: &str,
+        end: &str,
+        line: u64,
+        files: &FxHashMap<FileId, String>,
+        d: &mut Vec<(u64, usize, String)>,
+    ) -> Option<NodeId> {
         match self.ids.get(&key(&r.ext)) {
             None => {
-                d.push((line, r.col, format!("{} names no entity in this bundle or the database", r.ext)));
+                d.push((
+                    line,
+                    r.col,
+                    format!("{} names no entity in this bundle or the database", r.ext),
+                ));
                 None
             }
             Some(t) if !kinds.contains(&t.kind) => {
                 let want: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
-                d.push((line, r.col, format!("{} is a {} ({}), but the {end} of a {ekind} edge must be a {}", r.ext, t.kind, cite(t.first, files), want.join(" or "))));
+                d.push((
+                    line,
+                    r.col,
+                    format!(
+                        "{} is a {} ({}), but the {end} of a {ekind} edge must be a {}",
+                        r.ext,
+                        t.kind,
+                        cite(t.first, files),
+                        want.join(" or ")
+                    ),
+                ));
                 None
             }
             Some(t) => Some(t.node),
@@ -340,11 +437,25 @@ impl Resolver {
     }
 
     /// Resolves blacklist rows: the entity must be a person or company.
-    pub fn blacklist(&self, drafts: &[BlacklistDraft], file: FileId, files: &FxHashMap<FileId, String>, d: &mut FileDiags) -> Vec<BlacklistRecord> {
+    pub fn blacklist(
+        &self,
+        drafts: &[BlacklistDraft],
+        file: FileId,
+        files: &FxHashMap<FileId, String>,
+        d: &mut FileDiags,
+    ) -> Vec<BlacklistRecord> {
         let mut out = Vec::new();
         for b in drafts {
             let mut errs = Vec::new();
-            let node = self.endpoint(&b.entity, &[NodeKind::Person, NodeKind::Company], "blacklist", "entity", b.line, files, &mut errs);
+            let node = self.endpoint(
+                &b.entity,
+                &[NodeKind::Person, NodeKind::Company],
+                "blacklist",
+                "entity",
+                b.line,
+                files,
+                &mut errs,
+            );
             for (line, col, msg) in errs {
                 d.error(line, col, msg);
             }
@@ -355,7 +466,10 @@ impl Resolver {
                     listed: b.listed,
                     list_source: b.source.clone(),
                     props: b.props.clone(),
-                    source: Provenance { file, line: b.line as u32 },
+                    source: Provenance {
+                        file,
+                        line: b.line as u32,
+                    },
                 });
             }
         }
@@ -404,7 +518,17 @@ fn col_of(headers: &[String], name: &str) -> usize {
 /// The first column in which a repeated row differs from the first row with its id.
 fn first_difference(a: &NodeDraft, b: &NodeDraft, headers: &[String]) -> Option<(usize, String)> {
     if a.name != b.name {
-        return Some((col_of(headers, if b.kind == NodeKind::Tender { "title" } else { "name" }), format!("name ({:?} / {:?})", a.name, b.name)));
+        return Some((
+            col_of(
+                headers,
+                if b.kind == NodeKind::Tender {
+                    "title"
+                } else {
+                    "name"
+                },
+            ),
+            format!("name ({:?} / {:?})", a.name, b.name),
+        ));
     }
     if a.identifier != b.identifier {
         let c = ident_column(b.kind);
@@ -415,13 +539,26 @@ fn first_difference(a: &NodeDraft, b: &NodeDraft, headers: &[String]) -> Option<
     }
     for (x, y) in a.refs.iter().zip(&b.refs) {
         if x.from.ext != y.from.ext || x.to.ext != y.to.ext || x.kind != y.kind {
-            let col = if x.from.ext != y.from.ext { y.from.col } else { y.to.col };
-            let name = headers.get(col.wrapping_sub(1)).cloned().unwrap_or_default();
+            let col = if x.from.ext != y.from.ext {
+                y.from.col
+            } else {
+                y.to.col
+            };
+            let name = headers
+                .get(col.wrapping_sub(1))
+                .cloned()
+                .unwrap_or_default();
             return Some((col, name));
         }
     }
     if a.refs.len() != b.refs.len() {
-        let col = b.refs.iter().chain(&a.refs).map(|r| r.to.col.max(r.from.col)).max().unwrap_or(0);
+        let col = b
+            .refs
+            .iter()
+            .chain(&a.refs)
+            .map(|r| r.to.col.max(r.from.col))
+            .max()
+            .unwrap_or(0);
         return Some((col, "references".into()));
     }
     for (k, v) in &b.props {

@@ -29,7 +29,10 @@ pub(crate) struct Ref<'a> {
 
 impl Ref<'_> {
     fn owned(&self) -> Ref<'static> {
-        Ref { ext: Cow::Owned(self.ext.clone().into_owned()), col: self.col }
+        Ref {
+            ext: Cow::Owned(self.ext.clone().into_owned()),
+            col: self.col,
+        }
     }
 }
 
@@ -99,12 +102,18 @@ impl<'a> Cx<'a> {
         let row: &'a Row = self.row;
         std::array::from_fn(|i| {
             let c = self.t.cols.get(i).copied().unwrap_or(usize::MAX);
-            F { s: row.rec.get(c).unwrap_or(""), col: c.saturating_add(1) }
+            F {
+                s: row.rec.get(c).unwrap_or(""),
+                col: c.saturating_add(1),
+            }
         })
     }
 
     fn name_of(&self, f: F<'_>) -> &str {
-        self.d.headers.get(f.col.wrapping_sub(1)).map_or("?", String::as_str)
+        self.d
+            .headers
+            .get(f.col.wrapping_sub(1))
+            .map_or("?", String::as_str)
     }
 
     fn opt_text(f: F<'_>) -> Option<String> {
@@ -117,11 +126,17 @@ impl<'a> Cx<'a> {
             self.d.error(self.row.line, f.col, msg);
             return None;
         }
-        Some(Ref { ext: Cow::Borrowed(f.s), col: f.col })
+        Some(Ref {
+            ext: Cow::Borrowed(f.s),
+            col: f.col,
+        })
     }
 
     fn optional_ref(f: F<'a>) -> Option<Ref<'a>> {
-        (!f.s.is_empty()).then_some(Ref { ext: Cow::Borrowed(f.s), col: f.col })
+        (!f.s.is_empty()).then_some(Ref {
+            ext: Cow::Borrowed(f.s),
+            col: f.col,
+        })
     }
 
     fn date(&mut self, f: F<'_>) -> Option<Date> {
@@ -144,7 +159,11 @@ impl<'a> Cx<'a> {
         match f.s.parse::<f64>() {
             Ok(v) if v.is_finite() => Some(v),
             _ => {
-                self.d.error(self.row.line, f.col, format!("expected a number such as 1250.50, found {:?}", f.s));
+                self.d.error(
+                    self.row.line,
+                    f.col,
+                    format!("expected a number such as 1250.50, found {:?}", f.s),
+                );
                 None
             }
         }
@@ -156,7 +175,11 @@ impl<'a> Cx<'a> {
             "true" | "TRUE" | "True" | "1" | "yes" | "y" | "t" => Some(true),
             "false" | "FALSE" | "False" | "0" | "no" | "n" | "f" => Some(false),
             s => {
-                self.d.error(self.row.line, f.col, format!("expected true or false, found {s:?}"));
+                self.d.error(
+                    self.row.line,
+                    f.col,
+                    format!("expected true or false, found {s:?}"),
+                );
                 None
             }
         }
@@ -183,8 +206,19 @@ impl<'a> Cx<'a> {
     fn interval(&mut self, start: F<'_>, end: F<'_>) -> Interval {
         let iv = Interval::new(self.date(start), self.date(end));
         if iv.is_empty() {
-            let (e, s) = (iv.end_date().map(|d| d.to_string()), iv.start_date().map(|d| d.to_string()));
-            self.d.warn(self.row.line, end.col, format!("ends ({}) before it starts ({}): it never holds", e.unwrap_or_default(), s.unwrap_or_default()));
+            let (e, s) = (
+                iv.end_date().map(|d| d.to_string()),
+                iv.start_date().map(|d| d.to_string()),
+            );
+            self.d.warn(
+                self.row.line,
+                end.col,
+                format!(
+                    "ends ({}) before it starts ({}): it never holds",
+                    e.unwrap_or_default(),
+                    s.unwrap_or_default()
+                ),
+            );
         }
         iv
     }
@@ -193,7 +227,13 @@ impl<'a> Cx<'a> {
         self.t
             .extras
             .iter()
-            .filter_map(|(i, n)| self.row.rec.get(*i).filter(|v| !v.is_empty()).map(|v| (n.clone(), v.to_owned())))
+            .filter_map(|(i, n)| {
+                self.row
+                    .rec
+                    .get(*i)
+                    .filter(|v| !v.is_empty())
+                    .map(|v| (n.clone(), v.to_owned()))
+            })
             .collect()
     }
 
@@ -219,9 +259,15 @@ impl<'a> Cx<'a> {
 
     fn node(&mut self, kind: NodeKind, id: F<'a>, name: Option<F<'a>>) -> Option<NodeDraft> {
         let id = self.required(id)?;
-        let n = name.map(|f| qinglian_model::normalize::name(f.s)).unwrap_or_default();
+        let n = name
+            .map(|f| qinglian_model::normalize::name(f.s))
+            .unwrap_or_default();
         if let Some(f) = name.filter(|_| n.is_empty() && kind != NodeKind::Tender) {
-            self.d.warn(self.row.line, f.col, format!("{kind} {} has no name", id.ext));
+            self.d.warn(
+                self.row.line,
+                f.col,
+                format!("{kind} {} has no name", id.ext),
+            );
         }
         Some(NodeDraft {
             key: crate::resolve::key(&id.ext),
@@ -246,11 +292,20 @@ pub(crate) fn read_entity_row(kind: FileKind, cx: &mut Cx<'_>, out: &mut Drafts)
             let [id, name, idn, birth_f, death_f] = cx.fields();
             let birth = cx.date(birth_f);
             let death = cx.date(death_f);
-            let Some(mut n) = cx.node(NodeKind::Person, id, Some(name)) else { return };
-            n.attrs = Attrs::Person { birth_date: birth, death_date: death };
+            let Some(mut n) = cx.node(NodeKind::Person, id, Some(name)) else {
+                return;
+            };
+            n.attrs = Attrs::Person {
+                birth_date: birth,
+                death_date: death,
+            };
             if let (Some(b), Some(dd)) = (birth, death) {
                 if dd < b {
-                    cx.d.warn(line, death_f.col, format!("death date {dd} is before birth date {b}"));
+                    cx.d.warn(
+                        line,
+                        death_f.col,
+                        format!("death date {dd} is before birth date {b}"),
+                    );
                 }
             }
             let raw = idn.s;
@@ -259,7 +314,14 @@ pub(crate) fn read_entity_row(kind: FileKind, cx: &mut Cx<'_>, out: &mut Drafts)
                     match ResidentId::parse(raw) {
                         Ok(rid) => {
                             if let Some(b) = birth.filter(|b| *b != rid.birth_date()) {
-                                cx.d.warn(line, birth_f.col, format!("birth date {b} differs from the {} embedded in id_number", rid.birth_date()));
+                                cx.d.warn(
+                                    line,
+                                    birth_f.col,
+                                    format!(
+                                        "birth date {b} differs from the {} embedded in id_number",
+                                        rid.birth_date()
+                                    ),
+                                );
                             }
                             n.identifier = Some(rid.as_str().to_owned());
                         }
@@ -280,17 +342,30 @@ pub(crate) fn read_entity_row(kind: FileKind, cx: &mut Cx<'_>, out: &mut Drafts)
         }
         FileKind::Agencies => {
             let [id, name, parent, region] = cx.fields();
-            let Some(mut n) = cx.node(NodeKind::Agency, id, Some(name)) else { return };
-            n.attrs = Attrs::Agency { region: Cx::opt_text(region) };
+            let Some(mut n) = cx.node(NodeKind::Agency, id, Some(name)) else {
+                return;
+            };
+            n.attrs = Attrs::Agency {
+                region: Cx::opt_text(region),
+            };
             if let Some(p) = Cx::optional_ref(parent) {
-                n.refs.push(cx.fk(EdgeKind::PartOf, &Ref { ext: Cow::Borrowed(id.s), col: id.col }, &p));
+                n.refs.push(cx.fk(
+                    EdgeKind::PartOf,
+                    &Ref {
+                        ext: Cow::Borrowed(id.s),
+                        col: id.col,
+                    },
+                    &p,
+                ));
             }
             out.nodes.push(n);
         }
         FileKind::Companies => {
             let [id, name, code, address, phone, founded, status] = cx.fields();
             let founded = cx.date(founded);
-            let Some(mut n) = cx.node(NodeKind::Company, id, Some(name)) else { return };
+            let Some(mut n) = cx.node(NodeKind::Company, id, Some(name)) else {
+                return;
+            };
             n.attrs = Attrs::Company {
                 address: Cx::opt_text(address),
                 phone: Cx::opt_text(phone),
@@ -320,10 +395,23 @@ pub(crate) fn read_entity_row(kind: FileKind, cx: &mut Cx<'_>, out: &mut Drafts)
             let budget = cx.number(budget);
             let published = cx.date(published);
             let agency = cx.required(agency);
-            let Some(mut n) = cx.node(NodeKind::Tender, id, Some(title)) else { return };
-            n.attrs = Attrs::Tender { title: Cx::opt_text(title), budget, published };
+            let Some(mut n) = cx.node(NodeKind::Tender, id, Some(title)) else {
+                return;
+            };
+            n.attrs = Attrs::Tender {
+                title: Cx::opt_text(title),
+                budget,
+                published,
+            };
             if let Some(a) = agency {
-                n.refs.push(cx.fk(EdgeKind::Ran, &a, &Ref { ext: Cow::Borrowed(id.s), col: id.col }));
+                n.refs.push(cx.fk(
+                    EdgeKind::Ran,
+                    &a,
+                    &Ref {
+                        ext: Cow::Borrowed(id.s),
+                        col: id.col,
+                    },
+                ));
             }
             out.nodes.push(n);
         }
@@ -333,9 +421,14 @@ pub(crate) fn read_entity_row(kind: FileKind, cx: &mut Cx<'_>, out: &mut Drafts)
             let signed = cx.date(signed);
             let agency = cx.required(agency);
             let company = cx.required(company);
-            let Some(mut n) = cx.node(NodeKind::Contract, id, None) else { return };
+            let Some(mut n) = cx.node(NodeKind::Contract, id, None) else {
+                return;
+            };
             n.attrs = Attrs::Contract { amount, signed };
-            let me = Ref { ext: Cow::Borrowed(id.s), col: id.col };
+            let me = Ref {
+                ext: Cow::Borrowed(id.s),
+                col: id.col,
+            };
             if let Some(a) = agency {
                 n.refs.push(cx.fk(EdgeKind::Awarded, &a, &me));
             }
@@ -356,9 +449,14 @@ pub(crate) fn read_entity_row(kind: FileKind, cx: &mut Cx<'_>, out: &mut Drafts)
             let paid = cx.date(paid);
             let agency = cx.required(agency);
             let recipient = cx.required(recipient);
-            let Some(mut n) = cx.node(NodeKind::Subsidy, id, None) else { return };
+            let Some(mut n) = cx.node(NodeKind::Subsidy, id, None) else {
+                return;
+            };
             n.attrs = Attrs::Subsidy { amount, paid };
-            let me = Ref { ext: Cow::Borrowed(id.s), col: id.col };
+            let me = Ref {
+                ext: Cow::Borrowed(id.s),
+                col: id.col,
+            };
             if let Some(a) = agency {
                 n.refs.push(cx.fk(EdgeKind::Paid, &a, &me));
             }
@@ -407,7 +505,11 @@ pub(crate) fn read_edge_row<'a>(kind: FileKind, cx: &mut Cx<'a>) -> Option<EdgeD
             let label = cx.label(rel, kinds::RELATIONS);
             let (p, r) = (p?, r?);
             if p.ext == r.ext {
-                cx.d.warn(line, r.col, format!("{} is recorded as related to themself", p.ext));
+                cx.d.warn(
+                    line,
+                    r.col,
+                    format!("{} is recorded as related to themself", p.ext),
+                );
             }
             let mut e = cx.edge(EdgeKind::Relation, p, r);
             e.label = label;
@@ -418,7 +520,11 @@ pub(crate) fn read_edge_row<'a>(kind: FileKind, cx: &mut Cx<'a>) -> Option<EdgeD
             let (o, c) = (cx.required(o), cx.required(c));
             let share = cx.number(share_f);
             if let Some(s) = share.filter(|s| !(0.0..=100.0).contains(s)) {
-                cx.d.warn(line, share_f.col, format!("share_pct {s} is outside 0..100"));
+                cx.d.warn(
+                    line,
+                    share_f.col,
+                    format!("share_pct {s} is outside 0..100"),
+                );
             }
             let valid = cx.interval(start, end);
             let mut e = cx.edge(EdgeKind::Owns, o?, c?);
@@ -472,5 +578,16 @@ pub(crate) fn read_edge_row<'a>(kind: FileKind, cx: &mut Cx<'a>) -> Option<EdgeD
 }
 
 /// What a declaration may say: a relative's relation, or the kind of a company interest.
-const DECLARATION_LABELS: &[&str] =
-    &["spouse", "parent", "child", "sibling", "in_law", "associate", "other", "interest", "shareholder", "legal_rep", "director"];
+const DECLARATION_LABELS: &[&str] = &[
+    "spouse",
+    "parent",
+    "child",
+    "sibling",
+    "in_law",
+    "associate",
+    "other",
+    "interest",
+    "shareholder",
+    "legal_rep",
+    "director",
+];

@@ -47,40 +47,99 @@ pub struct FileSpec {
 
 /// Every file, in the order they are resolved: entities before the rows that refer to them.
 pub const FILES: &[FileSpec] = &[
-    FileSpec { kind: FileKind::People, name: "people.csv", columns: &["id", "name", "id_number", "birth_date", "death_date"] },
-    FileSpec { kind: FileKind::Agencies, name: "agencies.csv", columns: &["id", "name", "parent_id", "region"] },
+    FileSpec {
+        kind: FileKind::People,
+        name: "people.csv",
+        columns: &["id", "name", "id_number", "birth_date", "death_date"],
+    },
+    FileSpec {
+        kind: FileKind::Agencies,
+        name: "agencies.csv",
+        columns: &["id", "name", "parent_id", "region"],
+    },
     FileSpec {
         kind: FileKind::Companies,
         name: "companies.csv",
-        columns: &["id", "name", "credit_code", "address", "phone", "founded", "status"],
+        columns: &[
+            "id",
+            "name",
+            "credit_code",
+            "address",
+            "phone",
+            "founded",
+            "status",
+        ],
     },
-    FileSpec { kind: FileKind::Tenders, name: "tenders.csv", columns: &["id", "agency_id", "title", "budget", "published"] },
+    FileSpec {
+        kind: FileKind::Tenders,
+        name: "tenders.csv",
+        columns: &["id", "agency_id", "title", "budget", "published"],
+    },
     FileSpec {
         kind: FileKind::Contracts,
         name: "contracts.csv",
-        columns: &["id", "agency_id", "company_id", "tender_id", "amount", "signed", "approver_id"],
+        columns: &[
+            "id",
+            "agency_id",
+            "company_id",
+            "tender_id",
+            "amount",
+            "signed",
+            "approver_id",
+        ],
     },
     FileSpec {
         kind: FileKind::Subsidies,
         name: "subsidies.csv",
-        columns: &["id", "agency_id", "recipient_id", "amount", "paid", "approver_id"],
+        columns: &[
+            "id",
+            "agency_id",
+            "recipient_id",
+            "amount",
+            "paid",
+            "approver_id",
+        ],
     },
-    FileSpec { kind: FileKind::Positions, name: "positions.csv", columns: &["person_id", "agency_id", "title", "start", "end"] },
-    FileSpec { kind: FileKind::Relations, name: "relations.csv", columns: &["person_id", "relative_id", "relation"] },
+    FileSpec {
+        kind: FileKind::Positions,
+        name: "positions.csv",
+        columns: &["person_id", "agency_id", "title", "start", "end"],
+    },
+    FileSpec {
+        kind: FileKind::Relations,
+        name: "relations.csv",
+        columns: &["person_id", "relative_id", "relation"],
+    },
     FileSpec {
         kind: FileKind::Ownership,
         name: "ownership.csv",
         columns: &["owner_id", "company_id", "share_pct", "start", "end"],
     },
-    FileSpec { kind: FileKind::Roles, name: "roles.csv", columns: &["person_id", "company_id", "role", "start", "end"] },
-    FileSpec { kind: FileKind::TenderOfficials, name: "tender_officials.csv", columns: &["tender_id", "person_id", "role"] },
+    FileSpec {
+        kind: FileKind::Roles,
+        name: "roles.csv",
+        columns: &["person_id", "company_id", "role", "start", "end"],
+    },
+    FileSpec {
+        kind: FileKind::TenderOfficials,
+        name: "tender_officials.csv",
+        columns: &["tender_id", "person_id", "role"],
+    },
     FileSpec {
         kind: FileKind::Bids,
         name: "bids.csv",
         columns: &["tender_id", "company_id", "amount", "submitted", "won"],
     },
-    FileSpec { kind: FileKind::Declarations, name: "declarations.csv", columns: &["person_id", "subject_id", "relation"] },
-    FileSpec { kind: FileKind::Blacklist, name: "blacklist.csv", columns: &["entity_id", "reason", "listed", "source"] },
+    FileSpec {
+        kind: FileKind::Declarations,
+        name: "declarations.csv",
+        columns: &["person_id", "subject_id", "relation"],
+    },
+    FileSpec {
+        kind: FileKind::Blacklist,
+        name: "blacklist.csv",
+        columns: &["entity_id", "reason", "listed", "source"],
+    },
 ];
 
 /// The spec of a file name.

@@ -28,10 +28,22 @@ pub(crate) struct Header {
 
 /// Reads and checks the header of `bytes` as `spec`'s file. Problems are errors in `diags`;
 /// `None` when the header is unusable.
-pub(crate) fn read_header(spec: &'static FileSpec, bytes: &[u8], diags: &mut FileDiags) -> Option<Header> {
+pub(crate) fn read_header(
+    spec: &'static FileSpec,
+    bytes: &[u8],
+    diags: &mut FileDiags,
+) -> Option<Header> {
     // Excel writes a UTF-8 byte order mark; it is not part of the first column's name.
-    let bom = if bytes.starts_with(b"\xEF\xBB\xBF") { 3 } else { 0 };
-    let mut rdr = ReaderBuilder::new().has_headers(false).flexible(true).trim(Trim::All).from_reader(&bytes[bom..]);
+    let bom = if bytes.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
+    let mut rdr = ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(Trim::All)
+        .from_reader(&bytes[bom..]);
     let mut rec = csv::ByteRecord::new();
     match rdr.read_byte_record(&mut rec) {
         Ok(true) => {}
@@ -47,7 +59,10 @@ pub(crate) fn read_header(spec: &'static FileSpec, bytes: &[u8], diags: &mut Fil
     let body = bom + rdr.position().byte() as usize;
     // Count the lines of the header ourselves: the reader's line counter lags behind its byte
     // offset after a CRLF terminator.
-    let body_line = 1 + bytes[..body.min(bytes.len())].iter().filter(|&&b| b == b'\n').count() as u64;
+    let body_line = 1 + bytes[..body.min(bytes.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count() as u64;
     let mut headers = Vec::with_capacity(rec.len());
     for (i, h) in rec.iter().enumerate() {
         match std::str::from_utf8(h) {
@@ -65,7 +80,11 @@ pub(crate) fn read_header(spec: &'static FileSpec, bytes: &[u8], diags: &mut Fil
             diags.error(1, i + 1, "empty column name in the header");
             ok = false;
         } else if !h.is_empty() && headers[..i].contains(h) {
-            diags.error(1, i + 1, format!("column `{h}` appears twice in the header"));
+            diags.error(
+                1,
+                i + 1,
+                format!("column `{h}` appears twice in the header"),
+            );
             ok = false;
         }
     }
@@ -91,8 +110,17 @@ pub(crate) fn read_header(spec: &'static FileSpec, bytes: &[u8], diags: &mut Fil
     if !ok {
         return None;
     }
-    let extras = (0..headers.len()).filter(|i| !cols.contains(i)).map(|i| (i, headers[i].clone())).collect();
-    Some(Header { cols, extras, width: headers.len(), body, body_line })
+    let extras = (0..headers.len())
+        .filter(|i| !cols.contains(i))
+        .map(|i| (i, headers[i].clone()))
+        .collect();
+    Some(Header {
+        cols,
+        extras,
+        width: headers.len(),
+        body,
+        body_line,
+    })
 }
 
 /// A slice of a file's rows that can be parsed on its own.
@@ -133,11 +161,19 @@ pub(crate) fn split(bytes: &[u8], h: &Header, n: usize) -> Vec<Part> {
             }
         }
         let Some(c) = cut else { break };
-        parts.push(Part { start, end: c, line });
+        parts.push(Part {
+            start,
+            end: c,
+            line,
+        });
         start = c;
         line = h.body_line + newlines;
     }
-    parts.push(Part { start, end: len, line });
+    parts.push(Part {
+        start,
+        end: len,
+        line,
+    });
     parts
 }
 
@@ -153,13 +189,24 @@ pub(crate) fn read_rows(
     mut on_row: impl FnMut(&Header, &Row, &mut FileDiags),
 ) -> u64 {
     let text = &bytes[part.start..part.end];
-    let mut rdr = ReaderBuilder::new().has_headers(false).flexible(true).trim(Trim::All).from_reader(text);
+    let mut rdr = ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(Trim::All)
+        .from_reader(text);
     // Physical lines are counted from byte offsets: the reader's own line counter lags by one
     // after CRLF terminators.
-    let mut lines = LineCounter { text, cursor: 0, line: part.line };
+    let mut lines = LineCounter {
+        text,
+        cursor: 0,
+        line: part.line,
+    };
     let width = h.width;
     let mut read = 0u64;
-    let mut row = Row { line: 0, rec: StringRecord::new() };
+    let mut row = Row {
+        line: 0,
+        rec: StringRecord::new(),
+    };
     loop {
         match rdr.read_record(&mut row.rec) {
             Ok(false) => break,
@@ -182,13 +229,27 @@ pub(crate) fn read_rows(
         row.line = row.rec.position().map_or(0, |p| lines.line_at(p.byte()));
         read += 1;
         if row.rec.len() != width {
-            diags.error(row.line, 0, format!("the row has {} fields, the header has {width}", row.rec.len()));
+            diags.error(
+                row.line,
+                0,
+                format!(
+                    "the row has {} fields, the header has {width}",
+                    row.rec.len()
+                ),
+            );
             continue;
         }
         let mut sound = true;
         for (i, f) in row.rec.iter().enumerate() {
             if f.len() > max_field {
-                diags.error(row.line, i + 1, format!("field of {} bytes exceeds the limit of {max_field} bytes", f.len()));
+                diags.error(
+                    row.line,
+                    i + 1,
+                    format!(
+                        "field of {} bytes exceeds the limit of {max_field} bytes",
+                        f.len()
+                    ),
+                );
                 sound = false;
             }
         }
@@ -214,7 +275,10 @@ impl LineCounter<'_> {
             start += 1;
         }
         if start >= self.cursor {
-            self.line += self.text[self.cursor..start].iter().filter(|&&b| b == b'\n').count() as u64;
+            self.line += self.text[self.cursor..start]
+                .iter()
+                .filter(|&&b| b == b'\n')
+                .count() as u64;
             self.cursor = start;
         }
         self.line
@@ -222,7 +286,11 @@ impl LineCounter<'_> {
 }
 
 fn utf8_message(field: &[u8], at: usize) -> String {
-    format!("{} (byte 0x{:02X})", utf8_invalid(at), field.get(at).copied().unwrap_or(0))
+    format!(
+        "{} (byte 0x{:02X})",
+        utf8_invalid(at),
+        field.get(at).copied().unwrap_or(0)
+    )
 }
 
 fn utf8_invalid(at: usize) -> String {
@@ -265,7 +333,11 @@ mod tests {
         let whole = rows_of(body.as_bytes(), 1);
         assert_eq!(whole.len(), 500);
         assert_eq!(whole[1].0, 4, "row 0 spans lines 2-3");
-        assert_eq!((whole[0].0, whole[499].0), (2, 573), "header on line 1, 72 rows span two lines");
+        assert_eq!(
+            (whole[0].0, whole[499].0),
+            (2, 573),
+            "header on line 1, 72 rows span two lines"
+        );
         for n in [2, 3, 7, 64] {
             let got = rows_of(body.as_bytes(), n);
             assert_eq!(got.len(), whole.len(), "{n} parts");

@@ -19,7 +19,14 @@ fn write(dir: &Path, files: &[(&str, &[u8])]) {
 }
 
 fn base(dir: &Path) {
-    write(dir, &[("people.csv", PEOPLE.as_bytes()), ("agencies.csv", AGENCIES.as_bytes()), ("companies.csv", COMPANIES.as_bytes())]);
+    write(
+        dir,
+        &[
+            ("people.csv", PEOPLE.as_bytes()),
+            ("agencies.csv", AGENCIES.as_bytes()),
+            ("companies.csv", COMPANIES.as_bytes()),
+        ],
+    );
 }
 
 fn load(db: &mut GraphDb<MemStore>, dir: &Path) -> Result<IngestReport, IngestError> {
@@ -45,7 +52,11 @@ fn rejected(files: &[(&str, &[u8])]) -> Vec<Diagnostic> {
     write(dir.path(), files);
     match load(&mut db, dir.path()) {
         Err(IngestError::Rejected(r)) => {
-            assert_eq!(db.state(), &before, "a rejected load must not change the database");
+            assert_eq!(
+                db.state(),
+                &before,
+                "a rejected load must not change the database"
+            );
             assert_eq!(db.loads().expect("loads").len(), 1);
             r.errors
         }
@@ -58,12 +69,23 @@ fn at<'a>(errors: &'a [Diagnostic], file: &str, line: u64, column: u64) -> &'a D
     errors
         .iter()
         .find(|d| d.file == file && d.line == line && d.column == column)
-        .unwrap_or_else(|| panic!("no diagnostic at {file}:{line}:{column}; got:\n{}", errors.iter().map(|d| format!("  {d}\n")).collect::<String>()))
+        .unwrap_or_else(|| {
+            panic!(
+                "no diagnostic at {file}:{line}:{column}; got:\n{}",
+                errors
+                    .iter()
+                    .map(|d| format!("  {d}\n"))
+                    .collect::<String>()
+            )
+        })
 }
 
 #[test]
 fn missing_required_column_rejects_the_load() {
-    let errs = rejected(&[("positions.csv", "person_id,agency_id,title,start\nP1,A1,科长,2010-01-01\n".as_bytes())]);
+    let errs = rejected(&[(
+        "positions.csv",
+        "person_id,agency_id,title,start\nP1,A1,科长,2010-01-01\n".as_bytes(),
+    )]);
     let d = at(&errs, "positions.csv", 1, 0);
     assert!(d.message.contains("lacks required column `end`"), "{d}");
     assert_eq!(errs.len(), 1);
@@ -71,7 +93,11 @@ fn missing_required_column_rejects_the_load() {
 
 #[test]
 fn malformed_date_is_located() {
-    let errs = rejected(&[("positions.csv", "person_id,agency_id,title,start,end\nP1,A1,科长,2010-01-01,\nP2,A1,科员,2020-13-01,\n".as_bytes())]);
+    let errs = rejected(&[(
+        "positions.csv",
+        "person_id,agency_id,title,start,end\nP1,A1,科长,2010-01-01,\nP2,A1,科员,2020-13-01,\n"
+            .as_bytes(),
+    )]);
     let d = at(&errs, "positions.csv", 3, 4);
     assert_eq!(d.severity, Severity::Error);
     assert_eq!(d.column_name.as_deref(), Some("start"));
@@ -80,13 +106,21 @@ fn malformed_date_is_located() {
 
 #[test]
 fn impossible_day_is_located() {
-    let errs = rejected(&[("positions.csv", "person_id,agency_id,title,start,end\nP1,A1,科长,2010-01-01,2023-02-30\n".as_bytes())]);
-    assert!(at(&errs, "positions.csv", 2, 5).message.contains("not a real calendar day"));
+    let errs = rejected(&[(
+        "positions.csv",
+        "person_id,agency_id,title,start,end\nP1,A1,科长,2010-01-01,2023-02-30\n".as_bytes(),
+    )]);
+    assert!(at(&errs, "positions.csv", 2, 5)
+        .message
+        .contains("not a real calendar day"));
 }
 
 #[test]
 fn malformed_number_is_located() {
-    let errs = rejected(&[("ownership.csv", b"owner_id,company_id,share_pct,start,end\nP1,C1,fifty,,\n")]);
+    let errs = rejected(&[(
+        "ownership.csv",
+        b"owner_id,company_id,share_pct,start,end\nP1,C1,fifty,,\n",
+    )]);
     let d = at(&errs, "ownership.csv", 2, 3);
     assert!(d.message.contains("expected a number"), "{d}");
 }
@@ -94,11 +128,15 @@ fn malformed_number_is_located() {
 #[test]
 fn bad_utf8_is_located_and_names_the_likely_encoding() {
     // "张三" in GBK (D5 C5 C8 FD) on the third line, second column.
-    let mut people = b"id,name,id_number,birth_date,death_date\nP1,\xe5\xbc\xa0\xe4\xbc\x9f,,,\nP9,".to_vec();
+    let mut people =
+        b"id,name,id_number,birth_date,death_date\nP1,\xe5\xbc\xa0\xe4\xbc\x9f,,,\nP9,".to_vec();
     people.extend_from_slice(b"\xd5\xc5\xc8\xfd,,,\n");
     let errs = rejected(&[("people.csv", &people)]);
     let d = at(&errs, "people.csv", 3, 2);
-    assert!(d.message.contains("UTF-8") && d.message.contains("GBK"), "{d}");
+    assert!(
+        d.message.contains("UTF-8") && d.message.contains("GBK"),
+        "{d}"
+    );
 }
 
 #[test]
@@ -106,7 +144,10 @@ fn duplicate_id_with_conflicting_values_names_both_rows() {
     let people = "id,name,id_number,birth_date,death_date\nP1,张伟,11010519491231002X,1949-12-31,\nP2,李娜,,,\nP2,李四,,,\n";
     let errs = rejected(&[("people.csv", people.as_bytes())]);
     let d = at(&errs, "people.csv", 4, 2);
-    assert!(d.message.contains("people.csv:3"), "must cite the first row: {d}");
+    assert!(
+        d.message.contains("people.csv:3"),
+        "must cite the first row: {d}"
+    );
 }
 
 #[test]
@@ -117,19 +158,32 @@ fn duplicate_id_with_equal_values_is_a_recorded_merge() {
     write(dir.path(), &[("people.csv", people.as_bytes())]);
     let rep = load(&mut db, dir.path()).expect("loads");
     let f = &rep.files[0];
-    assert_eq!((f.read, f.loaded, f.merged), (3, 0, 3), "all three rows name known people");
+    assert_eq!(
+        (f.read, f.loaded, f.merged),
+        (3, 0, 3),
+        "all three rows name known people"
+    );
 }
 
 #[test]
 fn reference_to_an_unknown_id_is_located() {
-    let errs = rejected(&[("relations.csv", b"person_id,relative_id,relation\nP1,P2,spouse\nP1,P999,child\n")]);
+    let errs = rejected(&[(
+        "relations.csv",
+        b"person_id,relative_id,relation\nP1,P2,spouse\nP1,P999,child\n",
+    )]);
     let d = at(&errs, "relations.csv", 3, 2);
-    assert!(d.message.contains("P999") && d.message.contains("names no entity"), "{d}");
+    assert!(
+        d.message.contains("P999") && d.message.contains("names no entity"),
+        "{d}"
+    );
 }
 
 #[test]
 fn reference_to_the_wrong_kind_is_located() {
-    let errs = rejected(&[("positions.csv", b"person_id,agency_id,title,start,end\nC1,A1,x,,\n")]);
+    let errs = rejected(&[(
+        "positions.csv",
+        b"person_id,agency_id,title,start,end\nC1,A1,x,,\n",
+    )]);
     let d = at(&errs, "positions.csv", 2, 1);
     assert!(d.message.contains("is a Company"), "{d}");
 }
@@ -146,19 +200,28 @@ fn oversized_field_is_located() {
 #[test]
 fn row_of_the_wrong_width_is_located() {
     let errs = rejected(&[("relations.csv", b"person_id,relative_id,relation\nP1,P2\n")]);
-    assert!(at(&errs, "relations.csv", 2, 0).message.contains("2 fields"));
+    assert!(at(&errs, "relations.csv", 2, 0)
+        .message
+        .contains("2 fields"));
 }
 
 #[test]
 fn empty_required_field_is_located() {
-    let errs = rejected(&[("relations.csv", b"person_id,relative_id,relation\n,P2,spouse\n")]);
-    assert!(at(&errs, "relations.csv", 2, 1).message.contains("`person_id` is empty"));
+    let errs = rejected(&[(
+        "relations.csv",
+        b"person_id,relative_id,relation\n,P2,spouse\n",
+    )]);
+    assert!(at(&errs, "relations.csv", 2, 1)
+        .message
+        .contains("`person_id` is empty"));
 }
 
 #[test]
 fn unknown_csv_file_is_an_error_not_a_silent_skip() {
     let errs = rejected(&[("poeple.csv", b"id,name\n")]);
-    assert!(at(&errs, "poeple.csv", 0, 0).message.contains("not a bundle file"));
+    assert!(at(&errs, "poeple.csv", 0, 0)
+        .message
+        .contains("not a bundle file"));
 }
 
 #[test]
@@ -186,7 +249,10 @@ fn invalid_identifier_is_a_warning_and_the_row_is_kept_without_it() {
     let nodes = db.node_records().expect("records");
     let p1 = nodes.iter().find(|n| n.ext_id == "P1").expect("P1 kept");
     assert_eq!(p1.identifier, None);
-    assert!(p1.props.contains(&("id_number_invalid".to_owned(), "110105194912310021".to_owned())));
+    assert!(p1.props.contains(&(
+        "id_number_invalid".to_owned(),
+        "110105194912310021".to_owned()
+    )));
 }
 
 #[test]
@@ -208,13 +274,22 @@ fn same_identifier_is_one_person_and_the_merge_is_recorded() {
     // The legacy 15-digit form of the same number, under another bundle id and name.
     let people = "id,name,id_number,birth_date,death_date\nP1,张伟,11010519491231002X,1949-12-31,\nP2,张 伟,110105491231002,,2020-01-01\n";
     let rel = "person_id,relative_id,relation\nP2,P1,other\n";
-    write(dir.path(), &[("people.csv", people.as_bytes()), ("relations.csv", rel.as_bytes())]);
+    write(
+        dir.path(),
+        &[
+            ("people.csv", people.as_bytes()),
+            ("relations.csv", rel.as_bytes()),
+        ],
+    );
     let mut db = GraphDb::open(MemStore::new()).expect("open");
     let rep = load(&mut db, dir.path()).expect("loads");
     assert_eq!((rep.files[0].loaded, rep.files[0].merged), (1, 1));
     let merges = db.merge_records().expect("merges");
     assert_eq!(merges.len(), 1);
-    assert_eq!((merges[0].kept_ext.as_str(), merges[0].merged_ext.as_str()), ("P1", "P2"));
+    assert_eq!(
+        (merges[0].kept_ext.as_str(), merges[0].merged_ext.as_str()),
+        ("P1", "P2")
+    );
     assert_eq!(merges[0].value, "11010519491231002X");
     assert!(merges[0].note.contains("name differs"));
     // Both ids resolve to the one node: the relation is a self-loop on it.
@@ -228,17 +303,31 @@ fn excel_csv_with_bom_and_crlf_loads_like_plain_csv() {
     let plain = tempfile::tempdir().expect("tempdir");
     base(plain.path());
     let excel = tempfile::tempdir().expect("tempdir");
-    for (name, body) in [("people.csv", PEOPLE), ("agencies.csv", AGENCIES), ("companies.csv", COMPANIES)] {
+    for (name, body) in [
+        ("people.csv", PEOPLE),
+        ("agencies.csv", AGENCIES),
+        ("companies.csv", COMPANIES),
+    ] {
         let mut b = b"\xEF\xBB\xBF".to_vec();
         b.extend_from_slice(body.replace('\n', "\r\n").as_bytes());
         write(excel.path(), &[(name, &b)]);
     }
-    let (mut a, mut b) = (GraphDb::open(MemStore::new()).expect("open"), GraphDb::open(MemStore::new()).expect("open"));
+    let (mut a, mut b) = (
+        GraphDb::open(MemStore::new()).expect("open"),
+        GraphDb::open(MemStore::new()).expect("open"),
+    );
     load(&mut a, plain.path()).expect("plain loads");
     let rep = load(&mut b, excel.path()).expect("excel loads");
     assert!(rep.warnings.is_empty(), "{:?}", rep.warnings);
-    let strip = |v: Vec<qinglian_model::NodeRecord>| v.into_iter().map(|n| (n.ext_id, n.name, n.identifier, n.attrs)).collect::<Vec<_>>();
-    assert_eq!(strip(a.node_records().expect("a")), strip(b.node_records().expect("b")));
+    let strip = |v: Vec<qinglian_model::NodeRecord>| {
+        v.into_iter()
+            .map(|n| (n.ext_id, n.name, n.identifier, n.attrs))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        strip(a.node_records().expect("a")),
+        strip(b.node_records().expect("b"))
+    );
 }
 
 #[test]
@@ -264,9 +353,20 @@ fn reloading_the_same_bundle_is_a_no_op_and_a_second_bundle_adds() {
     assert_eq!(rep.load.as_ref().map(|l| l.number), Some(2));
     assert_eq!(db.state().counts.nodes[0], 3);
     assert_eq!(db.state().counts.edges[1], 1);
-    let p2: Vec<_> = db.node_records().expect("records").into_iter().filter(|n| n.ext_id == "P2").collect();
+    let p2: Vec<_> = db
+        .node_records()
+        .expect("records")
+        .into_iter()
+        .filter(|n| n.ext_id == "P2")
+        .collect();
     assert_eq!(p2.len(), 2, "the first record and the update");
-    assert!(matches!(p2[1].attrs, qinglian_model::Attrs::Person { death_date: Some(_), .. }));
+    assert!(matches!(
+        p2[1].attrs,
+        qinglian_model::Attrs::Person {
+            death_date: Some(_),
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -274,7 +374,13 @@ fn a_later_load_may_not_change_what_an_earlier_one_said() {
     let errs = {
         let (mut db, before) = seeded();
         let dir = tempfile::tempdir().expect("tempdir");
-        write(dir.path(), &[("people.csv", "id,name,id_number,birth_date,death_date\nP2,李娜,,1981-05-01,\n".as_bytes())]);
+        write(
+            dir.path(),
+            &[(
+                "people.csv",
+                "id,name,id_number,birth_date,death_date\nP2,李娜,,1981-05-01,\n".as_bytes(),
+            )],
+        );
         match load(&mut db, dir.path()) {
             Err(IngestError::Rejected(r)) => {
                 assert_eq!(db.state(), &before);
@@ -284,17 +390,29 @@ fn a_later_load_may_not_change_what_an_earlier_one_said() {
         }
     };
     let d = at(&errs, "people.csv", 2, 4);
-    assert!(d.message.contains("birth_date") && d.message.contains("already exists in the database"), "{d}");
+    assert!(
+        d.message.contains("birth_date") && d.message.contains("already exists in the database"),
+        "{d}"
+    );
 }
 
 #[test]
 fn extra_columns_are_kept_as_properties() {
     let dir = tempfile::tempdir().expect("tempdir");
-    write(dir.path(), &[("agencies.csv", "id,name,parent_id,region,website\nA1,某局,,浙江,https://example.cn\n".as_bytes())]);
+    write(
+        dir.path(),
+        &[(
+            "agencies.csv",
+            "id,name,parent_id,region,website\nA1,某局,,浙江,https://example.cn\n".as_bytes(),
+        )],
+    );
     let mut db = GraphDb::open(MemStore::new()).expect("open");
     load(&mut db, dir.path()).expect("loads");
     let n = &db.node_records().expect("records")[0];
-    assert_eq!(n.props, vec![("website".to_owned(), "https://example.cn".to_owned())]);
+    assert_eq!(
+        n.props,
+        vec![("website".to_owned(), "https://example.cn".to_owned())]
+    );
 }
 
 #[test]
@@ -306,6 +424,9 @@ fn quoted_newlines_keep_line_numbers_right() {
 
 #[test]
 fn crlf_files_report_physical_line_numbers() {
-    let errs = rejected(&[("relations.csv", b"person_id,relative_id,relation\r\nP1,P2,spouse\r\nP1,P404,child\r\n")]);
+    let errs = rejected(&[(
+        "relations.csv",
+        b"person_id,relative_id,relation\r\nP1,P2,spouse\r\nP1,P404,child\r\n",
+    )]);
     at(&errs, "relations.csv", 3, 2);
 }

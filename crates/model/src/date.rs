@@ -31,7 +31,9 @@ impl Date {
     pub fn parse(s: &str) -> Result<Date, DateError> {
         let b = s.as_bytes();
         let digits = |r: std::ops::Range<usize>| -> Option<u32> {
-            b.get(r)?.iter().try_fold(0u32, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0')))
+            b.get(r)?.iter().try_fold(0u32, |acc, &c| {
+                c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+            })
         };
         if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
             return Err(DateError::Shape(s.to_owned()));
@@ -110,11 +112,17 @@ impl Interval {
     /// Sentinel for a still-open end.
     pub const OPEN_END: i32 = i32::MAX;
     /// Holds on every day.
-    pub const ALWAYS: Interval = Interval { start: Self::OPEN_START, end: Self::OPEN_END };
+    pub const ALWAYS: Interval = Interval {
+        start: Self::OPEN_START,
+        end: Self::OPEN_END,
+    };
 
     /// An interval from optional dates.
     pub fn new(start: Option<Date>, end: Option<Date>) -> Interval {
-        Interval { start: start.map_or(Self::OPEN_START, |d| d.0), end: end.map_or(Self::OPEN_END, |d| d.0) }
+        Interval {
+            start: start.map_or(Self::OPEN_START, |d| d.0),
+            end: end.map_or(Self::OPEN_END, |d| d.0),
+        }
     }
 
     /// Whether the edge holds on day `d`.
@@ -165,7 +173,13 @@ mod tests {
 
     #[test]
     fn parses_and_prints_round_trip() {
-        for s in ["1970-01-01", "2000-02-29", "1880-01-01", "2024-12-31", "1949-12-31"] {
+        for s in [
+            "1970-01-01",
+            "2000-02-29",
+            "1880-01-01",
+            "2024-12-31",
+            "1949-12-31",
+        ] {
             assert_eq!(Date::parse(s).map(|d| d.to_string()).as_deref(), Ok(s));
         }
         assert_eq!(Date::parse("1970-01-02"), Ok(Date(1)));
@@ -174,9 +188,23 @@ mod tests {
 
     #[test]
     fn rejects_malformed_and_impossible_days() {
-        assert!(matches!(Date::parse("2023-02-30"), Err(DateError::NoSuchDay(_))));
-        assert!(matches!(Date::parse("1900-02-29"), Err(DateError::NoSuchDay(_))));
-        for s in ["2023/01/01", "2023-1-01", "20230101", "", "2023-01-01T00:00", "２０２３-01-01", "abcd-ef-gh"] {
+        assert!(matches!(
+            Date::parse("2023-02-30"),
+            Err(DateError::NoSuchDay(_))
+        ));
+        assert!(matches!(
+            Date::parse("1900-02-29"),
+            Err(DateError::NoSuchDay(_))
+        ));
+        for s in [
+            "2023/01/01",
+            "2023-1-01",
+            "20230101",
+            "",
+            "2023-01-01T00:00",
+            "２０２３-01-01",
+            "abcd-ef-gh",
+        ] {
             assert!(matches!(Date::parse(s), Err(DateError::Shape(_))), "{s}");
         }
     }

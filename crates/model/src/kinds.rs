@@ -106,9 +106,11 @@ impl EdgeKind {
     pub fn from_kinds(self) -> &'static [NodeKind] {
         use NodeKind::*;
         match self {
-            EdgeKind::Position | EdgeKind::Relation | EdgeKind::Role | EdgeKind::Handled | EdgeKind::Declared => {
-                &[Person]
-            }
+            EdgeKind::Position
+            | EdgeKind::Relation
+            | EdgeKind::Role
+            | EdgeKind::Handled
+            | EdgeKind::Declared => &[Person],
             EdgeKind::Owns => &[Person, Company],
             EdgeKind::PartOf | EdgeKind::Ran | EdgeKind::Awarded | EdgeKind::Paid => &[Agency],
             EdgeKind::Bid => &[Company],
@@ -143,7 +145,15 @@ impl EdgeKind {
 }
 
 /// `relations.csv` vocabulary: what `relative_id` is to `person_id`.
-pub const RELATIONS: &[&str] = &["spouse", "parent", "child", "sibling", "in_law", "associate", "other"];
+pub const RELATIONS: &[&str] = &[
+    "spouse",
+    "parent",
+    "child",
+    "sibling",
+    "in_law",
+    "associate",
+    "other",
+];
 /// The relations that count as family in the built-in rules.
 pub const FAMILY: &[&str] = &["spouse", "parent", "child", "sibling", "in_law"];
 /// `roles.csv` vocabulary.

@@ -24,7 +24,10 @@ pub fn name(s: &str) -> String {
     let s = s.trim();
     // Fast path: most names are already normal (CJK ideographs are NFKC-stable).
     let single_spaces = !s.contains("  ") && !s.chars().any(|c| c.is_whitespace() && c != ' ');
-    if single_spaces && unicode_normalization::is_nfkc_quick(s.chars()) == unicode_normalization::IsNormalized::Yes {
+    if single_spaces
+        && unicode_normalization::is_nfkc_quick(s.chars())
+            == unicode_normalization::IsNormalized::Yes
+    {
         return s.to_owned();
     }
     let n: String = s.nfkc().collect();
@@ -41,7 +44,11 @@ pub fn phone(s: &str) -> Option<String> {
             let p = p.trim();
             let digits: String = p.chars().filter(char::is_ascii_digit).collect();
             let local = if p.starts_with("+86") || p.starts_with("0086") {
-                digits.strip_prefix("0086").or_else(|| digits.strip_prefix("86")).unwrap_or(&digits).to_owned()
+                digits
+                    .strip_prefix("0086")
+                    .or_else(|| digits.strip_prefix("86"))
+                    .unwrap_or(&digits)
+                    .to_owned()
             } else {
                 digits
             };
@@ -66,14 +73,20 @@ mod tests {
         assert_eq!(phone("0571-38888888").as_deref(), Some("057138888888"));
         assert_eq!(phone("+86 138 0013 8000").as_deref(), Some("13800138000"));
         assert_eq!(phone("００８６13800138000").as_deref(), Some("13800138000"));
-        assert_eq!(phone("+7 (3412) 43-05-05; +7 (951) 210-81-28").as_deref(), Some("73412430505;79512108128"));
+        assert_eq!(
+            phone("+7 (3412) 43-05-05; +7 (951) 210-81-28").as_deref(),
+            Some("73412430505;79512108128")
+        );
         assert_eq!(phone(" - "), None);
         assert_ne!(phone("0571-38888888"), phone("0571-38888889"));
     }
 
     #[test]
     fn addresses_and_names() {
-        assert_eq!(address("浙江省 杭州市　西湖区１号"), Some("浙江省杭州市西湖区1号".to_owned()));
+        assert_eq!(
+            address("浙江省 杭州市　西湖区１号"),
+            Some("浙江省杭州市西湖区1号".to_owned())
+        );
         assert_eq!(name("  张  伟 "), "张 伟");
         assert_eq!(fold_width("１１０１０５"), "110105");
     }

@@ -89,7 +89,16 @@ pub enum Attrs {
 macro_rules! each_field {
     ($a:expr, $b:expr, $body:ident) => {
         match ($a, $b) {
-            (Attrs::Person { birth_date: a1, death_date: a2 }, Attrs::Person { birth_date: b1, death_date: b2 }) => {
+            (
+                Attrs::Person {
+                    birth_date: a1,
+                    death_date: a2,
+                },
+                Attrs::Person {
+                    birth_date: b1,
+                    death_date: b2,
+                },
+            ) => {
                 $body!(a1, b1, "birth_date");
                 $body!(a2, b2, "death_date");
             }
@@ -97,8 +106,18 @@ macro_rules! each_field {
                 $body!(a1, b1, "region");
             }
             (
-                Attrs::Company { address: a1, phone: a2, founded: a3, status: a4 },
-                Attrs::Company { address: b1, phone: b2, founded: b3, status: b4 },
+                Attrs::Company {
+                    address: a1,
+                    phone: a2,
+                    founded: a3,
+                    status: a4,
+                },
+                Attrs::Company {
+                    address: b1,
+                    phone: b2,
+                    founded: b3,
+                    status: b4,
+                },
             ) => {
                 $body!(a1, b1, "address");
                 $body!(a2, b2, "phone");
@@ -106,18 +125,44 @@ macro_rules! each_field {
                 $body!(a4, b4, "status");
             }
             (
-                Attrs::Tender { title: a1, budget: a2, published: a3 },
-                Attrs::Tender { title: b1, budget: b2, published: b3 },
+                Attrs::Tender {
+                    title: a1,
+                    budget: a2,
+                    published: a3,
+                },
+                Attrs::Tender {
+                    title: b1,
+                    budget: b2,
+                    published: b3,
+                },
             ) => {
                 $body!(a1, b1, "title");
                 $body!(a2, b2, "budget");
                 $body!(a3, b3, "published");
             }
-            (Attrs::Contract { amount: a1, signed: a2 }, Attrs::Contract { amount: b1, signed: b2 }) => {
+            (
+                Attrs::Contract {
+                    amount: a1,
+                    signed: a2,
+                },
+                Attrs::Contract {
+                    amount: b1,
+                    signed: b2,
+                },
+            ) => {
                 $body!(a1, b1, "amount");
                 $body!(a2, b2, "signed");
             }
-            (Attrs::Subsidy { amount: a1, paid: a2 }, Attrs::Subsidy { amount: b1, paid: b2 }) => {
+            (
+                Attrs::Subsidy {
+                    amount: a1,
+                    paid: a2,
+                },
+                Attrs::Subsidy {
+                    amount: b1,
+                    paid: b2,
+                },
+            ) => {
                 $body!(a1, b1, "amount");
                 $body!(a2, b2, "paid");
             }
@@ -130,12 +175,30 @@ impl Attrs {
     /// Empty attributes of a kind.
     pub fn empty(kind: NodeKind) -> Attrs {
         match kind {
-            NodeKind::Person => Attrs::Person { birth_date: None, death_date: None },
+            NodeKind::Person => Attrs::Person {
+                birth_date: None,
+                death_date: None,
+            },
             NodeKind::Agency => Attrs::Agency { region: None },
-            NodeKind::Company => Attrs::Company { address: None, phone: None, founded: None, status: None },
-            NodeKind::Tender => Attrs::Tender { title: None, budget: None, published: None },
-            NodeKind::Contract => Attrs::Contract { amount: None, signed: None },
-            NodeKind::Subsidy => Attrs::Subsidy { amount: None, paid: None },
+            NodeKind::Company => Attrs::Company {
+                address: None,
+                phone: None,
+                founded: None,
+                status: None,
+            },
+            NodeKind::Tender => Attrs::Tender {
+                title: None,
+                budget: None,
+                published: None,
+            },
+            NodeKind::Contract => Attrs::Contract {
+                amount: None,
+                signed: None,
+            },
+            NodeKind::Subsidy => Attrs::Subsidy {
+                amount: None,
+                paid: None,
+            },
         }
     }
 

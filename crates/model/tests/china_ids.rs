@@ -5,7 +5,8 @@ use qinglian_model::{CreditCode, ResidentId};
 use std::path::PathBuf;
 
 fn examples() -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/real/china-ids/check_examples.csv");
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/real/china-ids/check_examples.csv");
     p.exists().then_some(p)
 }
 

@@ -152,7 +152,13 @@ pub enum Expr {
     /// `date DURING edge`: the edge's interval contains the date.
     During(Box<Expr>, Box<Expr>, Pos),
     /// `a WITHIN n DAYS AFTER b` (b < a <= b + n) or `... BEFORE b` (b - n <= a < b).
-    Within { a: Box<Expr>, days: i32, after: bool, b: Box<Expr>, pos: Pos },
+    Within {
+        a: Box<Expr>,
+        days: i32,
+        after: bool,
+        b: Box<Expr>,
+        pos: Pos,
+    },
     /// `e IS NULL` / `e IS NOT NULL`
     IsNull(Box<Expr>, bool, Pos),
     /// `e IN ['a', 'b']`
@@ -196,7 +202,9 @@ impl Expr {
         match self {
             Expr::Lit(..) => {}
             Expr::Var(v, _) | Expr::KindTest(v, _, _) => out.push(v.clone()),
-            Expr::Prop(e, _, _) | Expr::Not(e) | Expr::IsNull(e, _, _) | Expr::In(e, _, _) => e.vars(out),
+            Expr::Prop(e, _, _) | Expr::Not(e) | Expr::IsNull(e, _, _) | Expr::In(e, _, _) => {
+                e.vars(out)
+            }
             Expr::Call(_, args, _) => args.iter().for_each(|a| a.vars(out)),
             Expr::And(v) | Expr::Or(v) => v.iter().for_each(|a| a.vars(out)),
             Expr::Cmp(_, a, b, _) | Expr::During(a, b, _) | Expr::Arith(_, a, b, _) => {

@@ -47,12 +47,21 @@ pub fn check_query(q: &Query) -> Result<(Vec<Vars>, Vars), RuleError> {
         let vars = check_branch(b)?;
         if names(b) != names(&q.branches[0]) {
             let pos = b.returns.first().map_or_else(Pos::default, |r| r.pos);
-            return Err(RuleError::at(pos, format!("every UNION branch must return the same names ({})", names(&q.branches[0]).join(", "))));
+            return Err(RuleError::at(
+                pos,
+                format!(
+                    "every UNION branch must return the same names ({})",
+                    names(&q.branches[0]).join(", ")
+                ),
+            ));
         }
         for (k, v) in &vars {
             match union.get(k) {
                 Some(u) if std::mem::discriminant(&u.kind) != std::mem::discriminant(&v.kind) => {
-                    return Err(RuleError::at(v.pos, format!("`{k}` is a different kind of variable in another branch")));
+                    return Err(RuleError::at(
+                        v.pos,
+                        format!("`{k}` is a different kind of variable in another branch"),
+                    ));
                 }
                 Some(_) => {}
                 None => {
@@ -76,20 +85,42 @@ pub fn check_branch(q: &Branch) -> Result<Vars, RuleError> {
     let mut seen = Vec::new();
     for r in &q.returns {
         if !["official", "target", "target2", "ref"].contains(&r.name.as_str()) {
-            return Err(RuleError::at(r.pos, format!("unknown return name `{}`; expected official, target, target2 or ref", r.name)));
+            return Err(RuleError::at(
+                r.pos,
+                format!(
+                    "unknown return name `{}`; expected official, target, target2 or ref",
+                    r.name
+                ),
+            ));
         }
         if seen.contains(&r.name) {
-            return Err(RuleError::at(r.pos, format!("`{}` is returned twice", r.name)));
+            return Err(RuleError::at(
+                r.pos,
+                format!("`{}` is returned twice", r.name),
+            ));
         }
         seen.push(r.name.clone());
         match vars.get(&r.var).map(|v| &v.kind) {
             Some(VarKind::Node(_)) => {}
-            Some(_) => return Err(RuleError::at(r.pos, format!("`{}` must be a node variable", r.var))),
-            None => return Err(RuleError::at(r.pos, format!("`{}` is not a variable of the pattern", r.var))),
+            Some(_) => {
+                return Err(RuleError::at(
+                    r.pos,
+                    format!("`{}` must be a node variable", r.var),
+                ))
+            }
+            None => {
+                return Err(RuleError::at(
+                    r.pos,
+                    format!("`{}` is not a variable of the pattern", r.var),
+                ))
+            }
         }
     }
     if !seen.iter().any(|n| n == "target") {
-        return Err(RuleError::at(q.returns.first().map_or_else(Pos::default, |r| r.pos), "RETURN must name a `target`"));
+        return Err(RuleError::at(
+            q.returns.first().map_or_else(Pos::default, |r| r.pos),
+            "RETURN must name a `target`",
+        ));
     }
     Ok(vars)
 }
@@ -106,22 +137,44 @@ fn declare(patterns: &[PathPattern], vars: &mut Vars, local: bool) -> Result<(),
             let kinds = n.kinds.clone();
             match vars.get_mut(&n.var) {
                 None => {
-                    vars.insert(n.var.clone(), Var { kind: VarKind::Node(kinds), pos: n.pos, local });
+                    vars.insert(
+                        n.var.clone(),
+                        Var {
+                            kind: VarKind::Node(kinds),
+                            pos: n.pos,
+                            local,
+                        },
+                    );
                 }
-                Some(Var { kind: VarKind::Node(have), .. }) => {
+                Some(Var {
+                    kind: VarKind::Node(have),
+                    ..
+                }) => {
                     if !kinds.is_empty() {
                         if have.is_empty() {
                             *have = kinds;
                         } else {
-                            let both: Vec<NodeKind> = have.iter().copied().filter(|k| kinds.contains(k)).collect();
+                            let both: Vec<NodeKind> =
+                                have.iter().copied().filter(|k| kinds.contains(k)).collect();
                             if both.is_empty() {
-                                return Err(RuleError::at(n.pos, format!("`{}` cannot be both {:?} and {:?}", n.var, have, kinds)));
+                                return Err(RuleError::at(
+                                    n.pos,
+                                    format!(
+                                        "`{}` cannot be both {:?} and {:?}",
+                                        n.var, have, kinds
+                                    ),
+                                ));
                             }
                             *have = both;
                         }
                     }
                 }
-                Some(_) => return Err(RuleError::at(n.pos, format!("`{}` is already an edge variable", n.var))),
+                Some(_) => {
+                    return Err(RuleError::at(
+                        n.pos,
+                        format!("`{}` is already an edge variable", n.var),
+                    ))
+                }
             }
         }
         for r in &p.rels {
@@ -133,9 +186,22 @@ fn declare(patterns: &[PathPattern], vars: &mut Vars, local: bool) -> Result<(),
                 Some((lo, hi)) => VarKind::Path(r.types.clone(), lo, hi),
             };
             if vars.contains_key(&r.var) {
-                return Err(RuleError::at(r.pos, format!("`{}` is already bound; an edge variable may appear once", r.var)));
+                return Err(RuleError::at(
+                    r.pos,
+                    format!(
+                        "`{}` is already bound; an edge variable may appear once",
+                        r.var
+                    ),
+                ));
             }
-            vars.insert(r.var.clone(), Var { kind, pos: r.pos, local });
+            vars.insert(
+                r.var.clone(),
+                Var {
+                    kind,
+                    pos: r.pos,
+                    local,
+                },
+            );
         }
     }
     Ok(())
@@ -145,7 +211,14 @@ fn check_labels(t: &EdgeType, pos: Pos) -> Result<(), RuleError> {
     if let Some(known) = schema::labels(t.kind) {
         for l in &t.labels {
             if !known.contains(&l.as_str()) {
-                return Err(RuleError::at(pos, format!("unknown {} label `{l}`; expected one of {}", t.kind, known.join(", "))));
+                return Err(RuleError::at(
+                    pos,
+                    format!(
+                        "unknown {} label `{l}`; expected one of {}",
+                        t.kind,
+                        known.join(", ")
+                    ),
+                ));
             }
         }
     }
@@ -158,8 +231,16 @@ fn infer_kinds(patterns: &[PathPattern], vars: &mut Vars) {
         for p in patterns {
             for (i, r) in p.rels.iter().enumerate() {
                 let (a, b) = (&p.nodes[i].var, &p.nodes[i + 1].var);
-                let from: Vec<NodeKind> = r.types.iter().flat_map(|t| t.kind.from_kinds().iter().copied()).collect();
-                let to: Vec<NodeKind> = r.types.iter().flat_map(|t| t.kind.to_kinds().iter().copied()).collect();
+                let from: Vec<NodeKind> = r
+                    .types
+                    .iter()
+                    .flat_map(|t| t.kind.from_kinds().iter().copied())
+                    .collect();
+                let to: Vec<NodeKind> = r
+                    .types
+                    .iter()
+                    .flat_map(|t| t.kind.to_kinds().iter().copied())
+                    .collect();
                 let both: Vec<NodeKind> = from.iter().chain(&to).copied().collect();
                 // For a variable-length edge, the far end of the last hop bounds the end node.
                 let mixed: Vec<NodeKind> = to.iter().chain(&from).copied().collect();
@@ -181,8 +262,19 @@ fn infer_kinds(patterns: &[PathPattern], vars: &mut Vars) {
 }
 
 fn narrow(vars: &mut Vars, v: &str, allowed: &[NodeKind]) {
-    if let Some(Var { kind: VarKind::Node(have), .. }) = vars.get_mut(v) {
-        let mut set: Vec<NodeKind> = if have.is_empty() { allowed.to_vec() } else { have.iter().copied().filter(|k| allowed.contains(k)).collect() };
+    if let Some(Var {
+        kind: VarKind::Node(have),
+        ..
+    }) = vars.get_mut(v)
+    {
+        let mut set: Vec<NodeKind> = if have.is_empty() {
+            allowed.to_vec()
+        } else {
+            have.iter()
+                .copied()
+                .filter(|k| allowed.contains(k))
+                .collect()
+        };
         set.sort();
         set.dedup();
         if !set.is_empty() {
@@ -196,7 +288,10 @@ fn expect(e: &Expr, want: Ty, vars: &mut Vars) -> Result<(), RuleError> {
     if got == want || got == Ty::Null {
         Ok(())
     } else {
-        Err(RuleError::at(e.pos(), format!("expected {}, found {}", want.name(), got.name())))
+        Err(RuleError::at(
+            e.pos(),
+            format!("expected {}, found {}", want.name(), got.name()),
+        ))
     }
 }
 
@@ -231,10 +326,17 @@ fn ty(e: &Expr, vars: &mut Vars) -> Result<Ty, RuleError> {
             let (ta, tb) = (ty(a, vars)?, ty(b, vars)?);
             let ok = ta == tb || ta == Ty::Null || tb == Ty::Null;
             if !ok {
-                return Err(RuleError::at(*p, format!("cannot compare {} with {}", ta.name(), tb.name())));
+                return Err(RuleError::at(
+                    *p,
+                    format!("cannot compare {} with {}", ta.name(), tb.name()),
+                ));
             }
-            if matches!(ta, Ty::Edge | Ty::Path | Ty::Bool) && !matches!(op, CmpOp::Eq | CmpOp::Ne) {
-                return Err(RuleError::at(*p, format!("{} can only be compared with = or <>", ta.name())));
+            if matches!(ta, Ty::Edge | Ty::Path | Ty::Bool) && !matches!(op, CmpOp::Eq | CmpOp::Ne)
+            {
+                return Err(RuleError::at(
+                    *p,
+                    format!("{} can only be compared with = or <>", ta.name()),
+                ));
             }
             Ty::Bool
         }
@@ -242,7 +344,13 @@ fn ty(e: &Expr, vars: &mut Vars) -> Result<Ty, RuleError> {
             expect(a, Ty::Date, vars)?;
             let tb = ty(b, vars)?;
             if !matches!(tb, Ty::Edge | Ty::Path) {
-                return Err(RuleError::at(*p, format!("DURING needs an edge (or path) on its right, found {}", tb.name())));
+                return Err(RuleError::at(
+                    *p,
+                    format!(
+                        "DURING needs an edge (or path) on its right, found {}",
+                        tb.name()
+                    ),
+                ));
             }
             Ty::Bool
         }
@@ -258,7 +366,10 @@ fn ty(e: &Expr, vars: &mut Vars) -> Result<Ty, RuleError> {
         Expr::In(a, lits, p) => {
             let ta = ty(a, vars)?;
             if !matches!(ta, Ty::Str | Ty::Num | Ty::Null) {
-                return Err(RuleError::at(*p, format!("IN needs text or a number on its left, found {}", ta.name())));
+                return Err(RuleError::at(
+                    *p,
+                    format!("IN needs text or a number on its left, found {}", ta.name()),
+                ));
             }
             let _ = lits;
             Ty::Bool
@@ -285,7 +396,12 @@ fn ty(e: &Expr, vars: &mut Vars) -> Result<Ty, RuleError> {
             match (op, ta, tb) {
                 (_, Ty::Num, Ty::Num) => Ty::Num,
                 ('+' | '-', Ty::Date, Ty::Num) => Ty::Date,
-                _ => return Err(RuleError::at(*p, format!("cannot compute {} {op} {}", ta.name(), tb.name()))),
+                _ => {
+                    return Err(RuleError::at(
+                        *p,
+                        format!("cannot compute {} {op} {}", ta.name(), tb.name()),
+                    ))
+                }
             }
         }
     })
@@ -301,7 +417,10 @@ fn prop_ty(base: &Expr, name: &str, p: Pos, vars: &mut Vars) -> Result<Ty, RuleE
                 (format!("{ks:?}"), schema::edge_prop(&ks, name))
             }
             Some(VarKind::Path(..)) => {
-                return Err(RuleError::at(p, format!("`{v}` is a path: use first({v}).{name} or last({v}).{name}")));
+                return Err(RuleError::at(
+                    p,
+                    format!("`{v}` is a path: use first({v}).{name} or last({v}).{name}"),
+                ));
             }
             None => return Err(RuleError::at(*vp, format!("unknown variable `{v}`"))),
         },
@@ -316,7 +435,12 @@ fn prop_ty(base: &Expr, name: &str, p: Pos, vars: &mut Vars) -> Result<Ty, RuleE
             let ks = edge_kinds(&types);
             (format!("{ks:?}"), schema::edge_prop(&ks, name))
         }
-        other => return Err(RuleError::at(other.pos(), "properties can be read from variables and first()/last() only")),
+        other => {
+            return Err(RuleError::at(
+                other.pos(),
+                "properties can be read from variables and first()/last() only",
+            ))
+        }
     };
     found.ok_or_else(|| RuleError::at(p, format!("no property `{name}` on {what}")))
 }
@@ -326,7 +450,10 @@ fn call_ty(f: &str, args: &[Expr], p: Pos, vars: &mut Vars) -> Result<Ty, RuleEr
         if args.len() == n {
             Ok(())
         } else {
-            Err(RuleError::at(p, format!("{f}() takes {n} argument(s), found {}", args.len())))
+            Err(RuleError::at(
+                p,
+                format!("{f}() takes {n} argument(s), found {}", args.len()),
+            ))
         }
     };
     match f {
@@ -347,7 +474,10 @@ fn call_ty(f: &str, args: &[Expr], p: Pos, vars: &mut Vars) -> Result<Ty, RuleEr
         "valid_at" => {
             arity(2)?;
             if !matches!(ty(&args[0], vars)?, Ty::Path | Ty::Edge) {
-                return Err(RuleError::at(args[0].pos(), "valid_at() needs a path or edge variable first"));
+                return Err(RuleError::at(
+                    args[0].pos(),
+                    "valid_at() needs a path or edge variable first",
+                ));
             }
             expect(&args[1], Ty::Date, vars)?;
             Ok(Ty::Bool)
@@ -357,10 +487,18 @@ fn call_ty(f: &str, args: &[Expr], p: Pos, vars: &mut Vars) -> Result<Ty, RuleEr
             // legal representative role.
             arity(1)?;
             if !matches!(ty(&args[0], vars)?, Ty::Path | Ty::Edge) {
-                return Err(RuleError::at(p, "controlling() needs a path or edge variable"));
+                return Err(RuleError::at(
+                    p,
+                    "controlling() needs a path or edge variable",
+                ));
             }
             Ok(Ty::Bool)
         }
-        other => Err(RuleError::at(p, format!("unknown function `{other}`; expected len, first, last, valid_at or controlling"))),
+        other => Err(RuleError::at(
+            p,
+            format!(
+                "unknown function `{other}`; expected len, first, last, valid_at or controlling"
+            ),
+        )),
     }
 }

@@ -43,7 +43,10 @@ impl Tok {
     }
 }
 
-const PUNCT: &[&str] = &["->", "<-", "<=", ">=", "<>", "..", "!=", "(", ")", "[", "]", "{", "}", ",", ":", "|", "*", ".", "=", "<", ">", "-", "!", "+"];
+const PUNCT: &[&str] = &[
+    "->", "<-", "<=", ">=", "<>", "..", "!=", "(", ")", "[", "]", "{", "}", ",", ":", "|", "*",
+    ".", "=", "<", ">", "-", "!", "+",
+];
 
 /// Splits `src` into tokens. `origin` is the position of `src`'s first character in the file.
 pub fn lex(src: &str, origin: Pos) -> Result<Vec<Token>, RuleError> {
@@ -79,7 +82,10 @@ pub fn lex(src: &str, origin: Pos) -> Result<Vec<Token>, RuleError> {
             while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_') {
                 advance(&mut i, &mut line, &mut col, 1, &chars);
             }
-            out.push(Token { tok: Tok::Ident(chars[start..i].iter().collect()), pos });
+            out.push(Token {
+                tok: Tok::Ident(chars[start..i].iter().collect()),
+                pos,
+            });
             continue;
         }
         if c.is_ascii_digit() {
@@ -87,19 +93,30 @@ pub fn lex(src: &str, origin: Pos) -> Result<Vec<Token>, RuleError> {
             while i < chars.len() && chars[i].is_ascii_digit() {
                 advance(&mut i, &mut line, &mut col, 1, &chars);
             }
-            let is_float = chars.get(i) == Some(&'.') && chars.get(i + 1).is_some_and(char::is_ascii_digit);
+            let is_float =
+                chars.get(i) == Some(&'.') && chars.get(i + 1).is_some_and(char::is_ascii_digit);
             if is_float {
                 advance(&mut i, &mut line, &mut col, 1, &chars);
                 while i < chars.len() && chars[i].is_ascii_digit() {
                     advance(&mut i, &mut line, &mut col, 1, &chars);
                 }
                 let text: String = chars[start..i].iter().collect();
-                let v = text.parse().map_err(|_| RuleError::at(pos, format!("bad number {text}")))?;
-                out.push(Token { tok: Tok::Num(v), pos });
+                let v = text
+                    .parse()
+                    .map_err(|_| RuleError::at(pos, format!("bad number {text}")))?;
+                out.push(Token {
+                    tok: Tok::Num(v),
+                    pos,
+                });
             } else {
                 let text: String = chars[start..i].iter().collect();
-                let v = text.parse().map_err(|_| RuleError::at(pos, format!("number {text} is too large")))?;
-                out.push(Token { tok: Tok::Int(v), pos });
+                let v = text
+                    .parse()
+                    .map_err(|_| RuleError::at(pos, format!("number {text} is too large")))?;
+                out.push(Token {
+                    tok: Tok::Int(v),
+                    pos,
+                });
             }
             continue;
         }
@@ -108,7 +125,12 @@ pub fn lex(src: &str, origin: Pos) -> Result<Vec<Token>, RuleError> {
             let mut s = String::new();
             loop {
                 match chars.get(i) {
-                    None => return Err(RuleError::at(pos, "unterminated string: expected a closing '")),
+                    None => {
+                        return Err(RuleError::at(
+                            pos,
+                            "unterminated string: expected a closing '",
+                        ))
+                    }
                     Some('\'') if chars.get(i + 1) == Some(&'\'') => {
                         s.push('\'');
                         advance(&mut i, &mut line, &mut col, 2, &chars);
@@ -123,18 +145,27 @@ pub fn lex(src: &str, origin: Pos) -> Result<Vec<Token>, RuleError> {
                     }
                 }
             }
-            out.push(Token { tok: Tok::Str(s), pos });
+            out.push(Token {
+                tok: Tok::Str(s),
+                pos,
+            });
             continue;
         }
         let rest: String = chars[i..chars.len().min(i + 2)].iter().collect();
         match PUNCT.iter().find(|p| rest.starts_with(**p)) {
             Some(p) => {
-                out.push(Token { tok: Tok::Punct(p), pos });
+                out.push(Token {
+                    tok: Tok::Punct(p),
+                    pos,
+                });
                 advance(&mut i, &mut line, &mut col, p.len(), &chars);
             }
             None => return Err(RuleError::at(pos, format!("unexpected character {c:?}"))),
         }
     }
-    out.push(Token { tok: Tok::End, pos: Pos { line, col } });
+    out.push(Token {
+        tok: Tok::End,
+        pos: Pos { line, col },
+    });
     Ok(out)
 }

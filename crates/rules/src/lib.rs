@@ -36,13 +36,21 @@ pub struct RuleError {
 impl RuleError {
     /// An error at a position of the current file.
     pub fn at(pos: Pos, message: impl Into<String>) -> RuleError {
-        RuleError { file: String::new(), pos, message: message.into() }
+        RuleError {
+            file: String::new(),
+            pos,
+            message: message.into(),
+        }
     }
 }
 
 impl fmt::Display for RuleError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: {}", self.file, self.pos.line, self.pos.col, self.message)
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file, self.pos.line, self.pos.col, self.message
+        )
     }
 }
 
@@ -169,7 +177,11 @@ fn pos_of(text: &str, offset: usize) -> Pos {
 /// multi-line string, the newline TOML trims.
 fn content_origin(text: &str, span: std::ops::Range<usize>) -> Pos {
     let raw = &text[span.start.min(text.len())..span.end.min(text.len())];
-    let mut skip = if raw.starts_with("'''") || raw.starts_with("\"\"\"") { 3 } else { 1 };
+    let mut skip = if raw.starts_with("'''") || raw.starts_with("\"\"\"") {
+        3
+    } else {
+        1
+    };
     if skip == 3 {
         if raw[3..].starts_with("\r\n") {
             skip += 2;
@@ -188,19 +200,41 @@ impl Rule {
             e
         };
         let file: RuleFile = toml::from_str(text).map_err(|e| {
-            let pos = e.span().map_or(Pos { line: 1, col: 1 }, |s| pos_of(text, s.start));
-            located(RuleError::at(pos, format!("invalid rule file: {}", e.message())))
+            let pos = e
+                .span()
+                .map_or(Pos { line: 1, col: 1 }, |s| pos_of(text, s.start));
+            located(RuleError::at(
+                pos,
+                format!("invalid rule file: {}", e.message()),
+            ))
         })?;
-        let severity = Severity::parse(file.severity.get_ref())
-            .ok_or_else(|| located(RuleError::at(pos_of(text, file.severity.span().start), "severity must be red, yellow or green")))?;
+        let severity = Severity::parse(file.severity.get_ref()).ok_or_else(|| {
+            located(RuleError::at(
+                pos_of(text, file.severity.span().start),
+                "severity must be red, yellow or green",
+            ))
+        })?;
         let body = match (&file.query, &file.native) {
             (Some(q), None) => {
-                let query = parser::parse_query(q.get_ref(), content_origin(text, q.span())).map_err(located)?;
+                let query = parser::parse_query(q.get_ref(), content_origin(text, q.span()))
+                    .map_err(located)?;
                 let (branch_vars, vars) = check::check_query(&query).map_err(located)?;
-                Body::Query { query, branch_vars, vars }
+                Body::Query {
+                    query,
+                    branch_vars,
+                    vars,
+                }
             }
-            (None, Some(n)) => Body::Native { name: n.clone(), params: file.params.clone() },
-            _ => return Err(located(RuleError::at(Pos { line: 1, col: 1 }, "a rule needs exactly one of `query` or `native`"))),
+            (None, Some(n)) => Body::Native {
+                name: n.clone(),
+                params: file.params.clone(),
+            },
+            _ => {
+                return Err(located(RuleError::at(
+                    Pos { line: 1, col: 1 },
+                    "a rule needs exactly one of `query` or `native`",
+                )))
+            }
         };
         let vars = match &body {
             Body::Query { vars, .. } => Some(vars),
@@ -208,9 +242,14 @@ impl Rule {
         };
         let mut grades = Vec::new();
         for g in &file.grade {
-            let level = Severity::parse(g.level.get_ref())
-                .ok_or_else(|| located(RuleError::at(pos_of(text, g.level.span().start), "level must be red, yellow or green")))?;
-            let e = parser::parse_expr(g.when.get_ref(), content_origin(text, g.when.span())).map_err(located)?;
+            let level = Severity::parse(g.level.get_ref()).ok_or_else(|| {
+                located(RuleError::at(
+                    pos_of(text, g.level.span().start),
+                    "level must be red, yellow or green",
+                ))
+            })?;
+            let e = parser::parse_expr(g.when.get_ref(), content_origin(text, g.when.span()))
+                .map_err(located)?;
             if let Some(v) = vars {
                 check::check_expr(&e, schema::Ty::Bool, v).map_err(located)?;
             }
@@ -218,7 +257,8 @@ impl Rule {
         }
         let score = match &file.score {
             Some(s) => {
-                let e = parser::parse_expr(s.get_ref(), content_origin(text, s.span())).map_err(located)?;
+                let e = parser::parse_expr(s.get_ref(), content_origin(text, s.span()))
+                    .map_err(located)?;
                 if let Some(v) = vars {
                     check::check_expr(&e, schema::Ty::Num, v).map_err(located)?;
                 }
@@ -227,7 +267,9 @@ impl Rule {
             None => None,
         };
         if let Some(v) = vars {
-            check_template(file.explain.get_ref(), v).map_err(|m| located(RuleError::at(content_origin(text, file.explain.span()), m)))?;
+            check_template(file.explain.get_ref(), v).map_err(|m| {
+                located(RuleError::at(content_origin(text, file.explain.span()), m))
+            })?;
         }
         Ok(Rule {
             id: file.id,
@@ -246,7 +288,9 @@ impl Rule {
     /// The query and each branch's variables, when the rule is declarative.
     pub fn query(&self) -> Option<(&Query, &[Vars])> {
         match &self.body {
-            Body::Query { query, branch_vars, .. } => Some((query, branch_vars)),
+            Body::Query {
+                query, branch_vars, ..
+            } => Some((query, branch_vars)),
             Body::Native { .. } => None,
         }
     }
@@ -256,14 +300,22 @@ impl Rule {
 fn check_template(t: &str, vars: &Vars) -> Result<(), String> {
     let mut rest = t;
     while let Some(i) = rest.find('{') {
-        let Some(j) = rest[i..].find('}') else { return Err("unclosed `{` in explain".into()) };
+        let Some(j) = rest[i..].find('}') else {
+            return Err("unclosed `{` in explain".into());
+        };
         let inner = &rest[i + 1..i + j];
-        let (v, prop) = inner.split_once('.').map_or((inner, None), |(a, b)| (a, Some(b)));
-        let var = vars.get(v).ok_or_else(|| format!("explain mentions unknown variable `{v}`"))?;
+        let (v, prop) = inner
+            .split_once('.')
+            .map_or((inner, None), |(a, b)| (a, Some(b)));
+        let var = vars
+            .get(v)
+            .ok_or_else(|| format!("explain mentions unknown variable `{v}`"))?;
         if let Some(p) = prop {
             let ok = match &var.kind {
                 VarKind::Node(k) => schema::node_prop(k, p).is_some(),
-                VarKind::Edge(t) => schema::edge_prop(&t.iter().map(|x| x.kind).collect::<Vec<_>>(), p).is_some(),
+                VarKind::Edge(t) => {
+                    schema::edge_prop(&t.iter().map(|x| x.kind).collect::<Vec<_>>(), p).is_some()
+                }
                 VarKind::Path(..) => false,
             };
             if !ok {
@@ -277,28 +329,71 @@ fn check_template(t: &str, vars: &Vars) -> Result<(), String> {
 
 /// The built-in rule files, compiled into the binary so that `screen` works from any folder.
 pub const BUILTIN: &[(&str, &str)] = &[
-    ("relative_wins", include_str!("../../../queries/relative_wins.toml")),
-    ("self_dealing", include_str!("../../../queries/self_dealing.toml")),
-    ("linked_subsidy", include_str!("../../../queries/linked_subsidy.toml")),
-    ("bid_rigging", include_str!("../../../queries/bid_rigging.toml")),
-    ("blacklisted_bidder", include_str!("../../../queries/blacklisted_bidder.toml")),
-    ("deceased_recipient", include_str!("../../../queries/deceased_recipient.toml")),
-    ("revolving_door", include_str!("../../../queries/revolving_door.toml")),
-    ("undeclared_interest", include_str!("../../../queries/undeclared_interest.toml")),
-    ("evaluator_conflict", include_str!("../../../queries/evaluator_conflict.toml")),
-    ("split_contracts", include_str!("../../../queries/split_contracts.toml")),
+    (
+        "relative_wins",
+        include_str!("../../../queries/relative_wins.toml"),
+    ),
+    (
+        "self_dealing",
+        include_str!("../../../queries/self_dealing.toml"),
+    ),
+    (
+        "linked_subsidy",
+        include_str!("../../../queries/linked_subsidy.toml"),
+    ),
+    (
+        "bid_rigging",
+        include_str!("../../../queries/bid_rigging.toml"),
+    ),
+    (
+        "blacklisted_bidder",
+        include_str!("../../../queries/blacklisted_bidder.toml"),
+    ),
+    (
+        "deceased_recipient",
+        include_str!("../../../queries/deceased_recipient.toml"),
+    ),
+    (
+        "revolving_door",
+        include_str!("../../../queries/revolving_door.toml"),
+    ),
+    (
+        "undeclared_interest",
+        include_str!("../../../queries/undeclared_interest.toml"),
+    ),
+    (
+        "evaluator_conflict",
+        include_str!("../../../queries/evaluator_conflict.toml"),
+    ),
+    (
+        "split_contracts",
+        include_str!("../../../queries/split_contracts.toml"),
+    ),
 ];
 
 /// The built-in rules, checked.
 pub fn builtins() -> Result<Vec<Rule>, RuleError> {
-    BUILTIN.iter().map(|(id, text)| Rule::from_toml(text, &format!("queries/{id}.toml"))).collect()
+    BUILTIN
+        .iter()
+        .map(|(id, text)| Rule::from_toml(text, &format!("queries/{id}.toml")))
+        .collect()
 }
 
 /// Every `*.toml` in `dir`, checked; all errors are returned, not just the first.
 pub fn load_dir(dir: &Path) -> Result<Vec<Rule>, Vec<RuleError>> {
     let mut paths: Vec<_> = match std::fs::read_dir(dir) {
-        Ok(rd) => rd.filter_map(Result::ok).map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "toml")).collect(),
-        Err(e) => return Err(vec![RuleError { file: dir.display().to_string(), pos: Pos::default(), message: e.to_string() }]),
+        Ok(rd) => rd
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect(),
+        Err(e) => {
+            return Err(vec![RuleError {
+                file: dir.display().to_string(),
+                pos: Pos::default(),
+                message: e.to_string(),
+            }])
+        }
     };
     paths.sort();
     let (mut rules, mut errors) = (Vec::new(), Vec::new());
@@ -309,13 +404,21 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Rule>, Vec<RuleError>> {
                 Ok(r) => rules.push(r),
                 Err(e) => errors.push(e),
             },
-            Err(e) => errors.push(RuleError { file: name, pos: Pos::default(), message: e.to_string() }),
+            Err(e) => errors.push(RuleError {
+                file: name,
+                pos: Pos::default(),
+                message: e.to_string(),
+            }),
         }
     }
     let mut ids: Vec<&str> = rules.iter().map(|r| r.id.as_str()).collect();
     ids.sort_unstable();
     if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
-        errors.push(RuleError { file: dir.display().to_string(), pos: Pos::default(), message: format!("two files define rule `{}`", w[0]) });
+        errors.push(RuleError {
+            file: dir.display().to_string(),
+            pos: Pos::default(),
+            message: format!("two files define rule `{}`", w[0]),
+        });
     }
     if errors.is_empty() {
         Ok(rules)

@@ -10,7 +10,11 @@ pub const MAX_HOPS: u32 = 6;
 
 /// Parses a query whose first character sits at `origin` in its file.
 pub fn parse_query(src: &str, origin: Pos) -> Result<Query, RuleError> {
-    let mut p = Parser { toks: lex(src, origin)?, i: 0, anon: 0 };
+    let mut p = Parser {
+        toks: lex(src, origin)?,
+        i: 0,
+        anon: 0,
+    };
     let q = p.query()?;
     p.expect_end()?;
     Ok(q)
@@ -18,7 +22,11 @@ pub fn parse_query(src: &str, origin: Pos) -> Result<Query, RuleError> {
 
 /// Parses a lone expression (severity grades, scores).
 pub fn parse_expr(src: &str, origin: Pos) -> Result<Expr, RuleError> {
-    let mut p = Parser { toks: lex(src, origin)?, i: 0, anon: 0 };
+    let mut p = Parser {
+        toks: lex(src, origin)?,
+        i: 0,
+        anon: 0,
+    };
     let e = p.expr()?;
     p.expect_end()?;
     Ok(e)
@@ -51,7 +59,10 @@ impl Parser {
 
     fn err<T>(&self, expected: &str) -> Result<T, RuleError> {
         let t = self.peek();
-        Err(RuleError::at(t.pos, format!("expected {expected}, found {}", t.tok.describe())))
+        Err(RuleError::at(
+            t.pos,
+            format!("expected {expected}, found {}", t.tok.describe()),
+        ))
     }
 
     fn is_punct(&self, p: &str) -> bool {
@@ -125,7 +136,11 @@ impl Parser {
     fn branch(&mut self) -> Result<Branch, RuleError> {
         self.expect_kw("MATCH")?;
         let patterns = self.patterns()?;
-        let filter = if self.eat_kw("WHERE") { Some(self.expr()?) } else { None };
+        let filter = if self.eat_kw("WHERE") {
+            Some(self.expr()?)
+        } else {
+            None
+        };
         self.expect_kw("RETURN")?;
         let mut returns = Vec::new();
         loop {
@@ -137,7 +152,11 @@ impl Parser {
                 break;
             }
         }
-        Ok(Branch { patterns, filter, returns })
+        Ok(Branch {
+            patterns,
+            filter,
+            returns,
+        })
     }
 
     fn patterns(&mut self) -> Result<Vec<PathPattern>, RuleError> {
@@ -187,7 +206,13 @@ impl Parser {
                 Some(k) => kinds.push(k),
                 None => {
                     let all: Vec<&str> = NodeKind::ALL.iter().map(|k| k.as_str()).collect();
-                    return Err(RuleError::at(pos, format!("unknown node kind `{name}`; expected one of {}", all.join(", "))));
+                    return Err(RuleError::at(
+                        pos,
+                        format!(
+                            "unknown node kind `{name}`; expected one of {}",
+                            all.join(", ")
+                        ),
+                    ));
                 }
             }
             if !self.eat_punct("|") {
@@ -211,7 +236,8 @@ impl Parser {
             }
         };
         if !self.eat_punct(":") {
-            return self.err("`:` and an edge type (edge patterns name their types, e.g. `-[:OWNS]->`)");
+            return self
+                .err("`:` and an edge type (edge patterns name their types, e.g. `-[:OWNS]->`)");
         }
         let mut types = Vec::new();
         loop {
@@ -228,7 +254,12 @@ impl Parser {
                     self.i += 1;
                     n
                 }
-                _ => return Err(RuleError::at(star, "unbounded variable-length edge: write the bounds, e.g. `*1..3`")),
+                _ => {
+                    return Err(RuleError::at(
+                        star,
+                        "unbounded variable-length edge: write the bounds, e.g. `*1..3`",
+                    ))
+                }
             };
             let hi = if self.eat_punct("..") {
                 match self.peek().tok {
@@ -242,10 +273,16 @@ impl Parser {
                 lo
             };
             if lo < 0 || hi < lo {
-                return Err(RuleError::at(star, format!("hop bounds {lo}..{hi} are not a range")));
+                return Err(RuleError::at(
+                    star,
+                    format!("hop bounds {lo}..{hi} are not a range"),
+                ));
             }
             if hi > i64::from(MAX_HOPS) {
-                return Err(RuleError::at(star, format!("at most {MAX_HOPS} hops are allowed, found {hi}")));
+                return Err(RuleError::at(
+                    star,
+                    format!("at most {MAX_HOPS} hops are allowed, found {hi}"),
+                ));
             }
             hops = Some((lo as u32, hi as u32));
         }
@@ -260,7 +297,13 @@ impl Parser {
         } else {
             return self.err("`->` or `-` to close the edge pattern");
         };
-        Ok(RelPat { var, dir, types, hops, pos })
+        Ok(RelPat {
+            var,
+            dir,
+            types,
+            hops,
+            pos,
+        })
     }
 
     fn edge_type(&mut self) -> Result<EdgeType, RuleError> {
@@ -268,7 +311,13 @@ impl Parser {
         let (name, _) = self.ident("an edge type")?;
         let Some(kind) = EdgeKind::parse(&name) else {
             let all: Vec<&str> = EdgeKind::ALL.iter().map(|k| k.as_str()).collect();
-            return Err(RuleError::at(pos, format!("unknown edge type `{name}`; expected one of {}", all.join(", "))));
+            return Err(RuleError::at(
+                pos,
+                format!(
+                    "unknown edge type `{name}`; expected one of {}",
+                    all.join(", ")
+                ),
+            ));
         };
         let mut labels = Vec::new();
         let mut negated = false;
@@ -282,7 +331,11 @@ impl Parser {
             }
             self.expect_punct("}")?;
         }
-        Ok(EdgeType { kind, labels, negated })
+        Ok(EdgeType {
+            kind,
+            labels,
+            negated,
+        })
     }
 
     pub(crate) fn expr(&mut self) -> Result<Expr, RuleError> {
@@ -290,7 +343,11 @@ impl Parser {
         while self.eat_kw("OR") {
             v.push(self.and()?);
         }
-        Ok(if v.len() == 1 { v.remove(0) } else { Expr::Or(v) })
+        Ok(if v.len() == 1 {
+            v.remove(0)
+        } else {
+            Expr::Or(v)
+        })
     }
 
     fn and(&mut self) -> Result<Expr, RuleError> {
@@ -298,7 +355,11 @@ impl Parser {
         while self.eat_kw("AND") {
             v.push(self.not()?);
         }
-        Ok(if v.len() == 1 { v.remove(0) } else { Expr::And(v) })
+        Ok(if v.len() == 1 {
+            v.remove(0)
+        } else {
+            Expr::And(v)
+        })
     }
 
     fn not(&mut self) -> Result<Expr, RuleError> {
@@ -329,10 +390,20 @@ impl Parser {
             return Ok(Expr::During(Box::new(a), Box::new(self.additive()?), pos));
         }
         if self.eat_kw("AFTER") {
-            return Ok(Expr::Cmp(CmpOp::Gt, Box::new(a), Box::new(self.additive()?), pos));
+            return Ok(Expr::Cmp(
+                CmpOp::Gt,
+                Box::new(a),
+                Box::new(self.additive()?),
+                pos,
+            ));
         }
         if self.eat_kw("BEFORE") {
-            return Ok(Expr::Cmp(CmpOp::Lt, Box::new(a), Box::new(self.additive()?), pos));
+            return Ok(Expr::Cmp(
+                CmpOp::Lt,
+                Box::new(a),
+                Box::new(self.additive()?),
+                pos,
+            ));
         }
         if self.eat_kw("IS") {
             let not = self.eat_kw("NOT");
@@ -346,7 +417,12 @@ impl Parser {
                 loop {
                     match self.primary()? {
                         Expr::Lit(l, _) => lits.push(l),
-                        other => return Err(RuleError::at(other.pos(), "expected a literal in the IN list")),
+                        other => {
+                            return Err(RuleError::at(
+                                other.pos(),
+                                "expected a literal in the IN list",
+                            ))
+                        }
                     }
                     if !self.eat_punct(",") {
                         break;
@@ -373,7 +449,13 @@ impl Parser {
                 return self.err("AFTER or BEFORE");
             };
             let b = self.additive()?;
-            return Ok(Expr::Within { a: Box::new(a), days, after, b: Box::new(b), pos });
+            return Ok(Expr::Within {
+                a: Box::new(a),
+                days,
+                after,
+                b: Box::new(b),
+                pos,
+            });
         }
         Ok(a)
     }
@@ -444,7 +526,9 @@ impl Parser {
                 self.expect_punct(")")?;
                 Ok(e)
             }
-            Tok::Ident(ref s) if s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false") => {
+            Tok::Ident(ref s)
+                if s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false") =>
+            {
                 self.i += 1;
                 Ok(Expr::Lit(Lit::Bool(s.eq_ignore_ascii_case("true")), t.pos))
             }
@@ -456,7 +540,11 @@ impl Parser {
                 self.i += 1;
                 self.expect_punct("{")?;
                 let patterns = self.patterns()?;
-                let filter = if self.eat_kw("WHERE") { Some(self.expr()?) } else { None };
+                let filter = if self.eat_kw("WHERE") {
+                    Some(self.expr()?)
+                } else {
+                    None
+                };
                 self.expect_punct("}")?;
                 Ok(Expr::Exists(Box::new(SubQuery { patterns, filter }), t.pos))
             }
@@ -469,7 +557,8 @@ impl Parser {
                         let Tok::Str(text) = lit.tok else {
                             return Err(RuleError::at(lit.pos, "expected a date as 'YYYY-MM-DD'"));
                         };
-                        let d = Date::parse(&text).map_err(|e| RuleError::at(lit.pos, e.to_string()))?;
+                        let d = Date::parse(&text)
+                            .map_err(|e| RuleError::at(lit.pos, e.to_string()))?;
                         self.expect_punct(")")?;
                         return Ok(Expr::Lit(Lit::Date(d.0), t.pos));
                     }
@@ -499,8 +588,8 @@ impl Parser {
 
 fn is_reserved(s: &str) -> bool {
     const KW: &[&str] = &[
-        "MATCH", "WHERE", "RETURN", "AND", "OR", "NOT", "EXISTS", "DURING", "WITHIN", "DAYS", "AFTER", "BEFORE", "IS",
-        "NULL", "IN", "TRUE", "FALSE", "UNION",
+        "MATCH", "WHERE", "RETURN", "AND", "OR", "NOT", "EXISTS", "DURING", "WITHIN", "DAYS",
+        "AFTER", "BEFORE", "IS", "NULL", "IN", "TRUE", "FALSE", "UNION",
     ];
     KW.iter().any(|k| k.eq_ignore_ascii_case(s))
 }

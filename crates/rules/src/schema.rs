@@ -63,14 +63,23 @@ pub fn node_props(k: NodeKind) -> &'static [(&'static str, Ty)] {
             ("listed", Ty::Date),
             ("blacklisted", Ty::Bool),
         ],
-        NodeKind::Tender => &[("title", Ty::Str), ("budget", Ty::Num), ("published", Ty::Date)],
+        NodeKind::Tender => &[
+            ("title", Ty::Str),
+            ("budget", Ty::Num),
+            ("published", Ty::Date),
+        ],
         NodeKind::Contract => &[("amount", Ty::Num), ("signed", Ty::Date)],
         NodeKind::Subsidy => &[("amount", Ty::Num), ("paid", Ty::Date)],
     }
 }
 
 /// Properties every edge has.
-pub const EDGE_COMMON: &[(&str, Ty)] = &[("start", Ty::Date), ("end", Ty::Date), ("label", Ty::Str), ("kind", Ty::Str)];
+pub const EDGE_COMMON: &[(&str, Ty)] = &[
+    ("start", Ty::Date),
+    ("end", Ty::Date),
+    ("label", Ty::Str),
+    ("kind", Ty::Str),
+];
 
 /// Kind-specific edge properties; the label goes by its column's name too.
 pub fn edge_props(k: EdgeKind) -> &'static [(&'static str, Ty)] {
@@ -79,7 +88,11 @@ pub fn edge_props(k: EdgeKind) -> &'static [(&'static str, Ty)] {
         EdgeKind::Relation | EdgeKind::Declared => &[("relation", Ty::Str)],
         EdgeKind::Role | EdgeKind::Handled => &[("role", Ty::Str)],
         EdgeKind::Owns => &[("share_pct", Ty::Num)],
-        EdgeKind::Bid => &[("amount", Ty::Num), ("won", Ty::Bool), ("submitted", Ty::Date)],
+        EdgeKind::Bid => &[
+            ("amount", Ty::Num),
+            ("won", Ty::Bool),
+            ("submitted", Ty::Date),
+        ],
         _ => &[],
     }
 }
@@ -89,8 +102,15 @@ pub fn node_prop(kinds: &[NodeKind], p: &str) -> Option<Ty> {
     if let Some((_, t)) = NODE_COMMON.iter().find(|(n, _)| *n == p) {
         return Some(*t);
     }
-    let all = if kinds.is_empty() { NodeKind::ALL } else { kinds };
-    all.iter().flat_map(|k| node_props(*k)).find(|(n, _)| *n == p).map(|(_, t)| *t)
+    let all = if kinds.is_empty() {
+        NodeKind::ALL
+    } else {
+        kinds
+    };
+    all.iter()
+        .flat_map(|k| node_props(*k))
+        .find(|(n, _)| *n == p)
+        .map(|(_, t)| *t)
 }
 
 /// The type of edge property `p` for any of `kinds`.
@@ -98,14 +118,27 @@ pub fn edge_prop(kinds: &[EdgeKind], p: &str) -> Option<Ty> {
     if let Some((_, t)) = EDGE_COMMON.iter().find(|(n, _)| *n == p) {
         return Some(*t);
     }
-    kinds.iter().flat_map(|k| edge_props(*k)).find(|(n, _)| *n == p).map(|(_, t)| *t)
+    kinds
+        .iter()
+        .flat_map(|k| edge_props(*k))
+        .find(|(n, _)| *n == p)
+        .map(|(_, t)| *t)
 }
 
 /// Labels a rule may name for an edge kind (`None`: free text, such as position titles).
 pub fn labels(k: EdgeKind) -> Option<&'static [&'static str]> {
     match k {
         EdgeKind::Declared => Some(&[
-            "spouse", "parent", "child", "sibling", "in_law", "associate", "other", "interest", "shareholder", "legal_rep",
+            "spouse",
+            "parent",
+            "child",
+            "sibling",
+            "in_law",
+            "associate",
+            "other",
+            "interest",
+            "shareholder",
+            "legal_rep",
             "director",
         ]),
         other => other.known_labels(),

@@ -7,7 +7,11 @@ fn every_builtin_rule_checks() {
     let rules = builtins().unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(rules.len(), 10);
     for r in &rules {
-        assert!(!r.title.is_empty() && !r.summary.trim().is_empty(), "{}", r.id);
+        assert!(
+            !r.title.is_empty() && !r.summary.trim().is_empty(),
+            "{}",
+            r.id
+        );
     }
 }
 
@@ -22,39 +26,63 @@ const HEAD: &str = "id = \"t\"\ntitle = \"t\"\nexplain = \"x\"\n";
 
 #[test]
 fn unbounded_variable_length_edges_are_refused_at_their_position() {
-    let e = err(&format!("{HEAD}query = '''\nMATCH (a:Person)-[:RELATION*]-(b:Person)\nRETURN target = b\n'''\n"));
-    assert_eq!(e, "t.toml:5:28: unbounded variable-length edge: write the bounds, e.g. `*1..3`");
+    let e = err(&format!(
+        "{HEAD}query = '''\nMATCH (a:Person)-[:RELATION*]-(b:Person)\nRETURN target = b\n'''\n"
+    ));
+    assert_eq!(
+        e,
+        "t.toml:5:28: unbounded variable-length edge: write the bounds, e.g. `*1..3`"
+    );
 }
 
 #[test]
 fn unknown_edge_types_and_labels_are_named() {
-    let e = err(&format!("{HEAD}query = '''\nMATCH (a:Person)-[:OWNZ]->(b:Company)\nRETURN target = b\n'''\n"));
-    assert!(e.starts_with("t.toml:5:20: unknown edge type `OWNZ`"), "{e}");
+    let e = err(&format!(
+        "{HEAD}query = '''\nMATCH (a:Person)-[:OWNZ]->(b:Company)\nRETURN target = b\n'''\n"
+    ));
+    assert!(
+        e.starts_with("t.toml:5:20: unknown edge type `OWNZ`"),
+        "{e}"
+    );
     let e = err(&format!("{HEAD}query = '''\nMATCH (a:Person)-[:RELATION{{spuse}}]-(b:Person)\nRETURN target = b\n'''\n"));
-    assert!(e.starts_with("t.toml:5:17: unknown RELATION label `spuse`"), "{e}");
+    assert!(
+        e.starts_with("t.toml:5:17: unknown RELATION label `spuse`"),
+        "{e}"
+    );
 }
 
 #[test]
 fn type_errors_say_what_was_expected() {
     let e = err(&format!("{HEAD}query = '''\nMATCH (a:Person)-[p:POSITION]->(b:Agency)\nWHERE a.signed > 3\nRETURN target = b\n'''\n"));
-    assert!(e.starts_with("t.toml:6:9: no property `signed` on [Person]"), "{e}");
+    assert!(
+        e.starts_with("t.toml:6:9: no property `signed` on [Person]"),
+        "{e}"
+    );
     let e = err(&format!("{HEAD}query = '''\nMATCH (a:Person)-[p:POSITION]->(b:Agency)\nWHERE p.start DURING a\nRETURN target = b\n'''\n"));
     assert!(e.contains("DURING needs an edge"), "{e}");
-    let e = err(&format!("{HEAD}query = '''\nMATCH (a:Person)-[p:POSITION]->(b:Agency)\nRETURN target = b,\n'''\n"));
+    let e = err(&format!(
+        "{HEAD}query = '''\nMATCH (a:Person)-[p:POSITION]->(b:Agency)\nRETURN target = b,\n'''\n"
+    ));
     assert!(e.starts_with("t.toml:7:1: expected a return name"), "{e}");
 }
 
 #[test]
 fn hop_bounds_are_limited() {
-    let e = err(&format!("{HEAD}query = '''\nMATCH (a:Person)-[:RELATION*1..9]-(b:Person)\nRETURN target = b\n'''\n"));
+    let e = err(&format!(
+        "{HEAD}query = '''\nMATCH (a:Person)-[:RELATION*1..9]-(b:Person)\nRETURN target = b\n'''\n"
+    ));
     assert!(e.contains("at most 6 hops"), "{e}");
 }
 
 #[test]
 fn grades_and_templates_are_checked() {
     let q = "query = '''\nMATCH (a:Person)-[p:POSITION]->(b:Agency)\nRETURN target = b\n'''\n";
-    let e = err(&format!("id = \"t\"\ntitle = \"t\"\nexplain = \"{{zz}}\"\n{q}"));
+    let e = err(&format!(
+        "id = \"t\"\ntitle = \"t\"\nexplain = \"{{zz}}\"\n{q}"
+    ));
     assert!(e.contains("unknown variable `zz`"), "{e}");
-    let e = err(&format!("{HEAD}{q}[[grade]]\nlevel = \"red\"\nwhen = \"p.start\"\n"));
+    let e = err(&format!(
+        "{HEAD}{q}[[grade]]\nlevel = \"red\"\nwhen = \"p.start\"\n"
+    ));
     assert!(e.starts_with("t.toml:10:9: expected a boolean"), "{e}");
 }

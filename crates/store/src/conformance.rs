@@ -55,13 +55,19 @@ pub fn get_missing_is_none(s: &dyn Store) -> Result<(), StoreError> {
 pub fn put_then_get(s: &dyn Store) -> Result<(), StoreError> {
     put(s, &[(b"a", b"1"), (b"b", b"")])?;
     check(s.get(b"a")?.as_deref() == Some(b"1"), "value reads back")?;
-    check(s.get(b"b")?.as_deref() == Some(b""), "empty value is a value")
+    check(
+        s.get(b"b")?.as_deref() == Some(b""),
+        "empty value is a value",
+    )
 }
 
 /// Within a batch and across batches, the later write wins.
 pub fn later_write_wins(s: &dyn Store) -> Result<(), StoreError> {
     put(s, &[(b"k", b"1"), (b"k", b"2")])?;
-    check(s.get(b"k")?.as_deref() == Some(b"2"), "later write in a batch wins")?;
+    check(
+        s.get(b"k")?.as_deref() == Some(b"2"),
+        "later write in a batch wins",
+    )?;
     put(s, &[(b"k", b"3")])?;
     check(s.get(b"k")?.as_deref() == Some(b"3"), "later batch wins")
 }
@@ -74,40 +80,72 @@ pub fn delete_removes(s: &dyn Store) -> Result<(), StoreError> {
     b.delete(b"never".to_vec());
     s.commit(b)?;
     check(s.get(b"x1")?.is_none(), "deleted key is gone")?;
-    check(keys(s, b"x")? == vec![b"x2".to_vec()], "scan skips deleted key")
+    check(
+        keys(s, b"x")? == vec![b"x2".to_vec()],
+        "scan skips deleted key",
+    )
 }
 
 /// A prefix scan yields exactly the keys with the prefix, in byte order.
 pub fn scan_is_ordered_and_bounded(s: &dyn Store) -> Result<(), StoreError> {
-    put(s, &[(b"p\x02", b""), (b"p\x01\xff", b""), (b"p\x01", b""), (b"o\xff", b""), (b"q", b""), (b"p", b"")])?;
+    put(
+        s,
+        &[
+            (b"p\x02", b""),
+            (b"p\x01\xff", b""),
+            (b"p\x01", b""),
+            (b"o\xff", b""),
+            (b"q", b""),
+            (b"p", b""),
+        ],
+    )?;
     let got = keys(s, b"p")?;
-    let want: Vec<Vec<u8>> = vec![b"p".to_vec(), b"p\x01".to_vec(), b"p\x01\xff".to_vec(), b"p\x02".to_vec()];
+    let want: Vec<Vec<u8>> = vec![
+        b"p".to_vec(),
+        b"p\x01".to_vec(),
+        b"p\x01\xff".to_vec(),
+        b"p\x02".to_vec(),
+    ];
     check(got == want, "prefix scan order and bounds")
 }
 
 /// The empty prefix scans everything.
 pub fn scan_empty_prefix_sees_all(s: &dyn Store) -> Result<(), StoreError> {
     put(s, &[(b"b", b""), (b"a", b"")])?;
-    check(keys(s, b"")? == vec![b"a".to_vec(), b"b".to_vec()], "empty prefix sees all keys")
+    check(
+        keys(s, b"")? == vec![b"a".to_vec(), b"b".to_vec()],
+        "empty prefix sees all keys",
+    )
 }
 
 /// A batch of many writes commits whole.
 pub fn large_batch(s: &dyn Store) -> Result<(), StoreError> {
     let mut b = Batch::new();
     for i in 0u32..20_000 {
-        b.put([b"L".as_slice(), &i.to_be_bytes()].concat(), i.to_le_bytes().to_vec())?;
+        b.put(
+            [b"L".as_slice(), &i.to_be_bytes()].concat(),
+            i.to_le_bytes().to_vec(),
+        )?;
     }
     s.commit(b)?;
     let n = s.scan_prefix(b"L").count();
     check(n == 20_000, "all writes of a large batch are visible")?;
-    check(s.get(&[b"L".as_slice(), &19_999u32.to_be_bytes()].concat())?.as_deref() == Some(&19_999u32.to_le_bytes()[..]), "last write")
+    check(
+        s.get(&[b"L".as_slice(), &19_999u32.to_be_bytes()].concat())?
+            .as_deref()
+            == Some(&19_999u32.to_le_bytes()[..]),
+        "last write",
+    )
 }
 
 /// Values up to the limit are stored intact.
 pub fn values_at_the_limit(s: &dyn Store) -> Result<(), StoreError> {
     let v: Vec<u8> = (0..MAX_VALUE_LEN).map(|i| (i % 251) as u8).collect();
     put(s, &[(b"big", &v)])?;
-    check(s.get(b"big")?.as_deref() == Some(&v[..]), "value at the limit reads back intact")
+    check(
+        s.get(b"big")?.as_deref() == Some(&v[..]),
+        "value at the limit reads back intact",
+    )
 }
 
 /// An oversized value is refused when added to a batch, so nothing of the batch is committed.
@@ -115,7 +153,10 @@ pub fn oversized_values_are_refused_before_commit(s: &dyn Store) -> Result<(), S
     let mut b = Batch::new();
     b.put(b"ok".to_vec(), b"1".to_vec())?;
     let refused = b.put(b"huge".to_vec(), vec![0; MAX_VALUE_LEN + 1]);
-    check(matches!(refused, Err(StoreError::ValueTooLarge { .. })), "oversized value refused")?;
+    check(
+        matches!(refused, Err(StoreError::ValueTooLarge { .. })),
+        "oversized value refused",
+    )?;
     check(s.get(b"ok")?.is_none(), "nothing committed before commit")
 }
 

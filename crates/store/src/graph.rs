@@ -82,8 +82,14 @@ pub struct CountsByKind {
 impl CountsByKind {
     /// Adds another set of counts.
     pub fn add(&mut self, o: &CountsByKind) {
-        self.nodes.iter_mut().zip(o.nodes).for_each(|(a, b)| *a += b);
-        self.edges.iter_mut().zip(o.edges).for_each(|(a, b)| *a += b);
+        self.nodes
+            .iter_mut()
+            .zip(o.nodes)
+            .for_each(|(a, b)| *a += b);
+        self.edges
+            .iter_mut()
+            .zip(o.edges)
+            .for_each(|(a, b)| *a += b);
         self.blacklist += o.blacklist;
         self.merges += o.merges;
     }
@@ -168,12 +174,17 @@ fn chunk_prefix(tag: Tag) -> Vec<u8> {
 }
 
 fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>, StoreError> {
-    postcard::to_allocvec(v).map_err(|e| StoreError::Corrupt { key: "(encoding)".into(), reason: e.to_string() })
+    postcard::to_allocvec(v).map_err(|e| StoreError::Corrupt {
+        key: "(encoding)".into(),
+        reason: e.to_string(),
+    })
 }
 
 fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
-    postcard::from_bytes(bytes)
-        .map_err(|e| StoreError::Corrupt { key: String::from_utf8_lossy(key).into_owned(), reason: e.to_string() })
+    postcard::from_bytes(bytes).map_err(|e| StoreError::Corrupt {
+        key: String::from_utf8_lossy(key).into_owned(),
+        reason: e.to_string(),
+    })
 }
 
 /// Splits a chunk value into its records.
@@ -183,13 +194,19 @@ pub fn decode_chunk<T: DeserializeOwned>(key: &[u8], chunk: &[u8]) -> Result<Vec
     let mut rest = match chunk.split_first() {
         Some((&CODEC_RAW, body)) => body,
         Some((&CODEC_LZ4, body)) => {
-            unpacked = lz4_flex::decompress_size_prepended(body).map_err(|e| StoreError::Corrupt {
-                key: String::from_utf8_lossy(key).into_owned(),
-                reason: format!("lz4: {e}"),
-            })?;
+            unpacked =
+                lz4_flex::decompress_size_prepended(body).map_err(|e| StoreError::Corrupt {
+                    key: String::from_utf8_lossy(key).into_owned(),
+                    reason: format!("lz4: {e}"),
+                })?;
             &unpacked[..]
         }
-        _ => return Err(StoreError::Corrupt { key: String::from_utf8_lossy(key).into_owned(), reason: "unknown chunk codec".into() }),
+        _ => {
+            return Err(StoreError::Corrupt {
+                key: String::from_utf8_lossy(key).into_owned(),
+                reason: "unknown chunk codec".into(),
+            })
+        }
     };
     while !rest.is_empty() {
         let (len, tail) = rest.split_at_checked(4).ok_or_else(|| truncated(key))?;
@@ -202,7 +219,10 @@ pub fn decode_chunk<T: DeserializeOwned>(key: &[u8], chunk: &[u8]) -> Result<Vec
 }
 
 fn truncated(key: &[u8]) -> StoreError {
-    StoreError::Corrupt { key: String::from_utf8_lossy(key).into_owned(), reason: "truncated chunk".into() }
+    StoreError::Corrupt {
+        key: String::from_utf8_lossy(key).into_owned(),
+        reason: "truncated chunk".into(),
+    }
 }
 
 /// The graph on a store.
@@ -224,15 +244,25 @@ impl<S: Store> GraphDb<S> {
                 store.commit(b)?;
             }
             Some(v) => {
-                let found = v.as_slice().try_into().map(u32::from_le_bytes).map_err(|_| StoreError::Corrupt {
-                    key: "M/format".into(),
-                    reason: format!("{} bytes, expected 4", v.len()),
-                })?;
+                let found = v
+                    .as_slice()
+                    .try_into()
+                    .map(u32::from_le_bytes)
+                    .map_err(|_| StoreError::Corrupt {
+                        key: "M/format".into(),
+                        reason: format!("{} bytes, expected 4", v.len()),
+                    })?;
                 if found > FORMAT_VERSION {
-                    return Err(StoreError::FormatTooNew { found, supported: FORMAT_VERSION });
+                    return Err(StoreError::FormatTooNew {
+                        found,
+                        supported: FORMAT_VERSION,
+                    });
                 }
                 if found < FORMAT_VERSION {
-                    return Err(StoreError::FormatTooOld { found, supported: FORMAT_VERSION });
+                    return Err(StoreError::FormatTooOld {
+                        found,
+                        supported: FORMAT_VERSION,
+                    });
                 }
             }
         }
@@ -256,17 +286,26 @@ impl<S: Store> GraphDb<S> {
     /// The load that committed a bundle with this hash, if any.
     pub fn load_with_hash(&self, hash: &str) -> Result<Option<u32>, StoreError> {
         let key = [b"H/".as_slice(), hash.as_bytes()].concat();
-        Ok(self.store.get(&key)?.map(|v| v.as_slice().try_into().map(u32::from_le_bytes).unwrap_or(0)))
+        Ok(self
+            .store
+            .get(&key)?
+            .map(|v| v.as_slice().try_into().map(u32::from_le_bytes).unwrap_or(0)))
     }
 
     /// Every committed load, in order.
     pub fn loads(&self) -> Result<Vec<LoadRecord>, StoreError> {
-        self.store.scan_prefix(b"L/").map(|r| r.and_then(|(k, v)| decode(&k, &v))).collect()
+        self.store
+            .scan_prefix(b"L/")
+            .map(|r| r.and_then(|(k, v)| decode(&k, &v)))
+            .collect()
     }
 
     /// The file table, by file id.
     pub fn files(&self) -> Result<Vec<FileInfo>, StoreError> {
-        self.store.scan_prefix(b"F/").map(|r| r.and_then(|(k, v)| decode(&k, &v))).collect()
+        self.store
+            .scan_prefix(b"F/")
+            .map(|r| r.and_then(|(k, v)| decode(&k, &v)))
+            .collect()
     }
 
     /// Raw node chunks (key, value), for decoding in parallel with [`decode_chunk`].
@@ -337,8 +376,19 @@ impl<S: Store> GraphDb<S> {
     }
 
     /// Commits a load as one atomic, durable batch and returns its record.
-    pub fn commit_load(&mut self, mut w: LoadWriter, files: Vec<FileSummary>, unix_time: u64) -> Result<LoadRecord, StoreError> {
-        for c in [&mut w.nodes, &mut w.edges, &mut w.blacklist, &mut w.merges, &mut w.warnings] {
+    pub fn commit_load(
+        &mut self,
+        mut w: LoadWriter,
+        files: Vec<FileSummary>,
+        unix_time: u64,
+    ) -> Result<LoadRecord, StoreError> {
+        for c in [
+            &mut w.nodes,
+            &mut w.edges,
+            &mut w.blacklist,
+            &mut w.merges,
+            &mut w.warnings,
+        ] {
             c.flush(&mut w.batch)?;
         }
         let record = LoadRecord {
@@ -358,10 +408,19 @@ impl<S: Store> GraphDb<S> {
         state.counts.add(&w.added);
         let mut b = w.batch;
         for f in &w.files {
-            b.put([b"F/".as_slice(), &f.id.0.to_be_bytes()].concat(), encode(f)?)?;
+            b.put(
+                [b"F/".as_slice(), &f.id.0.to_be_bytes()].concat(),
+                encode(f)?,
+            )?;
         }
-        b.put([b"L/".as_slice(), &w.number.to_be_bytes()].concat(), encode(&record)?)?;
-        b.put([b"H/".as_slice(), w.bundle_hash.as_bytes()].concat(), w.number.to_le_bytes().to_vec())?;
+        b.put(
+            [b"L/".as_slice(), &w.number.to_be_bytes()].concat(),
+            encode(&record)?,
+        )?;
+        b.put(
+            [b"H/".as_slice(), w.bundle_hash.as_bytes()].concat(),
+            w.number.to_le_bytes().to_vec(),
+        )?;
         b.put(K_STATE.to_vec(), encode(&state)?)?;
         self.store.commit(b)?;
         self.state = state;
@@ -390,12 +449,17 @@ impl ChunkEncoder {
         let start = self.buf.len();
         self.buf.extend([0u8; 4]);
         let buf = std::mem::take(&mut self.buf);
-        self.buf = postcard::to_extend(rec, buf)
-            .map_err(|e| StoreError::Corrupt { key: "(encoding)".into(), reason: e.to_string() })?;
+        self.buf = postcard::to_extend(rec, buf).map_err(|e| StoreError::Corrupt {
+            key: "(encoding)".into(),
+            reason: e.to_string(),
+        })?;
         let len = self.buf.len() - start - 4;
         if len + 4 > MAX_VALUE_LEN {
             self.buf.truncate(start);
-            return Err(StoreError::ValueTooLarge { len: len + 4, max: MAX_VALUE_LEN });
+            return Err(StoreError::ValueTooLarge {
+                len: len + 4,
+                max: MAX_VALUE_LEN,
+            });
         }
         self.buf[start..start + 4].copy_from_slice(&(len as u32).to_le_bytes());
         self.records += 1;
@@ -403,7 +467,8 @@ impl ChunkEncoder {
             // Move the record that overflowed into the next chunk.
             let tail = self.buf.split_off(start);
             if !self.buf.is_empty() {
-                let full = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK_TARGET + 1024));
+                let full =
+                    std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK_TARGET + 1024));
                 seal(full, &mut self.chunks);
             }
             self.buf = tail;
@@ -436,12 +501,19 @@ impl Chunker {
     fn new(tag: Tag, load: u32) -> Chunker {
         let mut prefix = chunk_prefix(tag);
         prefix.extend(load.to_be_bytes());
-        Chunker { prefix, next: 0, buf: Vec::with_capacity(CHUNK_TARGET + 1024) }
+        Chunker {
+            prefix,
+            next: 0,
+            buf: Vec::with_capacity(CHUNK_TARGET + 1024),
+        }
     }
 
     fn push(&mut self, rec: &[u8], batch: &mut Batch) -> Result<(), StoreError> {
         if rec.len() + 4 > MAX_VALUE_LEN {
-            return Err(StoreError::ValueTooLarge { len: rec.len() + 4, max: MAX_VALUE_LEN });
+            return Err(StoreError::ValueTooLarge {
+                len: rec.len() + 4,
+                max: MAX_VALUE_LEN,
+            });
         }
         if !self.buf.is_empty() && self.buf.len() + 4 + rec.len() > CHUNK_TARGET {
             self.flush(batch)?;
@@ -506,7 +578,11 @@ impl LoadWriter {
     pub fn add_file(&mut self, name: &str) -> FileId {
         let id = FileId(self.next_file);
         self.next_file += 1;
-        self.files.push(FileInfo { id, load: self.number, name: name.to_owned() });
+        self.files.push(FileInfo {
+            id,
+            load: self.number,
+            name: name.to_owned(),
+        });
         id
     }
 
@@ -534,23 +610,39 @@ impl LoadWriter {
 
     /// Appends edge chunks encoded by a [`ChunkEncoder`]; `counts` are the edges per kind
     /// they hold.
-    pub fn append_edge_chunks(&mut self, chunks: Vec<Vec<u8>>, counts: &[u64; 14]) -> Result<(), StoreError> {
+    pub fn append_edge_chunks(
+        &mut self,
+        chunks: Vec<Vec<u8>>,
+        counts: &[u64; 14],
+    ) -> Result<(), StoreError> {
         self.edges.flush(&mut self.batch)?;
         for c in chunks {
             self.edges.put_chunk(c, &mut self.batch)?;
         }
-        self.added.edges.iter_mut().zip(counts).for_each(|(a, b)| *a += b);
+        self.added
+            .edges
+            .iter_mut()
+            .zip(counts)
+            .for_each(|(a, b)| *a += b);
         Ok(())
     }
 
     /// Appends node chunks encoded by a [`ChunkEncoder`]; `new_counts` are the nodes per kind
     /// they create.
-    pub fn append_node_chunks(&mut self, chunks: Vec<Vec<u8>>, new_counts: &[u64; 6]) -> Result<(), StoreError> {
+    pub fn append_node_chunks(
+        &mut self,
+        chunks: Vec<Vec<u8>>,
+        new_counts: &[u64; 6],
+    ) -> Result<(), StoreError> {
         self.nodes.flush(&mut self.batch)?;
         for c in chunks {
             self.nodes.put_chunk(c, &mut self.batch)?;
         }
-        self.added.nodes.iter_mut().zip(new_counts).for_each(|(a, b)| *a += b);
+        self.added
+            .nodes
+            .iter_mut()
+            .zip(new_counts)
+            .for_each(|(a, b)| *a += b);
         Ok(())
     }
 
@@ -581,7 +673,13 @@ impl LoadWriter {
 /// Counts as named in `stats` output.
 pub fn counts_by_name(c: &CountsByKind) -> (Vec<(&'static str, u64)>, Vec<(&'static str, u64)>) {
     (
-        NodeKind::ALL.iter().map(|k| (k.as_str(), c.nodes[k.index()])).collect(),
-        EdgeKind::ALL.iter().map(|k| (k.as_str(), c.edges[k.index()])).collect(),
+        NodeKind::ALL
+            .iter()
+            .map(|k| (k.as_str(), c.nodes[k.index()]))
+            .collect(),
+        EdgeKind::ALL
+            .iter()
+            .map(|k| (k.as_str(), c.edges[k.index()]))
+            .collect(),
     )
 }

@@ -19,8 +19,9 @@ mod mem;
 mod sled_store;
 
 pub use error::StoreError;
-pub use graph::{counts_by_name, ChunkEncoder, decode_chunk, CHUNK_TARGET, 
-    CountsByKind, DbState, FileInfo, FileSummary, GraphDb, LoadRecord, LoadWriter, FORMAT_VERSION,
+pub use graph::{
+    counts_by_name, decode_chunk, ChunkEncoder, CountsByKind, DbState, FileInfo, FileSummary,
+    GraphDb, LoadRecord, LoadWriter, CHUNK_TARGET, FORMAT_VERSION,
 };
 pub use mem::MemStore;
 pub use sled_store::{SledStore, SEGMENT_SIZE};
@@ -40,7 +41,10 @@ pub trait Store: Send + Sync {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
 
     /// Every pair whose key starts with `prefix`, in ascending key order.
-    fn scan_prefix<'a>(&'a self, prefix: &[u8]) -> Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>), StoreError>> + 'a>;
+    fn scan_prefix<'a>(
+        &'a self,
+        prefix: &[u8],
+    ) -> Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>), StoreError>> + 'a>;
 
     /// Applies every write of `batch` atomically and durably: when this returns `Ok`, the
     /// whole batch survives a crash or power cut; if it fails, or the process dies before it
@@ -65,10 +69,16 @@ impl Batch {
     /// Sets `key` to `value`.
     pub fn put(&mut self, key: Vec<u8>, value: Vec<u8>) -> Result<(), StoreError> {
         if key.len() > MAX_KEY_LEN {
-            return Err(StoreError::KeyTooLarge { len: key.len(), max: MAX_KEY_LEN });
+            return Err(StoreError::KeyTooLarge {
+                len: key.len(),
+                max: MAX_KEY_LEN,
+            });
         }
         if value.len() > MAX_VALUE_LEN {
-            return Err(StoreError::ValueTooLarge { len: value.len(), max: MAX_VALUE_LEN });
+            return Err(StoreError::ValueTooLarge {
+                len: value.len(),
+                max: MAX_VALUE_LEN,
+            });
         }
         self.bytes += key.len() + value.len();
         self.writes.push((key, Some(value)));

@@ -25,7 +25,10 @@ impl Store for MemStore {
         Ok(self.map.read().map_err(|_| poisoned())?.get(key).cloned())
     }
 
-    fn scan_prefix<'a>(&'a self, prefix: &[u8]) -> Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>), StoreError>> + 'a> {
+    fn scan_prefix<'a>(
+        &'a self,
+        prefix: &[u8],
+    ) -> Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>), StoreError>> + 'a> {
         // Copy the matching range out so that no lock is held while the caller iterates.
         let items: Result<Vec<_>, _> = self.map.read().map_err(|_| poisoned()).map(|m| {
             m.range(prefix.to_vec()..)

@@ -35,7 +35,11 @@ impl SledStore {
             .segment_size(SEGMENT_SIZE)
             .mode(sled::Mode::HighThroughput)
             .open()?;
-        let store = SledStore { db, dir: dir.to_path_buf(), db_file: dir.join("db") };
+        let store = SledStore {
+            db,
+            dir: dir.to_path_buf(),
+            db_file: dir.join("db"),
+        };
         // Make the folder entries of a new database durable too.
         sync_path(dir)?;
         Ok(store)
@@ -43,7 +47,12 @@ impl SledStore {
 }
 
 fn sync_path(p: &Path) -> Result<(), StoreError> {
-    File::open(p).and_then(|f| f.sync_all()).map_err(|source| StoreError::Io { path: p.to_path_buf(), source })
+    File::open(p)
+        .and_then(|f| f.sync_all())
+        .map_err(|source| StoreError::Io {
+            path: p.to_path_buf(),
+            source,
+        })
 }
 
 impl Store for SledStore {
@@ -51,8 +60,14 @@ impl Store for SledStore {
         Ok(self.db.get(key)?.map(|v| v.to_vec()))
     }
 
-    fn scan_prefix<'a>(&'a self, prefix: &[u8]) -> Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>), StoreError>> + 'a> {
-        Box::new(self.db.scan_prefix(prefix).map(|r| r.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(StoreError::from)))
+    fn scan_prefix<'a>(
+        &'a self,
+        prefix: &[u8],
+    ) -> Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>), StoreError>> + 'a> {
+        Box::new(self.db.scan_prefix(prefix).map(|r| {
+            r.map(|(k, v)| (k.to_vec(), v.to_vec()))
+                .map_err(StoreError::from)
+        }))
     }
 
     fn commit(&self, batch: Batch) -> Result<(), StoreError> {
@@ -85,7 +100,9 @@ impl SledStore {
 
 /// fsyncs every blob file and the blob folder (nothing to do in the normal case: no blobs).
 fn sync_blobs(dir: &Path) -> Result<(), StoreError> {
-    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(()) };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
     let mut any = false;
     for e in entries.flatten() {
         sync_path(&e.path())?;

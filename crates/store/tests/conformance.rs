@@ -1,6 +1,8 @@
 //! The conformance suite against both backends, plus what only a persistent backend can show.
 
-use qinglian_store::{store_conformance, Batch, GraphDb, MemStore, SledStore, Store, StoreError, FORMAT_VERSION};
+use qinglian_store::{
+    store_conformance, Batch, GraphDb, MemStore, SledStore, Store, StoreError, FORMAT_VERSION,
+};
 
 store_conformance!(memory, MemStore::new);
 store_conformance!(sled_backend, || {
@@ -26,7 +28,11 @@ fn sled_keeps_committed_batches_across_reopen() {
 fn a_newer_format_is_refused_with_a_clear_message() {
     let s = MemStore::new();
     let mut b = Batch::new();
-    b.put(b"M/format".to_vec(), (FORMAT_VERSION + 1).to_le_bytes().to_vec()).expect("put");
+    b.put(
+        b"M/format".to_vec(),
+        (FORMAT_VERSION + 1).to_le_bytes().to_vec(),
+    )
+    .expect("put");
     s.commit(b).expect("commit");
     let err = GraphDb::open(s).expect_err("newer format must be refused");
     assert!(matches!(err, StoreError::FormatTooNew { .. }));
@@ -36,6 +42,9 @@ fn a_newer_format_is_refused_with_a_clear_message() {
 #[test]
 fn opening_an_empty_store_writes_the_format_version() {
     let db = GraphDb::open(MemStore::new()).expect("open");
-    assert_eq!(db.store().get(b"M/format").expect("get").as_deref(), Some(&FORMAT_VERSION.to_le_bytes()[..]));
+    assert_eq!(
+        db.store().get(b"M/format").expect("get").as_deref(),
+        Some(&FORMAT_VERSION.to_le_bytes()[..])
+    );
     assert_eq!(db.state().generation, 0);
 }

@@ -1,0 +1,197 @@
+//! The snapshot's bytes: typed sections in one file (or buffer), memory-mapped when opened.
+//!
+//! File layout, written front to back in one pass so that building never holds the whole
+//! image in memory:
+//!
+//! ```text
+//! "QLSNAP03" magic, padding to 64 bytes
+//! sections, each aligned to 64 bytes
+//! postcard-encoded Meta
+//! meta length (u64 LE) | xxh3-64 of every byte before this field (u64 LE) | "QLSNAPND"
+//! ```
+//! Opening maps the file, checks both magics and the checksum (a torn or corrupted cache is
+//! rebuilt, never trusted) and validates every section's bounds and alignment, so that typed
+//! access afterwards cannot fail.
+
+use bytemuck::Pod;
+use std::io::Write;
+use std::path::Path;
+use xxhash_rust::xxh3::Xxh3;
+
+pub(crate) const MAGIC: &[u8; 8] = b"QLSNAP03";
+pub(crate) const END: &[u8; 8] = b"QLSNAPND";
+pub(crate) const ALIGN: usize = 64;
+const TRAILER: usize = 24;
+
+/// A section: a byte range of the file holding an array of one element type.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Sec {
+    /// Byte offset in the file.
+    pub off: u64,
+    /// Length in bytes.
+    pub len: u64,
+}
+
+/// Where the bytes live.
+pub(crate) enum Backing {
+    /// Built in this process; `u64` words keep the base aligned.
+    Owned(Vec<u64>, usize),
+    /// A mapped snapshot file.
+    Mapped(memmap2::Mmap),
+}
+
+impl std::fmt::Debug for Backing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Backing::Owned(_, n) => write!(f, "Owned({n} bytes)"),
+            Backing::Mapped(m) => write!(f, "Mapped({} bytes)", m.len()),
+        }
+    }
+}
+
+impl Backing {
+    /// Every byte.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        match self {
+            Backing::Owned(v, n) => &bytemuck::cast_slice::<u64, u8>(v)[..*n],
+            Backing::Mapped(m) => m,
+        }
+    }
+
+    /// The elements of a section. Bounds and alignment were validated when the buffer was
+    /// built or opened; a section that fails them here reads as empty rather than panicking.
+    #[inline]
+    pub(crate) fn slice<T: Pod>(&self, s: Sec) -> &[T] {
+        let (a, b) = (s.off as usize, (s.off + s.len) as usize);
+        self.bytes()
+            .get(a..b)
+            .and_then(|x| bytemuck::try_cast_slice(x).ok())
+            .unwrap_or(&[])
+    }
+
+    /// The encoded Meta.
+    pub(crate) fn meta_bytes(&self) -> Option<&[u8]> {
+        let b = self.bytes();
+        let n = b.len().checked_sub(TRAILER)?;
+        let len = u64::from_le_bytes(b[n..n + 8].try_into().ok()?) as usize;
+        b.get(n.checked_sub(len)?..n)
+    }
+}
+
+/// Streams sections to an output, hashing as it goes.
+pub(crate) struct Writer<W: Write> {
+    out: W,
+    pos: u64,
+    hash: Xxh3,
+}
+
+impl<W: Write> Writer<W> {
+    pub(crate) fn new(out: W) -> std::io::Result<Writer<W>> {
+        let mut w = Writer {
+            out,
+            pos: 0,
+            hash: Xxh3::new(),
+        };
+        w.raw(MAGIC)?;
+        w.pad()?;
+        Ok(w)
+    }
+
+    fn raw(&mut self, b: &[u8]) -> std::io::Result<()> {
+        self.out.write_all(b)?;
+        self.hash.update(b);
+        self.pos += b.len() as u64;
+        Ok(())
+    }
+
+    fn pad(&mut self) -> std::io::Result<()> {
+        let n = (ALIGN as u64 - self.pos % ALIGN as u64) % ALIGN as u64;
+        self.raw(&[0u8; ALIGN][..n as usize])
+    }
+
+    /// Appends an array and returns its section.
+    pub(crate) fn put<T: Pod>(&mut self, v: &[T]) -> std::io::Result<Sec> {
+        self.pad()?;
+        let off = self.pos;
+        self.raw(bytemuck::cast_slice(v))?;
+        Ok(Sec {
+            off,
+            len: self.pos - off,
+        })
+    }
+
+    /// Appends raw bytes in pieces (for large blobs produced incrementally).
+    pub(crate) fn begin(&mut self) -> std::io::Result<u64> {
+        self.pad()?;
+        Ok(self.pos)
+    }
+
+    pub(crate) fn append(&mut self, b: &[u8]) -> std::io::Result<()> {
+        self.raw(b)
+    }
+
+    pub(crate) fn since(&self, off: u64) -> Sec {
+        Sec {
+            off,
+            len: self.pos - off,
+        }
+    }
+
+    /// Writes the meta and the trailer; returns the output.
+    pub(crate) fn finish(mut self, meta: &[u8]) -> std::io::Result<W> {
+        self.raw(meta)?;
+        self.raw(&(meta.len() as u64).to_le_bytes())?;
+        let sum = self.hash.digest();
+        self.out.write_all(&sum.to_le_bytes())?;
+        self.out.write_all(END)?;
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
+/// Why a snapshot file cannot be used (it is then rebuilt from the store).
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// Missing or unreadable.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// Not a snapshot, another version, truncated or corrupted.
+    #[error("snapshot file is unusable: {0}")]
+    Invalid(String),
+}
+
+/// Checks magics and checksum of a complete image.
+pub(crate) fn verify(b: &[u8]) -> Result<(), OpenError> {
+    if b.len() < ALIGN + TRAILER || &b[..8] != MAGIC || &b[b.len() - 8..] != END {
+        return Err(OpenError::Invalid(
+            "wrong magic or version, or truncated".into(),
+        ));
+    }
+    let n = b.len() - 16;
+    let sum = u64::from_le_bytes(
+        b[n..n + 8]
+            .try_into()
+            .map_err(|_| OpenError::Invalid("trailer".into()))?,
+    );
+    if xxhash_rust::xxh3::xxh3_64(&b[..n]) != sum {
+        return Err(OpenError::Invalid("checksum mismatch".into()));
+    }
+    Ok(())
+}
+
+/// Maps a snapshot file and checks it.
+pub(crate) fn map_file(path: &Path) -> Result<Backing, OpenError> {
+    let f = std::fs::File::open(path)?;
+    // SAFETY: the file is only ever replaced by rename, never written in place, so the mapped
+    // bytes do not change under us; its contents are validated before use.
+    let m = unsafe { memmap2::Mmap::map(&f)? };
+    verify(&m)?;
+    Ok(Backing::Mapped(m))
+}
+
+/// Moves an in-memory image into aligned words.
+pub(crate) fn owned(bytes: &[u8]) -> Backing {
+    let mut words = vec![0u64; bytes.len().div_ceil(8)];
+    bytemuck::cast_slice_mut::<u64, u8>(&mut words)[..bytes.len()].copy_from_slice(bytes);
+    Backing::Owned(words, bytes.len())
+}

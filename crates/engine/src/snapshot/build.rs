@@ -1,0 +1,556 @@
+//! Building a snapshot from the store's records.
+
+use super::buf::{owned, Writer};
+use super::{
+    flag, EdgeSecs, FileMeta, Meta, NodeDetail, NodeSecs, Snapshot, Stats, META_VERSION, NO_DATE,
+};
+use crate::EngineError;
+use qinglian_model::{
+    kinds, normalize, Attrs, BlacklistRecord, EdgeKind, EdgeRecord, NodeKind, NodeRecord,
+};
+use qinglian_store::{decode_chunk, GraphDb, Store};
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+use std::io::Write;
+use std::path::Path;
+
+fn io(e: std::io::Error) -> EngineError {
+    EngineError::Snapshot(e.to_string())
+}
+
+/// Builds the snapshot of everything `db` holds, in memory (tests; read-only folders).
+pub fn build<S: Store>(db: &GraphDb<S>) -> Result<Snapshot, EngineError> {
+    let bytes = build_into(db, Writer::new(Vec::new()).map_err(io)?)?;
+    Snapshot::from_backing(owned(&bytes), None).map_err(|e| EngineError::Snapshot(e.to_string()))
+}
+
+/// Builds the snapshot straight into `path`: a temporary file written front to back, fsynced,
+/// then renamed over `path` (and the folder fsynced), so that a crash leaves either the old
+/// file or the new one.
+pub fn build_to_file<S: Store>(db: &GraphDb<S>, path: &Path) -> Result<(), EngineError> {
+    let tmp = path.with_extension("tmp");
+    let f = std::fs::File::create(&tmp).map_err(io)?;
+    let out = build_into(
+        db,
+        Writer::new(std::io::BufWriter::with_capacity(8 << 20, f)).map_err(io)?,
+    )?;
+    let f = out.into_inner().map_err(|e| io(e.into_error()))?;
+    f.sync_all().map_err(io)?;
+    drop(f);
+    std::fs::rename(&tmp, path).map_err(io)?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io)?;
+    }
+    Ok(())
+}
+
+fn build_into<S: Store, W: Write>(db: &GraphDb<S>, mut w: Writer<W>) -> Result<W, EngineError> {
+    let state = db.state().clone();
+    let mut files = vec![
+        FileMeta {
+            load: 0,
+            name: String::new()
+        };
+        state.next_file as usize
+    ];
+    for f in db.files()? {
+        if let Some(slot) = files.get_mut(f.id.0 as usize) {
+            *slot = FileMeta {
+                load: f.load,
+                name: f.name,
+            };
+        }
+    }
+
+    // Nodes: decode every chunk in parallel, then fold later records into earlier ones.
+    let chunks = db.node_chunks()?;
+    let mut recs: Vec<Option<NodeRecord>> = vec![None; state.next_node as usize];
+    for batch in chunks.chunks(256) {
+        let decoded: Vec<Vec<NodeRecord>> = batch
+            .par_iter()
+            .map(|(k, v)| decode_chunk(k, v))
+            .collect::<Result<_, _>>()?;
+        for r in decoded.into_iter().flatten() {
+            let i = r.id.0 as usize;
+            if i >= recs.len() {
+                recs.resize(i + 1, None);
+            }
+            match &mut recs[i] {
+                Some(prev) => prev.absorb(&r),
+                slot @ None => *slot = Some(r),
+            }
+        }
+    }
+    drop(chunks);
+    let mut order: Vec<u32> = (0..recs.len() as u32)
+        .filter(|&i| recs[i as usize].is_some())
+        .collect();
+    let key = |i: u32| {
+        recs[i as usize]
+            .as_ref()
+            .map(|r| (r.kind, r.ext_id.as_str()))
+    };
+    // Loads usually arrive in (kind, id) order already: check before sorting.
+    if order.par_windows(2).any(|w| key(w[0]) > key(w[1])) {
+        order.par_sort_unstable_by(|&a, &b| key(a).cmp(&key(b)));
+    }
+    let n = order.len();
+    let mut snap_of = vec![u32::MAX; recs.len()];
+    for (new, &old) in order.iter().enumerate() {
+        snap_of[old as usize] = new as u32;
+    }
+    let nodes: Vec<NodeRecord> = order
+        .iter()
+        .filter_map(|&i| recs[i as usize].take())
+        .collect();
+    drop(recs);
+    let mut kind_start = [0u32; 7];
+    for k in NodeKind::ALL {
+        kind_start[k.index() + 1] =
+            kind_start[k.index()] + nodes.iter().filter(|r| r.kind == *k).count() as u32;
+    }
+    for i in 1..7 {
+        kind_start[i] = kind_start[i].max(kind_start[i - 1]);
+    }
+
+    // Blacklist entries become node columns (earliest known date) and detail.
+    let mut listed = vec![i32::MAX; n];
+    let mut flags = vec![0u8; n];
+    let mut bl_of: FxHashMap<u32, Vec<BlacklistRecord>> = FxHashMap::default();
+    for b in db.blacklist_records()? {
+        let Some(&s) = snap_of.get(b.node.0 as usize) else {
+            continue;
+        };
+        flags[s as usize] |= flag::BLACKLISTED;
+        if let Some(d) = b.listed {
+            listed[s as usize] = listed[s as usize].min(d.0);
+        }
+        bl_of.entry(s).or_default().push(b);
+    }
+    for l in &mut listed {
+        if *l == i32::MAX {
+            *l = NO_DATE;
+        }
+    }
+
+    let mut ns = NodeSecs::default();
+    let (off, bytes) = strings(nodes.iter().map(|r| r.ext_id.as_str()));
+    (ns.ext_off, ns.ext_bytes) = (w.put(&off).map_err(io)?, w.put(&bytes).map_err(io)?);
+    let (off, bytes) = strings(nodes.iter().map(|r| r.name.as_str()));
+    (ns.name_off, ns.name_bytes) = (w.put(&off).map_err(io)?, w.put(&bytes).map_err(io)?);
+    let (off, bytes) = strings(nodes.iter().map(|r| r.identifier.as_deref().unwrap_or("")));
+    (ns.ident_off, ns.ident_bytes) = (w.put(&off).map_err(io)?, w.put(&bytes).map_err(io)?);
+    drop((off, bytes));
+    // Ranks: each kind's run is already sorted by bundle id; merge the six runs.
+    let mut rank = vec![0u32; n];
+    let mut heads: Vec<u32> = kind_start[..6].to_vec();
+    for r in 0..n as u32 {
+        let mut best: Option<usize> = None;
+        for k in 0..6 {
+            if heads[k] < kind_start[k + 1] {
+                let better = match best {
+                    None => true,
+                    Some(b) => nodes[heads[k] as usize].ext_id < nodes[heads[b] as usize].ext_id,
+                };
+                if better {
+                    best = Some(k);
+                }
+            }
+        }
+        let Some(k) = best else { break };
+        rank[heads[k] as usize] = r;
+        heads[k] += 1;
+    }
+    ns.rank = w.put(&rank).map_err(io)?;
+    drop(rank);
+    let nodate = |d: Option<qinglian_model::Date>| d.map_or(NO_DATE, |d| d.0);
+    let date: Vec<i32> = nodes.iter().map(|r| nodate(r.attrs.main_date())).collect();
+    ns.date = w.put(&date).map_err(io)?;
+    let death: Vec<i32> = nodes
+        .iter()
+        .map(|r| match &r.attrs {
+            Attrs::Person { death_date, .. } => nodate(*death_date),
+            _ => NO_DATE,
+        })
+        .collect();
+    ns.death = w.put(&death).map_err(io)?;
+    let amount: Vec<f64> = nodes
+        .iter()
+        .map(|r| r.attrs.amount().unwrap_or(f64::NAN))
+        .collect();
+    ns.amount = w.put(&amount).map_err(io)?;
+    let mut phone_codes: FxHashMap<String, u32> = FxHashMap::default();
+    let mut addr_codes: FxHashMap<String, u32> = FxHashMap::default();
+    let code = |m: &mut FxHashMap<String, u32>, v: Option<String>| -> u32 {
+        let Some(v) = v else { return 0 };
+        let next = m.len() as u32 + 1;
+        *m.entry(v).or_insert(next)
+    };
+    let (mut phone, mut addr) = (vec![0u32; n], vec![0u32; n]);
+    for (i, r) in nodes.iter().enumerate() {
+        if let Attrs::Company {
+            address, phone: ph, ..
+        } = &r.attrs
+        {
+            phone[i] = code(&mut phone_codes, ph.as_deref().and_then(normalize::phone));
+            addr[i] = code(
+                &mut addr_codes,
+                address.as_deref().and_then(normalize::address),
+            );
+        }
+    }
+    ns.phone = w.put(&phone).map_err(io)?;
+    ns.addr = w.put(&addr).map_err(io)?;
+    ns.listed = w.put(&listed).map_err(io)?;
+    let src_file: Vec<u32> = nodes
+        .iter()
+        .map(|r| r.sources.first().map_or(0, |p| p.file.0))
+        .collect();
+    let src_line: Vec<u32> = nodes
+        .iter()
+        .map(|r| r.sources.first().map_or(0, |p| p.line))
+        .collect();
+    ns.src_file = w.put(&src_file).map_err(io)?;
+    ns.src_line = w.put(&src_line).map_err(io)?;
+    let mut with_ident: Vec<u32> = (0..n as u32)
+        .filter(|&i| nodes[i as usize].identifier.is_some())
+        .collect();
+    with_ident.par_sort_unstable_by(|&a, &b| {
+        nodes[a as usize]
+            .identifier
+            .cmp(&nodes[b as usize].identifier)
+    });
+    ns.ident_sorted = w.put(&with_ident).map_err(io)?;
+    let mut aliases: Vec<(&str, u32)> = nodes
+        .iter()
+        .enumerate()
+        .flat_map(|(i, r)| r.aliases.iter().map(move |a| (a.as_str(), i as u32)))
+        .collect();
+    aliases.sort();
+    let (off, bytes) = strings(aliases.iter().map(|(a, _)| *a));
+    (ns.alias_off, ns.alias_bytes) = (w.put(&off).map_err(io)?, w.put(&bytes).map_err(io)?);
+    ns.alias_node = w
+        .put(&aliases.iter().map(|(_, i)| *i).collect::<Vec<u32>>())
+        .map_err(io)?;
+    drop(aliases);
+    // Details, encoded in parallel batches and streamed in order.
+    let mut detail_off = Vec::with_capacity(n + 1);
+    detail_off.push(0u64);
+    let start = w.begin().map_err(io)?;
+    let mut total = 0u64;
+    for (b, batch) in nodes.chunks(65_536).enumerate() {
+        let encoded: Vec<Vec<u8>> = batch
+            .par_iter()
+            .enumerate()
+            .map(|(j, r)| {
+                let i = (b * 65_536 + j) as u32;
+                let d = NodeDetail {
+                    aliases: r.aliases.clone(),
+                    identifier: r.identifier.clone(),
+                    attrs: r.attrs.clone(),
+                    props: r.props.clone(),
+                    sources: r.sources.clone(),
+                    blacklist: bl_of.get(&i).cloned().unwrap_or_default(),
+                };
+                postcard::to_allocvec(&d).unwrap_or_default()
+            })
+            .collect();
+        for d in encoded {
+            w.append(&d).map_err(io)?;
+            total += d.len() as u64;
+            detail_off.push(total);
+        }
+    }
+    ns.detail_bytes = w.since(start);
+    ns.detail_off = w.put(&detail_off).map_err(io)?;
+    drop(detail_off);
+    drop(nodes);
+
+    // Edges: decode in parallel, group by kind, map to snapshot ids.
+    let chunks = db.edge_chunks()?;
+    let decoded: Vec<Vec<EdgeRecord>> = chunks
+        .par_iter()
+        .map(|(k, v)| decode_chunk(k, v))
+        .collect::<Result<_, _>>()?;
+    drop(chunks);
+    let mut by_kind: Vec<Vec<EdgeRecord>> = vec![Vec::new(); EdgeKind::ALL.len()];
+    for e in decoded.into_iter().flatten() {
+        by_kind[e.kind.index()].push(e);
+    }
+    let built: Vec<(KindArrays, Vec<String>)> = by_kind
+        .into_par_iter()
+        .enumerate()
+        .map(|(k, es)| kind_arrays(EdgeKind::ALL[k], es, &snap_of, &kind_start))
+        .collect::<Result<_, _>>()?;
+    let mut stats = Stats::default();
+    for k in NodeKind::ALL {
+        stats.nodes[k.index()] = u64::from(kind_start[k.index() + 1] - kind_start[k.index()]);
+    }
+    let mut edges = Vec::new();
+    let mut labels = Vec::new();
+    let mut inverse = Vec::new();
+    for (k, (a, lab)) in built.into_iter().enumerate() {
+        let kind = EdgeKind::ALL[k];
+        if kind == EdgeKind::Position {
+            for &s in &a.src {
+                flags[s as usize] |= flag::OFFICIAL;
+            }
+        }
+        stats.edges[k] = a.src.len() as u64;
+        stats.labels.push(a.label_counts.clone());
+        stats.tails[k] = a.tails;
+        stats.heads[k] = a.heads;
+        let inv: Vec<u32> = lab
+            .iter()
+            .map(|l| {
+                lab.iter()
+                    .position(|x| x == kinds::inverse_relation(l))
+                    .unwrap_or(0) as u32
+            })
+            .collect();
+        inverse.push(inv);
+        labels.push(lab);
+        let mut s = EdgeSecs {
+            m: a.src.len() as u64,
+            src_lo: a.src_lo,
+            src_hi: a.src_hi,
+            dst_lo: a.dst_lo,
+            dst_hi: a.dst_hi,
+            ..EdgeSecs::default()
+        };
+        s.src = w.put(&a.src).map_err(io)?;
+        s.dst = w.put(&a.dst).map_err(io)?;
+        if kind.has_interval() {
+            s.start = w.put(&a.start).map_err(io)?;
+            s.end = w.put(&a.end).map_err(io)?;
+        }
+        if has_label(kind) {
+            s.label = w.put(&a.label).map_err(io)?;
+        }
+        if matches!(kind, EdgeKind::Owns | EdgeKind::Bid) {
+            s.value = w.put(&a.value).map_err(io)?;
+        }
+        if kind == EdgeKind::Bid {
+            s.date = w.put(&a.date).map_err(io)?;
+            s.flag = w.put(&a.flag).map_err(io)?;
+        }
+        s.file = w.put(&a.file).map_err(io)?;
+        s.line = w.put(&a.line).map_err(io)?;
+        s.out_off = w.put(&a.out_off).map_err(io)?;
+        s.in_off = w.put(&a.in_off).map_err(io)?;
+        s.in_idx = w.put(&a.in_idx).map_err(io)?;
+        s.props_idx = w.put(&a.props_idx).map_err(io)?;
+        s.props_off = w.put(&a.props_off).map_err(io)?;
+        s.props_bytes = w.put(&a.props_bytes).map_err(io)?;
+        edges.push(s);
+    }
+    ns.flags = w.put(&flags).map_err(io)?;
+    let meta = Meta {
+        version: META_VERSION,
+        generation: state.generation,
+        n: n as u32,
+        kind_start,
+        files,
+        labels,
+        inverse,
+        nodes: ns,
+        edges,
+        stats,
+    };
+    let enc = postcard::to_allocvec(&meta).map_err(|e| EngineError::Snapshot(e.to_string()))?;
+    w.finish(&enc).map_err(io)
+}
+
+fn has_label(k: EdgeKind) -> bool {
+    matches!(
+        k,
+        EdgeKind::Position
+            | EdgeKind::Relation
+            | EdgeKind::Role
+            | EdgeKind::Handled
+            | EdgeKind::Declared
+    )
+}
+
+/// Offsets and bytes of a string table.
+fn strings<'a>(it: impl Iterator<Item = &'a str>) -> (Vec<u32>, Vec<u8>) {
+    let mut off = vec![0u32];
+    let mut bytes = Vec::new();
+    for s in it {
+        bytes.extend_from_slice(s.as_bytes());
+        off.push(bytes.len() as u32);
+    }
+    (off, bytes)
+}
+
+#[derive(Default)]
+struct KindArrays {
+    src: Vec<u32>,
+    dst: Vec<u32>,
+    start: Vec<i32>,
+    end: Vec<i32>,
+    label: Vec<u32>,
+    value: Vec<f64>,
+    date: Vec<i32>,
+    flag: Vec<u8>,
+    file: Vec<u32>,
+    line: Vec<u32>,
+    out_off: Vec<u32>,
+    in_off: Vec<u32>,
+    in_idx: Vec<u32>,
+    props_idx: Vec<u32>,
+    props_off: Vec<u64>,
+    props_bytes: Vec<u8>,
+    src_lo: u32,
+    src_hi: u32,
+    dst_lo: u32,
+    dst_hi: u32,
+    label_counts: Vec<u64>,
+    tails: u64,
+    heads: u64,
+}
+
+/// The node-id range spanned by some kinds (kinds are contiguous ranges).
+fn span(kinds: &[NodeKind], kind_start: &[u32; 7]) -> (u32, u32) {
+    let lo = kinds
+        .iter()
+        .map(|k| kind_start[k.index()])
+        .min()
+        .unwrap_or(0);
+    let hi = kinds
+        .iter()
+        .map(|k| kind_start[k.index() + 1])
+        .max()
+        .unwrap_or(0);
+    (lo, hi.max(lo))
+}
+
+fn kind_arrays(
+    kind: EdgeKind,
+    es: Vec<EdgeRecord>,
+    snap_of: &[u32],
+    kind_start: &[u32; 7],
+) -> Result<(KindArrays, Vec<String>), EngineError> {
+    // Labels: the vocabulary first (so that every relation has its inverse), then the rest in
+    // order of appearance.
+    let mut labels: Vec<String> = vec![String::new()];
+    if let Some(v) = kind.known_labels() {
+        labels.extend(v.iter().map(|s| (*s).to_owned()));
+    }
+    if kind == EdgeKind::Declared {
+        for extra in ["interest", "shareholder", "legal_rep", "director"] {
+            labels.push(extra.to_owned());
+        }
+    }
+    let mut code: FxHashMap<String, u32> = labels
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.clone(), i as u32))
+        .collect();
+    let map = |id: qinglian_model::NodeId| snap_of.get(id.0 as usize).copied().unwrap_or(u32::MAX);
+    // Sort a compact key array, not the records themselves.
+    let mut keys: Vec<(u32, u32, u32, u32, u32)> = es
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            (
+                map(e.from),
+                map(e.to),
+                e.source.file.0,
+                e.source.line,
+                i as u32,
+            )
+        })
+        .collect();
+    if keys.par_windows(2).any(|w| w[0] > w[1]) {
+        keys.par_sort_unstable();
+    }
+    let m = es.len();
+    let mut a = KindArrays::default();
+    (a.src_lo, a.src_hi) = span(kind.from_kinds(), kind_start);
+    (a.dst_lo, a.dst_hi) = span(kind.to_kinds(), kind_start);
+    a.src.reserve(m);
+    a.dst.reserve(m);
+    if let Some(e) = es.iter().find(|e| {
+        let (s, d) = (map(e.from), map(e.to));
+        !(a.src_lo..a.src_hi).contains(&s) || !(a.dst_lo..a.dst_hi).contains(&d)
+    }) {
+        return Err(EngineError::Snapshot(format!("{kind} edge from row {:?} joins nodes of the wrong kind or unknown nodes; the store is damaged", e.source)));
+    }
+    for (i, &(.., j)) in keys.iter().enumerate() {
+        let e = &es[j as usize];
+        a.src.push(map(e.from));
+        a.dst.push(map(e.to));
+        a.start.push(e.valid.start);
+        a.end.push(e.valid.end);
+        let c = if has_label(kind) {
+            match code.get(e.label.as_str()) {
+                Some(&c) => c,
+                None => {
+                    let c = labels.len() as u32;
+                    code.insert(e.label.clone(), c);
+                    labels.push(e.label.clone());
+                    c
+                }
+            }
+        } else {
+            0
+        };
+        a.label.push(c);
+        a.value.push(e.value.unwrap_or(f64::NAN));
+        a.date.push(e.date.map_or(NO_DATE, |d| d.0));
+        a.flag.push(match e.flag {
+            None => 0,
+            Some(false) => 1,
+            Some(true) => 2,
+        });
+        a.file.push(e.source.file.0);
+        a.line.push(e.source.line);
+        if !e.props.is_empty() {
+            a.props_idx.push(i as u32);
+            a.props_off.push(a.props_bytes.len() as u64);
+            a.props_bytes
+                .extend(postcard::to_allocvec(&e.props).unwrap_or_default());
+        }
+    }
+    if !a.props_idx.is_empty() {
+        a.props_off.push(a.props_bytes.len() as u64);
+    }
+    a.label_counts = vec![0; labels.len()];
+    for &c in &a.label {
+        a.label_counts[c as usize] += 1;
+    }
+    // Out offsets over the tail range.
+    let width = (a.src_hi - a.src_lo) as usize;
+    let mut off = vec![0u32; width + 1];
+    for &s in &a.src {
+        off[(s - a.src_lo) as usize + 1] += 1;
+    }
+    a.tails = off.iter().skip(1).filter(|&&c| c > 0).count() as u64;
+    for i in 0..width {
+        off[i + 1] += off[i];
+    }
+    a.out_off = off;
+    // In offsets and edge indices ordered by head (stable, so edge order within a head).
+    let width = (a.dst_hi - a.dst_lo) as usize;
+    let mut off = vec![0u32; width + 1];
+    for &d in &a.dst {
+        off[(d - a.dst_lo) as usize + 1] += 1;
+    }
+    a.heads = off.iter().skip(1).filter(|&&c| c > 0).count() as u64;
+    for i in 0..width {
+        off[i + 1] += off[i];
+    }
+    let mut fill = off.clone();
+    let mut idx = vec![0u32; m];
+    for (e, &d) in a.dst.iter().enumerate() {
+        let slot = &mut fill[(d - a.dst_lo) as usize];
+        idx[*slot as usize] = e as u32;
+        *slot += 1;
+    }
+    a.in_off = off;
+    a.in_idx = idx;
+    Ok((a, labels))
+}
