@@ -2,6 +2,7 @@
 
 mod db;
 mod ingest;
+mod rules;
 mod show;
 mod stats;
 
@@ -39,6 +40,13 @@ enum Command {
     Stats(stats::Args),
     /// An entity with its edges and their sources.
     Show(show::Args),
+    /// Run the detection rules and print findings with their evidence.
+    Screen(rules::ScreenArgs),
+    /// Roll findings up per official or per tender: highest colour and count per rule.
+    Risk(rules::RiskArgs),
+    /// Check, list or explain rule files.
+    #[command(subcommand)]
+    Rules(rules::RulesCmd),
 }
 
 /// Runs a parsed command line.
@@ -47,5 +55,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ingest(a) => ingest::run(&a),
         Command::Stats(a) => stats::run(&a),
         Command::Show(a) => show::run(&a),
+        Command::Screen(a) => rules::screen(&a),
+        Command::Risk(a) => rules::risk(&a),
+        Command::Rules(c) => rules::rules(&c),
     }
 }

@@ -7,6 +7,9 @@
 //! names a storage backend.
 
 pub mod describe;
+pub mod exec;
+pub mod findings;
+pub mod native;
 pub mod snapshot;
 
 use qinglian_store::{GraphDb, Store, StoreError};

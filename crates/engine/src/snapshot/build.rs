@@ -302,6 +302,11 @@ fn build_into<S: Store, W: Write>(db: &GraphDb<S>, mut w: Writer<W>) -> Result<W
         stats.labels.push(a.label_counts.clone());
         stats.tails[k] = a.tails;
         stats.heads[k] = a.heads;
+        let kind_of = |x: u32| kind_start[1..].iter().position(|&st| x < st).unwrap_or(5);
+        for (&t, &h) in a.src.iter().zip(&a.dst) {
+            stats.by_tail_kind[k][kind_of(t)] += 1;
+            stats.by_head_kind[k][kind_of(h)] += 1;
+        }
         let inv: Vec<u32> = lab
             .iter()
             .map(|l| {

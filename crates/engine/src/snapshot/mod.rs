@@ -109,6 +109,10 @@ pub struct Stats {
     pub tails: [u64; 14],
     /// Distinct heads per edge kind.
     pub heads: [u64; 14],
+    /// Edges per kind by the kind of their tail node.
+    pub by_tail_kind: [[u64; 6]; 14],
+    /// Edges per kind by the kind of their head node.
+    pub by_head_kind: [[u64; 6]; 14],
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

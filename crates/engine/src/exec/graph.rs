@@ -1,0 +1,124 @@
+//! The executor's view of a snapshot (every column it reads, fetched once per query) and the
+//! bindings of a match in progress.
+
+use crate::snapshot::{EdgeView, Snapshot};
+use qinglian_model::EdgeKind;
+
+/// An edge: its kind and index within the kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct EdgeRef {
+    /// `EdgeKind::index()`.
+    pub kind: u8,
+    /// Index in the kind's arrays.
+    pub idx: u32,
+}
+
+impl EdgeRef {
+    /// The edge kind.
+    pub fn kind(self) -> EdgeKind {
+        EdgeKind::ALL[self.kind as usize]
+    }
+}
+
+/// Columns of a snapshot, borrowed once for a query.
+pub(crate) struct G<'a> {
+    pub snap: &'a Snapshot,
+    pub ev: Vec<EdgeView<'a>>,
+    pub dates: &'a [i32],
+    pub deaths: &'a [i32],
+    pub amounts: &'a [f64],
+    pub phones: &'a [u32],
+    pub addrs: &'a [u32],
+    pub listed: &'a [i32],
+    pub flags: &'a [u8],
+    pub ranks: &'a [u32],
+    pub kind_start: [u32; 7],
+    /// Only data known on this day counts (see `ExecOptions::as_of`).
+    pub as_of: Option<i32>,
+}
+
+impl<'a> G<'a> {
+    pub(crate) fn new(snap: &'a Snapshot, as_of: Option<i32>) -> G<'a> {
+        let mut kind_start = [0u32; 7];
+        for k in qinglian_model::NodeKind::ALL {
+            kind_start[k.index()] = snap.kind_range(*k).start;
+            kind_start[k.index() + 1] = snap.kind_range(*k).end;
+        }
+        G {
+            snap,
+            ev: EdgeKind::ALL.iter().map(|k| snap.edges(*k)).collect(),
+            dates: snap.dates(),
+            deaths: snap.deaths(),
+            amounts: snap.amounts(),
+            phones: snap.phones(),
+            addrs: snap.addresses(),
+            listed: snap.listed(),
+            flags: snap.flags(),
+            ranks: snap.ranks(),
+            kind_start,
+            as_of,
+        }
+    }
+
+    /// The kind index of node `n` (ranges are contiguous).
+    #[inline]
+    pub(crate) fn kind_idx(&self, n: u32) -> usize {
+        let mut k = 0;
+        while k < 5 && n >= self.kind_start[k + 1] {
+            k += 1;
+        }
+        k
+    }
+
+    /// Whether an edge counts as of the query's date: it must have started.
+    #[inline]
+    pub(crate) fn edge_known(&self, kind: usize, e: usize) -> bool {
+        match self.as_of {
+            None => true,
+            Some(d) => self.ev[kind].interval(e).start <= d,
+        }
+    }
+
+    /// Whether a node counts as of the query's date: tenders, contracts and subsidies dated
+    /// after it do not.
+    #[inline]
+    pub(crate) fn node_known(&self, n: u32) -> bool {
+        match self.as_of {
+            None => true,
+            Some(d) => {
+                self.kind_idx(n) < 3
+                    || self.dates[n as usize] == crate::snapshot::NO_DATE
+                    || self.dates[n as usize] <= d
+            }
+        }
+    }
+}
+
+/// The bindings of a match in progress: node, edge and path slots. Paths live on one stack so
+/// that a depth-first search extends and truncates them without allocating.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Bind {
+    pub nodes: Vec<u32>,
+    pub edges: Vec<EdgeRef>,
+    /// (start, len) in `stack` per path slot.
+    pub paths: Vec<(u32, u32)>,
+    pub stack: Vec<EdgeRef>,
+}
+
+impl Bind {
+    pub(crate) fn new(nodes: usize, edges: usize, paths: usize) -> Bind {
+        Bind {
+            nodes: vec![u32::MAX; nodes],
+            edges: vec![EdgeRef::default(); edges],
+            paths: vec![(0, 0); paths],
+            stack: Vec::with_capacity(64),
+        }
+    }
+
+    /// The edges of path slot `p`, in pattern (left to right) order.
+    #[inline]
+    pub(crate) fn path(&self, p: usize) -> &[EdgeRef] {
+        let (s, l) = self.paths[p];
+        &self.stack[s as usize..(s + l) as usize]
+    }
+}

@@ -1,0 +1,259 @@
+//! Running rules: compile each branch of a rule to a plan, run the plans over the snapshot in
+//! parallel, keep one deterministic witness per finding, grade and score it, and assemble its
+//! evidence.
+
+pub(crate) mod expr;
+pub(crate) mod graph;
+pub(crate) mod plan;
+pub(crate) mod run;
+mod text;
+
+pub use graph::EdgeRef;
+
+use crate::findings::{Evidence, Finding};
+use crate::snapshot::Snapshot;
+use crate::EngineError;
+use expr::{CExpr, Val};
+use graph::{Bind, G};
+use plan::{Compile, Plan};
+use qinglian_rules::{Body, Rule, Severity};
+use rustc_hash::FxHashMap;
+use std::time::{Duration, Instant};
+
+/// How a screening runs.
+#[derive(Clone, Debug, Default)]
+pub struct ExecOptions {
+    /// Only what was known on this day counts: tenders, contracts and subsidies dated later,
+    /// and edges starting later, are ignored.
+    pub as_of: Option<i32>,
+    /// Stop (and report `truncated`) past this instant.
+    pub deadline: Option<Instant>,
+}
+
+/// A rule ready to run on one snapshot.
+#[derive(Debug)]
+pub struct Compiled {
+    /// The rule.
+    pub rule: Rule,
+    branches: Vec<Branch>,
+}
+
+#[derive(Debug)]
+struct Branch {
+    plan: Plan,
+    grades: Vec<(Severity, CExpr)>,
+    score: Option<CExpr>,
+    explain: Vec<Piece>,
+}
+
+#[derive(Debug)]
+enum Piece {
+    Text(String),
+    Value(CExpr),
+}
+
+/// What a rule run produced.
+#[derive(Debug)]
+pub struct RuleRun {
+    /// Findings in canonical order.
+    pub findings: Vec<Finding>,
+    /// The deadline cut the run short.
+    pub truncated: bool,
+    /// Wall time.
+    pub elapsed: Duration,
+}
+
+/// Compiles a rule against a snapshot (plans depend on its statistics and label tables).
+pub fn compile(rule: &Rule, snap: &Snapshot) -> Result<Compiled, EngineError> {
+    let tag = |e: EngineError| match e {
+        EngineError::Rule { message, .. } => EngineError::Rule {
+            rule: rule.id.clone(),
+            message,
+        },
+        other => other,
+    };
+    let mut branches = Vec::new();
+    if let Some((query, vars)) = rule.query() {
+        for (b, v) in query.branches.iter().zip(vars) {
+            let plan = plan::plan(b, v, snap).map_err(tag)?;
+            let cx = Compile {
+                node: &plan.node_slot,
+                edge: &plan.edge_slot,
+                path: &plan.path_slot,
+                vars: v,
+                snap,
+            };
+            let grades = rule
+                .grades
+                .iter()
+                .map(|(s, e)| cx.expr(e).map(|c| (*s, c)))
+                .collect::<Result<_, _>>()
+                .map_err(tag)?;
+            let score = rule
+                .score
+                .as_ref()
+                .map(|e| cx.expr(e))
+                .transpose()
+                .map_err(tag)?;
+            let explain = template(&rule.explain, &cx).map_err(tag)?;
+            branches.push(Branch {
+                plan,
+                grades,
+                score,
+                explain,
+            });
+        }
+    }
+    Ok(Compiled {
+        rule: rule.clone(),
+        branches,
+    })
+}
+
+/// Compiles `{var}` / `{var.prop}` placeholders.
+fn template(t: &str, cx: &Compile<'_>) -> Result<Vec<Piece>, EngineError> {
+    let mut out = Vec::new();
+    let mut rest = t;
+    while let Some(i) = rest.find('{') {
+        out.push(Piece::Text(rest[..i].to_owned()));
+        let j = rest[i..].find('}').map_or(rest.len(), |j| i + j);
+        let inner = &rest[i + 1..j];
+        let e = match inner.split_once('.') {
+            Some((v, p)) => qinglian_rules::ast::Expr::Prop(
+                Box::new(qinglian_rules::ast::Expr::Var(
+                    v.to_owned(),
+                    Default::default(),
+                )),
+                p.to_owned(),
+                Default::default(),
+            ),
+            None => qinglian_rules::ast::Expr::Var(inner.to_owned(), Default::default()),
+        };
+        out.push(Piece::Value(cx.expr(&e)?));
+        rest = &rest[(j + 1).min(rest.len())..];
+    }
+    out.push(Piece::Text(rest.to_owned()));
+    Ok(out)
+}
+
+/// A value as text, for explanations and windows.
+pub(crate) fn show(g: &G<'_>, v: Val<'_>) -> String {
+    match v {
+        Val::Null => "—".into(),
+        Val::Bool(b) => b.to_string(),
+        Val::Num(n) if n.fract() == 0.0 && n.abs() < 1e15 => format!("{}", n as i64),
+        Val::Num(n) => format!("{n}"),
+        Val::Date(d) => qinglian_model::Date(d).to_string(),
+        Val::Str(s) => s.to_owned(),
+        Val::Code(..) => "(shared value)".into(),
+        Val::Node(n) => g.snap.name(n).to_owned(),
+    }
+}
+
+/// Runs one compiled rule.
+pub fn run(snap: &Snapshot, c: &Compiled, opts: &ExecOptions) -> Result<RuleRun, EngineError> {
+    let t0 = Instant::now();
+    if let Body::Native { name, params } = &c.rule.body {
+        let f = crate::native::lookup(name).ok_or_else(|| EngineError::Rule {
+            rule: c.rule.id.clone(),
+            message: format!("no native rule named `{name}` in this build"),
+        })?;
+        let mut findings = f(snap, params, opts, &c.rule).map_err(|m| EngineError::Rule {
+            rule: c.rule.id.clone(),
+            message: m,
+        })?;
+        findings.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
+        return Ok(RuleRun {
+            findings,
+            truncated: false,
+            elapsed: t0.elapsed(),
+        });
+    }
+    let g = G::new(snap, opts.as_of);
+    let limits = run::Limits::new(opts.deadline);
+    let mut best: FxHashMap<run::Key, run::Best> = FxHashMap::default();
+    let mut truncated = false;
+    for (i, b) in c.branches.iter().enumerate() {
+        let (m, cut) = run::run_branch(&g, &b.plan, i, &limits);
+        truncated |= cut;
+        for (k, v) in m {
+            match best.get_mut(&k) {
+                Some(cur) if cur.wit <= v.wit => {}
+                Some(cur) => *cur = v,
+                None => {
+                    best.insert(k, v);
+                }
+            }
+        }
+    }
+    let mut findings: Vec<Finding> = best
+        .into_iter()
+        .map(|(k, b)| finding(&g, c, k, &b))
+        .collect();
+    findings.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
+    Ok(RuleRun {
+        findings,
+        truncated,
+        elapsed: t0.elapsed(),
+    })
+}
+
+fn finding(g: &G<'_>, c: &Compiled, key: run::Key, best: &run::Best) -> Finding {
+    let br = &c.branches[best.branch];
+    let b: &Bind = &best.bind;
+    let severity = br
+        .grades
+        .iter()
+        .find(|(_, e)| g.truth(e, b) == Some(true))
+        .map_or(c.rule.severity, |(s, _)| *s);
+    let score = match br.score.as_ref().map(|e| g.eval(e, b)) {
+        Some(Val::Num(n)) => n.clamp(0.0, 100.0),
+        _ => default_score(severity),
+    };
+    let explanation: String = br
+        .explain
+        .iter()
+        .map(|p| match p {
+            Piece::Text(t) => t.clone(),
+            Piece::Value(e) => show(g, g.eval(e, b)),
+        })
+        .collect();
+    let chain = run::chain_items(g, &br.plan, b);
+    let evidence = Evidence::from_chain(g.snap, &chain, text::windows(g, &br.plan, b));
+    Finding::new(
+        g.snap,
+        &c.rule.id,
+        severity,
+        score,
+        key,
+        explanation,
+        evidence,
+    )
+}
+
+/// Score when a rule sets none.
+pub fn default_score(s: Severity) -> f64 {
+    match s {
+        Severity::Red => 80.0,
+        Severity::Yellow => 50.0,
+        Severity::Green => 20.0,
+    }
+}
+
+/// A plan in words, for `qinglian rules explain`.
+pub fn explain(c: &Compiled) -> String {
+    let mut out = String::new();
+    if let Body::Native { name, params } = &c.rule.body {
+        out.push_str(&format!("native rule `{name}` with parameters {params}\n"));
+        return out;
+    }
+    for (i, b) in c.branches.iter().enumerate() {
+        out.push_str(&format!(
+            "branch {} (estimated {:.0} rows touched)\n",
+            i + 1,
+            b.plan.cost
+        ));
+        out.push_str(&text::plan_text(&b.plan));
+    }
+    out
+}

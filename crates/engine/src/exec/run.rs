@@ -1,0 +1,553 @@
+//! Running a plan: depth-first over its steps from every start item, in parallel over start
+//! items with rayon. Each complete match yields a finding key (official, target, target2, ref)
+//! and a witness; per key the witness with the fewest edges, then the smallest sequence of
+//! bundle-id ranks along the chain, then the earliest source rows, is kept. The choice does
+//! not depend on the order in which threads find matches, so output is deterministic.
+
+use super::graph::{Bind, EdgeRef, G};
+use super::plan::{ChainItem, Plan, RelSpec, Start, Step, TypeSpec};
+use qinglian_model::EdgeKind;
+use qinglian_rules::ast::Dir;
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+/// A finding key: node ids of official, target, target2, ref (`u32::MAX` when absent).
+pub(crate) type Key = [u32; 4];
+
+/// How a witness compares: fewer edges first, then ranks along the chain, then source rows.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct WitKey {
+    pub edges: u32,
+    pub ranks: Vec<u32>,
+    pub sources: Vec<(u32, u32)>,
+}
+
+/// The best witness found for a key.
+#[derive(Clone, Debug)]
+pub(crate) struct Best {
+    pub wit: WitKey,
+    pub branch: usize,
+    pub bind: Bind,
+}
+
+/// Deadline and cancellation shared by the workers of one query.
+#[derive(Debug)]
+pub(crate) struct Limits {
+    pub deadline: Option<Instant>,
+    pub stop: AtomicBool,
+}
+
+impl Limits {
+    pub(crate) fn new(deadline: Option<Instant>) -> Limits {
+        Limits {
+            deadline,
+            stop: AtomicBool::new(false),
+        }
+    }
+
+    fn expired(&self) -> bool {
+        if self.stop.load(Ordering::Relaxed) {
+            return true;
+        }
+        if self.deadline.is_some_and(|d| Instant::now() > d) {
+            self.stop.store(true, Ordering::Relaxed);
+            return true;
+        }
+        false
+    }
+}
+
+/// Where complete matches go.
+trait Sink {
+    /// Takes a match; returns false to stop the search (EXISTS).
+    fn take(&mut self, g: &G<'_>, plan: &Plan, b: &Bind) -> bool;
+}
+
+struct Collect<'p> {
+    branch: usize,
+    best: FxHashMap<Key, Best>,
+    _p: std::marker::PhantomData<&'p ()>,
+}
+
+impl Sink for Collect<'_> {
+    fn take(&mut self, g: &G<'_>, plan: &Plan, b: &Bind) -> bool {
+        let key: Key = std::array::from_fn(|i| plan.returns[i].map_or(u32::MAX, |s| b.nodes[s]));
+        let wit = witness(g, plan, b);
+        match self.best.get_mut(&key) {
+            Some(cur) if cur.wit <= wit => {}
+            Some(cur) => {
+                *cur = Best {
+                    wit,
+                    branch: self.branch,
+                    bind: b.clone(),
+                }
+            }
+            None => {
+                self.best.insert(
+                    key,
+                    Best {
+                        wit,
+                        branch: self.branch,
+                        bind: b.clone(),
+                    },
+                );
+            }
+        }
+        true
+    }
+}
+
+struct Any(bool);
+
+impl Sink for Any {
+    fn take(&mut self, _: &G<'_>, _: &Plan, _: &Bind) -> bool {
+        self.0 = true;
+        false
+    }
+}
+
+/// The nodes and edges of a witness in chain order.
+pub(crate) fn chain_items(
+    g: &G<'_>,
+    plan: &Plan,
+    b: &Bind,
+) -> Vec<Vec<(Option<u32>, Option<EdgeRef>)>> {
+    let mut out = Vec::new();
+    for part in &plan.chain {
+        let mut items = Vec::new();
+        let mut last_node = u32::MAX;
+        for it in part {
+            match it {
+                ChainItem::Node(s) => {
+                    // A path item has already emitted its far end.
+                    if items
+                        .last()
+                        .is_none_or(|(n, _): &(Option<u32>, Option<EdgeRef>)| {
+                            *n != Some(b.nodes[*s])
+                        })
+                    {
+                        items.push((Some(b.nodes[*s]), None));
+                    }
+                    last_node = b.nodes[*s];
+                }
+                ChainItem::Edge(e) => items.push((None, Some(b.edges[*e]))),
+                ChainItem::Path(p) => {
+                    let mut cur = last_node;
+                    for e in b.path(*p) {
+                        items.push((None, Some(*e)));
+                        let v = &g.ev[e.kind as usize];
+                        let (s, d) = (v.src[e.idx as usize], v.dst[e.idx as usize]);
+                        cur = if s == cur { d } else { s };
+                        items.push((Some(cur), None));
+                    }
+                    last_node = cur;
+                }
+            }
+        }
+        out.push(items);
+    }
+    out
+}
+
+fn witness(g: &G<'_>, plan: &Plan, b: &Bind) -> WitKey {
+    let mut w = WitKey {
+        edges: 0,
+        ranks: Vec::with_capacity(16),
+        sources: Vec::with_capacity(16),
+    };
+    for part in chain_items(g, plan, b) {
+        for (n, e) in part {
+            if let Some(n) = n {
+                w.ranks.push(g.ranks[n as usize]);
+            }
+            if let Some(e) = e {
+                w.edges += 1;
+                w.sources.push(g.ev[e.kind as usize].source(e.idx as usize));
+            }
+        }
+    }
+    w
+}
+
+/// Which adjacency lists an expansion reads, and whether labels read inverted.
+#[inline]
+fn directions(dir: Dir, from_left: bool) -> (bool, bool) {
+    match (dir, from_left) {
+        (Dir::Out, true) | (Dir::In, false) => (true, false),
+        (Dir::In, true) | (Dir::Out, false) => (false, true),
+        (Dir::Both, _) => (true, true),
+    }
+}
+
+#[inline]
+fn label_ok(g: &G<'_>, t: &TypeSpec, e: usize, inverted: bool) -> bool {
+    let Some(mask) = &t.mask else { return true };
+    let v = &g.ev[t.kind as usize];
+    let mut c = v.label(e);
+    if inverted
+        && matches!(
+            EdgeKind::ALL[t.kind as usize],
+            EdgeKind::Relation | EdgeKind::Declared
+        )
+    {
+        c = g
+            .snap
+            .inverse_labels(EdgeKind::ALL[t.kind as usize])
+            .get(c as usize)
+            .copied()
+            .unwrap_or(c);
+    }
+    mask.get(c as usize).copied().unwrap_or(false)
+}
+
+/// Calls `f(edge, far node)` for every edge an expansion may take from `cur`.
+#[inline]
+fn each_edge(
+    g: &G<'_>,
+    rel: &RelSpec,
+    from_left: bool,
+    cur: u32,
+    mut f: impl FnMut(EdgeRef, u32) -> bool,
+) -> bool {
+    let (use_out, use_in) = directions(rel.dir, from_left);
+    let both = rel.dir == Dir::Both;
+    for t in &rel.types {
+        let k = t.kind as usize;
+        let v = &g.ev[k];
+        if use_out {
+            for e in v.out(cur) {
+                // Read from the pattern's left node: an out-edge of the right node is inverted.
+                if label_ok(g, t, e, both && !from_left) && g.edge_known(k, e) {
+                    let far = v.dst[e];
+                    if !f(
+                        EdgeRef {
+                            kind: t.kind,
+                            idx: e as u32,
+                        },
+                        far,
+                    ) {
+                        return false;
+                    }
+                }
+            }
+        }
+        if use_in {
+            for &e in v.inc(cur) {
+                let e = e as usize;
+                if label_ok(g, t, e, both && from_left) && g.edge_known(k, e) {
+                    let far = v.src[e];
+                    if !f(
+                        EdgeRef {
+                            kind: t.kind,
+                            idx: e as u32,
+                        },
+                        far,
+                    ) {
+                        return false;
+                    }
+                }
+            }
+        }
+    }
+    true
+}
+
+#[inline]
+fn kind_ok(g: &G<'_>, mask: &[bool; 6], n: u32) -> bool {
+    mask == &[true; 6] || mask[g.kind_idx(n)]
+}
+
+/// Runs steps `i..` on `b`; returns false when the sink asked to stop.
+fn go(g: &G<'_>, plan: &Plan, i: usize, b: &mut Bind, sink: &mut dyn Sink) -> bool {
+    let Some(step) = plan.steps.get(i) else {
+        return sink.take(g, plan, b);
+    };
+    match step {
+        Step::Filter(c) => {
+            if g.truth(c, b) == Some(true) {
+                go(g, plan, i + 1, b, sink)
+            } else {
+                true
+            }
+        }
+        Step::Expand {
+            rel,
+            from,
+            to,
+            from_left,
+            to_bound,
+            edge,
+            to_kinds,
+        } => {
+            let cur = b.nodes[*from];
+            let target = b.nodes[*to];
+            each_edge(g, rel, *from_left, cur, |e, far| {
+                if *to_bound {
+                    if far != target {
+                        return true;
+                    }
+                } else {
+                    if !kind_ok(g, to_kinds, far) || !g.node_known(far) {
+                        return true;
+                    }
+                    b.nodes[*to] = far;
+                }
+                b.edges[*edge] = e;
+                go(g, plan, i + 1, b, sink)
+            })
+        }
+        Step::Path {
+            rel,
+            from,
+            to,
+            from_left,
+            to_bound,
+            path,
+            lo,
+            hi,
+            valid_at,
+            to_kinds,
+        } => {
+            let day = match valid_at {
+                Some(d) => match g.eval(d, b) {
+                    super::expr::Val::Date(d) => Some(d),
+                    _ => return true, // valid_at(_, null) is never true
+                },
+                None => None,
+            };
+            let start = b.stack.len() as u32;
+            let target = if *to_bound { Some(b.nodes[*to]) } else { None };
+            let spec = PathSpec {
+                rel,
+                from_left: *from_left,
+                to: *to,
+                path: *path,
+                lo: *lo,
+                hi: *hi,
+                day,
+                to_kinds,
+                target,
+                next: i + 1,
+            };
+            walk(g, plan, &spec, b.nodes[*from], 0, start, b, sink)
+        }
+    }
+}
+
+struct PathSpec<'p> {
+    rel: &'p RelSpec,
+    from_left: bool,
+    to: usize,
+    path: usize,
+    lo: u32,
+    hi: u32,
+    day: Option<i32>,
+    to_kinds: &'p [bool; 6],
+    target: Option<u32>,
+    next: usize,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn walk(
+    g: &G<'_>,
+    plan: &Plan,
+    s: &PathSpec<'_>,
+    cur: u32,
+    depth: u32,
+    start: u32,
+    b: &mut Bind,
+    sink: &mut dyn Sink,
+) -> bool {
+    if depth >= s.lo {
+        let ends_here = match s.target {
+            Some(t) => cur == t,
+            None => kind_ok(g, s.to_kinds, cur) && g.node_known(cur),
+        };
+        if ends_here {
+            if s.target.is_none() {
+                b.nodes[s.to] = cur;
+            }
+            b.paths[s.path] = (start, depth);
+            // Keep the path in pattern order (left to right) while later steps read it.
+            let seg = start as usize..(start + depth) as usize;
+            if !s.from_left {
+                b.stack[seg.clone()].reverse();
+            }
+            let more = go(g, plan, s.next, b, sink);
+            if !s.from_left {
+                b.stack[seg].reverse();
+            }
+            b.stack.truncate((start + depth) as usize);
+            if !more {
+                return false;
+            }
+        }
+    }
+    if depth == s.hi {
+        return true;
+    }
+    each_edge(g, s.rel, s.from_left, cur, |e, far| {
+        if let Some(d) = s.day {
+            if !g.ev[e.kind as usize].interval(e.idx as usize).contains(d) {
+                return true;
+            }
+        }
+        // A trail: no edge twice.
+        if b.stack[start as usize..].contains(&e) {
+            return true;
+        }
+        b.stack.push(e);
+        let more = walk(g, plan, s, far, depth + 1, start, b, sink);
+        b.stack.truncate((start + depth) as usize);
+        more
+    })
+}
+
+/// Whether an EXISTS sub-plan has a match given the outer bindings.
+pub(crate) fn exists(g: &G<'_>, plan: &Plan, outer: &Bind) -> bool {
+    let mut b = Bind::new(plan.n_nodes, plan.n_edges, plan.n_paths);
+    for &(o, i) in &plan.outer_nodes {
+        b.nodes[i] = outer.nodes[o];
+    }
+    for &(o, i) in &plan.outer_edges {
+        b.edges[i] = outer.edges[o];
+    }
+    for &(o, i) in &plan.outer_paths {
+        let es = outer.path(o);
+        let s = b.stack.len() as u32;
+        b.stack.extend_from_slice(es);
+        b.paths[i] = (s, es.len() as u32);
+    }
+    let mut sink = Any(false);
+    go(g, plan, 0, &mut b, &mut sink);
+    sink.0
+}
+
+/// Runs one branch over every start item; returns the best witness per key, and whether the
+/// deadline cut the run short.
+pub(crate) fn run_branch(
+    g: &G<'_>,
+    plan: &Plan,
+    branch: usize,
+    limits: &Limits,
+) -> (FxHashMap<Key, Best>, bool) {
+    // Start items: (kind index of edge or u8::MAX for nodes, index).
+    let items: Vec<(u8, u32, u32)> = match &plan.start {
+        Start::Nodes { kinds, .. } => (0..6)
+            .filter(|&k| kinds[k])
+            .flat_map(|k| {
+                let (a, z) = (g.kind_start[k], g.kind_start[k + 1]);
+                (a..z)
+                    .step_by(2048)
+                    .map(move |s| (u8::MAX, s, (s + 2048).min(z)))
+            })
+            .collect(),
+        Start::Edges { rel, .. } => rel
+            .types
+            .iter()
+            .flat_map(|t| {
+                let m = g.ev[t.kind as usize].len() as u32;
+                (0..m)
+                    .step_by(2048)
+                    .map(move |s| (t.kind, s, (s + 2048).min(m)))
+            })
+            .collect(),
+        Start::Bound => Vec::new(),
+    };
+    let merged = items
+        .par_iter()
+        .fold(
+            || Collect {
+                branch,
+                best: FxHashMap::default(),
+                _p: std::marker::PhantomData,
+            },
+            |mut acc, &(k, lo, hi)| {
+                if limits.expired() {
+                    return acc;
+                }
+                let mut b = Bind::new(plan.n_nodes, plan.n_edges, plan.n_paths);
+                for x in lo..hi {
+                    start_one(g, plan, k, x, &mut b, &mut acc);
+                }
+                acc
+            },
+        )
+        .reduce(
+            || Collect {
+                branch,
+                best: FxHashMap::default(),
+                _p: std::marker::PhantomData,
+            },
+            |mut a, b| {
+                for (k, v) in b.best {
+                    match a.best.get_mut(&k) {
+                        Some(cur) if cur.wit <= v.wit => {}
+                        Some(cur) => *cur = v,
+                        None => {
+                            a.best.insert(k, v);
+                        }
+                    }
+                }
+                a
+            },
+        );
+    let cut = limits.stop.load(Ordering::Relaxed);
+    (merged.best, cut)
+}
+
+fn start_one(g: &G<'_>, plan: &Plan, k: u8, x: u32, b: &mut Bind, sink: &mut dyn Sink) {
+    match &plan.start {
+        Start::Nodes { slot, .. } => {
+            if g.node_known(x) {
+                b.nodes[*slot] = x;
+                go(g, plan, 0, b, sink);
+            }
+        }
+        Start::Edges {
+            rel,
+            a,
+            b: bb,
+            edge,
+            a_kinds,
+            b_kinds,
+        } => {
+            let Some(t) = rel.types.iter().find(|t| t.kind == k) else {
+                return;
+            };
+            let v = &g.ev[k as usize];
+            let e = x as usize;
+            if !g.edge_known(k as usize, e) {
+                return;
+            }
+            let (s, d) = (v.src[e], v.dst[e]);
+            // The pattern's left node is the tail for `->`, the head for `<-`; either for `-`.
+            let orient: &[(u32, u32, bool)] = match rel.dir {
+                Dir::Out => &[(s, d, false)],
+                Dir::In => &[(d, s, false)],
+                Dir::Both => &[(s, d, false), (d, s, true)],
+            };
+            for &(left, right, inverted) in orient {
+                if rel.dir == Dir::Both && s == d && inverted {
+                    continue; // a self-loop read both ways is the same binding
+                }
+                if !label_ok(g, t, e, inverted)
+                    || !kind_ok(g, a_kinds, left)
+                    || !kind_ok(g, b_kinds, right)
+                {
+                    continue;
+                }
+                if !g.node_known(left) || !g.node_known(right) {
+                    continue;
+                }
+                b.nodes[*a] = left;
+                b.nodes[*bb] = right;
+                b.edges[*edge] = EdgeRef { kind: k, idx: x };
+                go(g, plan, 0, b, sink);
+            }
+        }
+        Start::Bound => {}
+    }
+}

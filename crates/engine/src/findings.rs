@@ -1,0 +1,299 @@
+//! Findings: what a rule flags, with its evidence chain, in a canonical order; output as JSON
+//! lines, CSV or a table; roll-ups per official and per tender.
+
+use crate::describe::{edge_json, node_json};
+use crate::exec::EdgeRef;
+use crate::snapshot::Snapshot;
+use qinglian_model::{EdgeKind, NodeKind};
+use qinglian_rules::Severity;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// The chain that proves a finding.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Evidence {
+    /// Every node of the chain, in order of first appearance: id, kind, name.
+    pub nodes: Vec<Value>,
+    /// Every edge of the chain in pattern order, each with its validity and source row.
+    pub edges: Vec<Value>,
+    /// The temporal conditions that made it count, with the values that satisfied them.
+    pub windows: Vec<String>,
+}
+
+impl Evidence {
+    /// Evidence from chain parts of nodes and edges.
+    pub fn from_chain(
+        snap: &Snapshot,
+        chain: &[Vec<(Option<u32>, Option<EdgeRef>)>],
+        windows: Vec<String>,
+    ) -> Evidence {
+        let mut nodes = Vec::new();
+        let mut seen_nodes = Vec::new();
+        let mut edges = Vec::new();
+        let mut seen_edges = Vec::new();
+        for part in chain {
+            for (n, e) in part {
+                if let Some(n) = n {
+                    if !seen_nodes.contains(n) {
+                        seen_nodes.push(*n);
+                        nodes.push(node_json(snap, *n));
+                    }
+                }
+                if let Some(e) = e {
+                    if !seen_edges.contains(e) {
+                        seen_edges.push(*e);
+                        edges.push(edge_json(snap, e.kind(), e.idx as usize));
+                    }
+                }
+            }
+        }
+        Evidence {
+            nodes,
+            edges,
+            windows,
+        }
+    }
+}
+
+/// One flag.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct Finding {
+    /// Stable id: a hash of the rule and the key fields.
+    pub id: String,
+    /// The rule id.
+    pub pattern: String,
+    /// red / yellow / green.
+    pub severity: Severity,
+    /// 0-100.
+    pub score: f64,
+    /// The official's bundle id ("" when the rule names none).
+    pub official: String,
+    /// The official's name.
+    pub official_name: String,
+    /// The flagged company or person.
+    pub target: String,
+    /// Its name.
+    pub target_name: String,
+    /// The second bidder (bid rigging).
+    pub target2: String,
+    /// The contract, tender or subsidy.
+    #[serde(rename = "ref")]
+    pub ref_id: String,
+    /// contract, tender or subsidy.
+    pub ref_type: String,
+    /// One sentence in plain words.
+    pub explanation: String,
+    /// The chain.
+    pub evidence: Evidence,
+}
+
+impl Finding {
+    /// A finding for key node ids (`u32::MAX` = none).
+    pub fn new(
+        snap: &Snapshot,
+        rule: &str,
+        severity: Severity,
+        score: f64,
+        key: [u32; 4],
+        explanation: String,
+        evidence: Evidence,
+    ) -> Finding {
+        let ext = |n: u32| {
+            if n == u32::MAX {
+                String::new()
+            } else {
+                snap.ext(n).to_owned()
+            }
+        };
+        let name = |n: u32| {
+            if n == u32::MAX {
+                String::new()
+            } else {
+                snap.name(n).to_owned()
+            }
+        };
+        let ref_type = if key[3] == u32::MAX {
+            String::new()
+        } else {
+            snap.kind_of(key[3]).as_str().to_ascii_lowercase()
+        };
+        let mut f = Finding {
+            id: String::new(),
+            pattern: rule.to_owned(),
+            severity,
+            score: (score * 10.0).round() / 10.0,
+            official: ext(key[0]),
+            official_name: name(key[0]),
+            target: ext(key[1]),
+            target_name: name(key[1]),
+            target2: ext(key[2]),
+            ref_id: ext(key[3]),
+            ref_type,
+            explanation,
+            evidence,
+        };
+        let (p, o, t, t2, r) = f.order_key();
+        let h =
+            xxhash_rust::xxh3::xxh3_64(format!("{p}\u{1}{o}\u{1}{t}\u{1}{t2}\u{1}{r}").as_bytes());
+        f.id = format!("{h:016x}");
+        f
+    }
+
+    /// The canonical order: rule, official, target, target2, ref (bundle ids).
+    pub fn order_key(&self) -> (&str, &str, &str, &str, &str) {
+        (
+            &self.pattern,
+            &self.official,
+            &self.target,
+            &self.target2,
+            &self.ref_id,
+        )
+    }
+}
+
+/// Escapes a CSV cell that a spreadsheet would read as a formula.
+pub fn csv_safe(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{s}")
+    } else {
+        s.to_owned()
+    }
+}
+
+/// Findings as CSV (evidence as compact JSON in the last column).
+pub fn to_csv(findings: &[Finding]) -> String {
+    let mut w = String::from("id,pattern,severity,score,official,official_name,target,target_name,target2,ref,ref_type,explanation,evidence\n");
+    for f in findings {
+        let cells = [
+            f.id.clone(),
+            f.pattern.clone(),
+            f.severity.as_str().to_owned(),
+            f.score.to_string(),
+            f.official.clone(),
+            f.official_name.clone(),
+            f.target.clone(),
+            f.target_name.clone(),
+            f.target2.clone(),
+            f.ref_id.clone(),
+            f.ref_type.clone(),
+            f.explanation.clone(),
+            serde_json::to_string(&f.evidence).unwrap_or_default(),
+        ];
+        let line: Vec<String> = cells.iter().map(|c| quote(&csv_safe(c))).collect();
+        w.push_str(&line.join(","));
+        w.push('\n');
+    }
+    w
+}
+
+fn quote(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+/// Findings as an aligned table for a terminal.
+pub fn to_table(findings: &[Finding]) -> String {
+    let mut out = format!(
+        "{:<20} {:<7} {:>5}  {:<10} {:<10} {:<10} {:<12}  explanation\n",
+        "pattern", "colour", "score", "official", "target", "target2", "ref"
+    );
+    for f in findings {
+        out.push_str(&format!(
+            "{:<20} {:<7} {:>5}  {:<10} {:<10} {:<10} {:<12}  {}\n",
+            f.pattern,
+            f.severity.as_str(),
+            f.score,
+            f.official,
+            f.target,
+            f.target2,
+            f.ref_id,
+            f.explanation
+        ));
+    }
+    out
+}
+
+/// What to roll findings up by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RollupBy {
+    /// The official named by the finding.
+    Official,
+    /// The tender: the finding's tender, or the tender its contract came out of.
+    Tender,
+}
+
+/// One row of a roll-up.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct RiskRow {
+    /// Bundle id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// The highest colour among its findings.
+    pub colour: Severity,
+    /// Findings.
+    pub findings: usize,
+    /// The highest score.
+    pub max_score: f64,
+    /// Findings per rule.
+    pub by_rule: BTreeMap<String, usize>,
+}
+
+/// Rolls findings up per official or per tender, highest colour first, then by count.
+pub fn rollup(snap: &Snapshot, findings: &[Finding], by: RollupBy) -> Vec<RiskRow> {
+    let mut rows: BTreeMap<String, RiskRow> = BTreeMap::new();
+    for f in findings {
+        let id = match by {
+            RollupBy::Official => f.official.clone(),
+            RollupBy::Tender => match f.ref_type.as_str() {
+                "tender" => f.ref_id.clone(),
+                "contract" => snap
+                    .lookup(&f.ref_id)
+                    .and_then(|k| tender_of(snap, k))
+                    .unwrap_or_default(),
+                _ => String::new(),
+            },
+        };
+        if id.is_empty() {
+            continue;
+        }
+        let name = snap
+            .lookup(&id)
+            .map(|n| snap.name(n).to_owned())
+            .unwrap_or_default();
+        let r = rows.entry(id.clone()).or_insert(RiskRow {
+            id,
+            name,
+            colour: Severity::Green,
+            findings: 0,
+            max_score: 0.0,
+            by_rule: BTreeMap::new(),
+        });
+        r.colour = r.colour.max(f.severity);
+        r.findings += 1;
+        r.max_score = r.max_score.max(f.score);
+        *r.by_rule.entry(f.pattern.clone()).or_default() += 1;
+    }
+    let mut v: Vec<RiskRow> = rows.into_values().collect();
+    v.sort_by(|a, b| {
+        b.colour
+            .cmp(&a.colour)
+            .then(b.findings.cmp(&a.findings))
+            .then(a.id.cmp(&b.id))
+    });
+    v
+}
+
+fn tender_of(snap: &Snapshot, contract: u32) -> Option<String> {
+    if snap.kind_of(contract) != NodeKind::Contract {
+        return None;
+    }
+    let v = snap.edges(EdgeKind::Under);
+    v.out(contract)
+        .next()
+        .map(|e| snap.ext(v.dst[e]).to_owned())
+}

@@ -1,0 +1,286 @@
+//! `qinglian screen`, `qinglian risk`, `qinglian rules`.
+
+use super::DbArg;
+use anyhow::{bail, Context, Result};
+use qinglian_engine::exec::{self, ExecOptions};
+use qinglian_engine::findings::{self, Finding, RollupBy};
+use qinglian_engine::snapshot::Snapshot;
+use qinglian_model::Date;
+use qinglian_rules::Rule;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Output format of findings.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Format {
+    /// One JSON object per line.
+    Jsonl,
+    /// CSV, evidence as JSON in the last column; formula-looking cells escaped.
+    Csv,
+    /// An aligned table.
+    Table,
+}
+
+/// Run detection rules over the whole database.
+#[derive(Debug, clap::Args)]
+pub struct ScreenArgs {
+    #[command(flatten)]
+    pub db: DbArg,
+    /// A folder of rule files that add to or override the built-in rules.
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
+    /// Run only these rules (repeatable).
+    #[arg(long = "rule")]
+    pub only: Vec<String>,
+    /// Only what was known on this day counts (YYYY-MM-DD).
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Jsonl)]
+    pub format: Format,
+    /// Write findings here instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Exit with status 3 when any finding has this colour or higher.
+    #[arg(long)]
+    pub fail_on: Option<String>,
+}
+
+/// Roll findings up per official or per tender.
+#[derive(Debug, clap::Args)]
+pub struct RiskArgs {
+    #[command(flatten)]
+    pub db: DbArg,
+    /// official or tender.
+    #[arg(long, default_value = "official")]
+    pub by: String,
+    /// A folder of rule files that add to or override the built-in rules.
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
+    /// Only what was known on this day counts.
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// Print JSON lines.
+    #[arg(long)]
+    pub json: bool,
+    /// Rows to print.
+    #[arg(long, default_value_t = 50)]
+    pub top: usize,
+}
+
+/// Check, list or explain rules.
+#[derive(Debug, clap::Subcommand)]
+pub enum RulesCmd {
+    /// Check every rule file in a folder; errors name file, line and column.
+    Check {
+        /// The folder.
+        dir: PathBuf,
+    },
+    /// The built-in rules (and those of --rules).
+    List {
+        /// Extra rule folder.
+        #[arg(long)]
+        rules: Option<PathBuf>,
+    },
+    /// Print how a rule runs on the current database: start, expansions, filters.
+    Explain {
+        /// Rule id.
+        id: String,
+        #[command(flatten)]
+        db: DbArg,
+        /// Extra rule folder.
+        #[arg(long)]
+        rules: Option<PathBuf>,
+    },
+}
+
+/// Built-in rules plus a folder's.
+pub fn load_rules(extra: Option<&PathBuf>) -> Result<Vec<Rule>> {
+    let base =
+        qinglian_rules::builtins().context("a built-in rule does not check (this is a bug)")?;
+    let extra = match extra {
+        Some(d) => qinglian_rules::load_dir(d).map_err(|errs| {
+            anyhow::anyhow!(
+                "{}",
+                errs.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )
+        })?,
+        None => Vec::new(),
+    };
+    Ok(qinglian_rules::with_overrides(base, extra))
+}
+
+pub fn parse_date(s: &Option<String>) -> Result<Option<i32>> {
+    s.as_deref()
+        .map(|d| {
+            Date::parse(d)
+                .map(|d| d.0)
+                .with_context(|| format!("--as-of {d}"))
+        })
+        .transpose()
+}
+
+/// Runs `rules` (filtered by `only`) and returns all findings in canonical order.
+pub fn screen_all(
+    snap: &Snapshot,
+    rules: &[Rule],
+    only: &[String],
+    opts: &ExecOptions,
+    verbose: bool,
+) -> Result<Vec<Finding>> {
+    for o in only {
+        if !rules.iter().any(|r| &r.id == o) {
+            bail!(
+                "unknown rule `{o}`; known: {}",
+                rules
+                    .iter()
+                    .map(|r| r.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+    }
+    let mut all = Vec::new();
+    for r in rules
+        .iter()
+        .filter(|r| only.is_empty() || only.contains(&r.id))
+    {
+        let c = exec::compile(r, snap)?;
+        let run = exec::run(snap, &c, opts)?;
+        if verbose {
+            eprintln!(
+                "{:<22} {:>7} findings in {:>8.1} ms{}",
+                r.id,
+                run.findings.len(),
+                run.elapsed.as_secs_f64() * 1e3,
+                if run.truncated { " (truncated)" } else { "" }
+            );
+        }
+        all.extend(run.findings);
+    }
+    all.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
+    Ok(all)
+}
+
+pub fn screen(a: &ScreenArgs) -> Result<ExitCode> {
+    let (_db, snap) = super::db::open_snapshot(&a.db.db)?;
+    let rules = load_rules(a.rules.as_ref())?;
+    let opts = ExecOptions {
+        as_of: parse_date(&a.as_of)?,
+        deadline: None,
+    };
+    let t = std::time::Instant::now();
+    let found = screen_all(&snap, &rules, &a.only, &opts, true)?;
+    eprintln!(
+        "{} findings in {:.1} ms",
+        found.len(),
+        t.elapsed().as_secs_f64() * 1e3
+    );
+    let text = match a.format {
+        Format::Jsonl => found
+            .iter()
+            .map(|f| serde_json::to_string(f).map(|s| s + "\n"))
+            .collect::<Result<String, _>>()?,
+        Format::Csv => findings::to_csv(&found),
+        Format::Table => findings::to_table(&found),
+    };
+    match &a.out {
+        Some(p) => std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))?,
+        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+    }
+    if let Some(level) = &a.fail_on {
+        let l = qinglian_rules::Severity::parse(level)
+            .with_context(|| format!("--fail-on {level}: expected red, yellow or green"))?;
+        if found.iter().any(|f| f.severity >= l) {
+            return Ok(ExitCode::from(3));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn risk(a: &RiskArgs) -> Result<ExitCode> {
+    let by = match a.by.as_str() {
+        "official" => RollupBy::Official,
+        "tender" => RollupBy::Tender,
+        other => bail!("--by {other}: expected official or tender"),
+    };
+    let (_db, snap) = super::db::open_snapshot(&a.db.db)?;
+    let rules = load_rules(a.rules.as_ref())?;
+    let opts = ExecOptions {
+        as_of: parse_date(&a.as_of)?,
+        deadline: None,
+    };
+    let found = screen_all(&snap, &rules, &[], &opts, false)?;
+    let rows = findings::rollup(&snap, &found, by);
+    for r in rows.iter().take(a.top) {
+        if a.json {
+            println!("{}", serde_json::to_string(r)?);
+        } else {
+            let per: Vec<String> = r.by_rule.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            println!(
+                "{:<7} {:<10} {:<16} findings={:<3} max_score={:<5} {}",
+                r.colour.as_str(),
+                r.id,
+                r.name,
+                r.findings,
+                r.max_score,
+                per.join(" ")
+            );
+        }
+    }
+    if rows.len() > a.top {
+        eprintln!("... {} more (--top N)", rows.len() - a.top);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn rules(cmd: &RulesCmd) -> Result<ExitCode> {
+    match cmd {
+        RulesCmd::Check { dir } => match qinglian_rules::load_dir(dir) {
+            Ok(rs) => {
+                for r in &rs {
+                    if let qinglian_rules::Body::Native { name, .. } = &r.body {
+                        if qinglian_engine::native::lookup(name).is_none() {
+                            bail!(
+                                "{}: native rule `{name}` is not registered (known: {})",
+                                r.source,
+                                qinglian_engine::native::NAMES.join(", ")
+                            );
+                        }
+                    }
+                    println!("ok  {:<22} {}", r.id, r.source);
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(errs) => {
+                for e in &errs {
+                    eprintln!("{e}");
+                }
+                eprintln!("{} error(s)", errs.len());
+                Ok(ExitCode::from(1))
+            }
+        },
+        RulesCmd::List { rules } => {
+            for r in load_rules(rules.as_ref())? {
+                println!("{:<22} {:<7} {}", r.id, r.severity.as_str(), r.title);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        RulesCmd::Explain { id, db, rules } => {
+            let rs = load_rules(rules.as_ref())?;
+            let r = rs
+                .iter()
+                .find(|r| &r.id == id)
+                .with_context(|| format!("unknown rule `{id}`"))?;
+            let (_db, snap) = super::db::open_snapshot(&db.db)?;
+            let c = exec::compile(r, &snap)?;
+            println!("rule {} — {}\nsource: {}", r.id, r.title, r.source);
+            print!("{}", exec::explain(&c));
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
