@@ -45,6 +45,9 @@ pub struct ScreenArgs {
     /// Exit with status 3 when any finding has this colour or higher.
     #[arg(long)]
     pub fail_on: Option<String>,
+    /// Run the rules this many times and report each run's time (for profiling).
+    #[arg(long, default_value_t = 1, hide = true)]
+    pub repeat: usize,
 }
 
 /// Roll findings up per official or per tender.
@@ -173,6 +176,11 @@ pub fn screen(a: &ScreenArgs) -> Result<ExitCode> {
         as_of: parse_date(&a.as_of)?,
         deadline: None,
     };
+    for i in 1..a.repeat {
+        let t = std::time::Instant::now();
+        screen_all(&snap, &rules, &a.only, &opts, true)?;
+        eprintln!("run {i}: {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
+    }
     let t = std::time::Instant::now();
     let found = screen_all(&snap, &rules, &a.only, &opts, true)?;
     eprintln!(

@@ -130,7 +130,10 @@ struct Source {
 
 /// Lists and reads the bundle's files. Unknown `.csv` files are errors (a misspelt
 /// `poeple.csv` must not be skipped silently); other files are ignored and reported.
-fn read_bundle(dir: &Path) -> Result<(Vec<Source>, Vec<String>, Vec<Diagnostic>), IngestError> {
+/// A bundle's files, the names it ignored, and file-level errors.
+type BundleFiles = (Vec<Source>, Vec<String>, Vec<Diagnostic>);
+
+fn read_bundle(dir: &Path) -> Result<BundleFiles, IngestError> {
     let io = |source| IngestError::Io {
         path: dir.to_path_buf(),
         source,

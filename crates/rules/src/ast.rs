@@ -203,7 +203,7 @@ impl Expr {
             Expr::Lit(..) => {}
             Expr::Var(v, _) | Expr::KindTest(v, _, _) => out.push(v.clone()),
             Expr::Prop(e, _, _) | Expr::Not(e) | Expr::IsNull(e, _, _) | Expr::In(e, _, _) => {
-                e.vars(out)
+                e.vars(out);
             }
             Expr::Call(_, args, _) => args.iter().for_each(|a| a.vars(out)),
             Expr::And(v) | Expr::Or(v) => v.iter().for_each(|a| a.vars(out)),

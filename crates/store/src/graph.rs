@@ -12,7 +12,7 @@
 //! below [`crate::MAX_VALUE_LEN`]), so a million-row load is a few thousand values and one
 //! batch. Numbers in keys are big-endian so that key order is load order.
 
-use crate::{Batch, Store, StoreError, MAX_VALUE_LEN};
+use crate::{Batch, KeyValue, Store, StoreError, MAX_VALUE_LEN};
 use qinglian_model::{
     BlacklistRecord, EdgeKind, EdgeRecord, FileId, MergeRecord, NodeId, NodeKind, NodeRecord,
 };
@@ -309,12 +309,12 @@ impl<S: Store> GraphDb<S> {
     }
 
     /// Raw node chunks (key, value), for decoding in parallel with [`decode_chunk`].
-    pub fn node_chunks(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    pub fn node_chunks(&self) -> Result<Vec<KeyValue>, StoreError> {
         self.store.scan_prefix(&chunk_prefix(Tag::Node)).collect()
     }
 
     /// Raw edge chunks.
-    pub fn edge_chunks(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    pub fn edge_chunks(&self) -> Result<Vec<KeyValue>, StoreError> {
         self.store.scan_prefix(&chunk_prefix(Tag::Edge)).collect()
     }
 
@@ -670,8 +670,11 @@ impl LoadWriter {
     }
 }
 
-/// Counts as named in `stats` output.
-pub fn counts_by_name(c: &CountsByKind) -> (Vec<(&'static str, u64)>, Vec<(&'static str, u64)>) {
+/// Counts per kind, by kind name.
+pub type NamedCounts = Vec<(&'static str, u64)>;
+
+/// Counts as named in `stats` output: (nodes, edges).
+pub fn counts_by_name(c: &CountsByKind) -> (NamedCounts, NamedCounts) {
     (
         NodeKind::ALL
             .iter()

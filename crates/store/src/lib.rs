@@ -32,6 +32,11 @@ pub const MAX_VALUE_LEN: usize = 64 * 1024 - 1;
 /// Largest key a batch accepts.
 pub const MAX_KEY_LEN: usize = 1024;
 
+/// A key and its value.
+pub type KeyValue = (Vec<u8>, Vec<u8>);
+/// What a prefix scan yields.
+pub type Scan<'a> = Box<dyn Iterator<Item = Result<KeyValue, StoreError>> + 'a>;
+
 /// A byte-level ordered key-value store.
 ///
 /// Deliberately narrow: everything Qinglian persists is expressed through these three
@@ -41,10 +46,7 @@ pub trait Store: Send + Sync {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
 
     /// Every pair whose key starts with `prefix`, in ascending key order.
-    fn scan_prefix<'a>(
-        &'a self,
-        prefix: &[u8],
-    ) -> Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>), StoreError>> + 'a>;
+    fn scan_prefix<'a>(&'a self, prefix: &[u8]) -> Scan<'a>;
 
     /// Applies every write of `batch` atomically and durably: when this returns `Ok`, the
     /// whole batch survives a crash or power cut; if it fails, or the process dies before it

@@ -1,4 +1,4 @@
-use crate::{Batch, Store, StoreError};
+use crate::{Batch, Scan, Store, StoreError};
 use std::collections::BTreeMap;
 use std::sync::RwLock;
 
@@ -25,10 +25,7 @@ impl Store for MemStore {
         Ok(self.map.read().map_err(|_| poisoned())?.get(key).cloned())
     }
 
-    fn scan_prefix<'a>(
-        &'a self,
-        prefix: &[u8],
-    ) -> Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>), StoreError>> + 'a> {
+    fn scan_prefix<'a>(&'a self, prefix: &[u8]) -> Scan<'a> {
         // Copy the matching range out so that no lock is held while the caller iterates.
         let items: Result<Vec<_>, _> = self.map.read().map_err(|_| poisoned()).map(|m| {
             m.range(prefix.to_vec()..)

@@ -1,4 +1,4 @@
-use crate::{Batch, Store, StoreError};
+use crate::{Batch, Scan, Store, StoreError};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -60,10 +60,7 @@ impl Store for SledStore {
         Ok(self.db.get(key)?.map(|v| v.to_vec()))
     }
 
-    fn scan_prefix<'a>(
-        &'a self,
-        prefix: &[u8],
-    ) -> Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>), StoreError>> + 'a> {
+    fn scan_prefix<'a>(&'a self, prefix: &[u8]) -> Scan<'a> {
         Box::new(self.db.scan_prefix(prefix).map(|r| {
             r.map(|(k, v)| (k.to_vec(), v.to_vec()))
                 .map_err(StoreError::from)

@@ -368,6 +368,9 @@ fn compare(op: CmpOp, a: Val<'_>, b: Val<'_>, g: &G<'_>) -> Option<bool> {
                 _ => None,
             }
         }
+        (Val::Node(x), Val::Node(y)) if matches!(op, CmpOp::Eq | CmpOp::Ne) => {
+            return Some((x == y) == (op == CmpOp::Eq))
+        }
         // Nodes order like their bundle ids (rank), so `x < y` names each pair once.
         (Val::Node(x), Val::Node(y)) => Some(g.ranks[x as usize].cmp(&g.ranks[y as usize])),
         _ => None,

@@ -35,6 +35,8 @@ pub(crate) struct G<'a> {
     pub kind_start: [u32; 7],
     /// Only data known on this day counts (see `ExecOptions::as_of`).
     pub as_of: Option<i32>,
+    /// `has_edges` bitmaps per kind: [out, in].
+    pub bits: Vec<[&'a [u64]; 2]>,
 }
 
 impl<'a> G<'a> {
@@ -57,7 +59,19 @@ impl<'a> G<'a> {
             ranks: snap.ranks(),
             kind_start,
             as_of,
+            bits: EdgeKind::ALL
+                .iter()
+                .map(|k| [snap.has_edges(*k, 0), snap.has_edges(*k, 1)])
+                .collect(),
         }
+    }
+
+    /// Whether node `n` has an edge of kind `k` in direction `dir` (0 out, 1 in).
+    #[inline]
+    pub(crate) fn has(&self, k: usize, dir: usize, n: u32) -> bool {
+        self.bits[k][dir]
+            .get(n as usize / 64)
+            .is_some_and(|w| w & (1 << (n % 64)) != 0)
     }
 
     /// The kind index of node `n` (ranges are contiguous).
@@ -94,6 +108,19 @@ impl<'a> G<'a> {
     }
 }
 
+/// The walks a variable-length step found from one node, kept so that the next binding walking
+/// from the same node (start items come sorted by node) reuses them.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Walks {
+    /// The node walked from, when the results may be reused.
+    pub key: Option<u32>,
+    /// End node of each walk.
+    pub ends: Vec<u32>,
+    /// Edges of each walk (in walking order), `offs[i]..offs[i + 1]`.
+    pub edges: Vec<EdgeRef>,
+    pub offs: Vec<u32>,
+}
+
 /// The bindings of a match in progress: node, edge and path slots. Paths live on one stack so
 /// that a depth-first search extends and truncates them without allocating.
 #[derive(Clone, Debug, Default)]
@@ -103,6 +130,8 @@ pub(crate) struct Bind {
     /// (start, len) in `stack` per path slot.
     pub paths: Vec<(u32, u32)>,
     pub stack: Vec<EdgeRef>,
+    /// Per step: the last walks, for reuse.
+    pub memo: Vec<Walks>,
 }
 
 impl Bind {
@@ -112,6 +141,7 @@ impl Bind {
             edges: vec![EdgeRef::default(); edges],
             paths: vec![(0, 0); paths],
             stack: Vec::with_capacity(64),
+            memo: Vec::new(),
         }
     }
 

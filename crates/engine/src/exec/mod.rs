@@ -145,7 +145,7 @@ pub(crate) fn show(g: &G<'_>, v: Val<'_>) -> String {
         Val::Num(n) => format!("{n}"),
         Val::Date(d) => qinglian_model::Date(d).to_string(),
         Val::Str(s) => s.to_owned(),
-        Val::Code(..) => "(shared value)".into(),
+        Val::Code(tag, c) => g.snap.code_text(tag as usize, c).to_owned(),
         Val::Node(n) => g.snap.name(n).to_owned(),
     }
 }

@@ -70,6 +70,15 @@ pub(crate) enum Step {
         valid_at: Option<CExpr>,
         to_kinds: [bool; 6],
     },
+    /// Nodes sharing a normalised phone (tag 0) or address (tag 1) with `from`, through the
+    /// code index: an equality join written `x.phone = y.phone`.
+    Code {
+        from: usize,
+        to: usize,
+        tag: usize,
+        to_bound: bool,
+        to_kinds: [bool; 6],
+    },
     /// A condition.
     Filter(CExpr),
 }
@@ -115,12 +124,31 @@ pub(crate) const RETURN_NAMES: [&str; 4] = ["official", "target", "target2", "re
 struct Rel<'q> {
     a: usize,
     b: usize,
-    a_name: &'q str,
-    b_name: &'q str,
     var: &'q str,
     types: &'q [EdgeType],
     dir: Dir,
     hops: Option<(u32, u32)>,
+    /// A virtual edge: nodes sharing this code column (0 phone, 1 address).
+    code: Option<usize>,
+}
+
+/// `x.phone = y.phone` / `x.address = y.address` between two node variables.
+fn code_join(e: &Expr) -> Option<(&str, &str, usize)> {
+    let Expr::Cmp(qinglian_rules::ast::CmpOp::Eq, a, b, _) = e else {
+        return None;
+    };
+    let (Expr::Prop(x, pa, _), Expr::Prop(y, pb, _)) = (&**a, &**b) else {
+        return None;
+    };
+    let (Expr::Var(x, _), Expr::Var(y, _)) = (&**x, &**y) else {
+        return None;
+    };
+    let tag = match (pa.as_str(), pb.as_str()) {
+        ("phone", "phone") => 0,
+        ("address", "address") => 1,
+        _ => return None,
+    };
+    Some((x, y, tag))
 }
 
 struct Cond<'q> {
@@ -380,12 +408,11 @@ pub(crate) fn plan_branch(
                 rels.push(Rel {
                     a: s,
                     b,
-                    a_name: &n.var,
-                    b_name: &next.var,
                     var: &r.var,
                     types: &r.types,
                     dir: r.dir,
                     hops: r.hops,
+                    code: None,
                 });
             }
         }
@@ -399,6 +426,21 @@ pub(crate) fn plan_branch(
     let mut conj = Vec::new();
     if let Some(f) = filter {
         flatten(f, &mut conj);
+    }
+    for c in &conj {
+        if let Some((x, y, tag)) = code_join(c) {
+            if let (Some(&a), Some(&b)) = (node_slot.get(x), node_slot.get(y)) {
+                rels.push(Rel {
+                    a,
+                    b,
+                    var: "",
+                    types: &[],
+                    dir: Dir::Both,
+                    hops: None,
+                    code: Some(tag),
+                });
+            }
+        }
     }
     let all_bound: Vec<String> = node_slot
         .keys()
@@ -428,13 +470,13 @@ pub(crate) fn plan_branch(
     if outer.is_some() {
         cands.push((Cand::Bound, 1.0));
     } else {
-        for s in 0..node_slot.len() {
-            if masks[s] != [true; 6] {
-                cands.push((Cand::Node(s), count(snap, &masks[s])));
+        for (s, m) in masks.iter().enumerate() {
+            if *m != [true; 6] {
+                cands.push((Cand::Node(s), count(snap, m)));
             }
         }
         for (i, r) in rels.iter().enumerate() {
-            if r.hops.is_none() {
+            if r.hops.is_none() && r.code.is_none() {
                 let specs = type_specs(r.types, snap);
                 let rows: f64 = specs
                     .iter()
@@ -487,78 +529,35 @@ pub(crate) fn plan_branch(
                 Start::Bound
             }
         };
-        let mut rows = rows0;
-        let mut cost = rows0;
-        let mut order = Vec::new();
+        // Every connected order of the remaining edges, cheapest under the cost model
+        // (patterns have a handful of edges, so the search is small; branch and bound).
+        let ctx = Search {
+            rels: &rels,
+            masks: &masks,
+            conds: &conds,
+            snap,
+            node_slot: &node_slot,
+            outer,
+        };
         let mut applied = vec![false; conds.len()];
-        let is_bound = |v: &str, bound: &[bool], done: &[bool]| -> bool {
-            if let Some(&s) = node_slot.get(v) {
-                return bound[s];
+        let mut rows = rows0;
+        ctx.apply(&mut rows, &mut applied, &bound, &done);
+        let bound_cost = best.as_ref().map_or(f64::INFINITY, |b| b.0);
+        let mut found: Option<(f64, Vec<usize>)> = None;
+        ctx.search(
+            &mut bound,
+            &mut done,
+            &mut applied,
+            rows,
+            rows0,
+            &mut Vec::new(),
+            bound_cost,
+            &mut found,
+        );
+        if let Some((cost, order)) = found {
+            if best.as_ref().is_none_or(|b| cost < b.0) {
+                best = Some((cost, start, order, Vec::new()));
             }
-            if let Some(i) = rels.iter().position(|r| r.var == v) {
-                return done[i];
-            }
-            outer.is_some_and(|o| o.plan_edges.contains_key(v) || o.plan_paths.contains_key(v))
-        };
-        let apply = |rows: &mut f64, applied: &mut Vec<bool>, bound: &[bool], done: &[bool]| {
-            for (j, c) in conds.iter().enumerate() {
-                if !applied[j] && c.vars.iter().all(|v| is_bound(v, bound, done)) {
-                    applied[j] = true;
-                    *rows *= selectivity(c.expr);
-                }
-            }
-        };
-        apply(&mut rows, &mut applied, &bound, &done);
-        while let Some((i, f)) = rels
-            .iter()
-            .enumerate()
-            .filter(|(i, r)| !done[*i] && (bound[r.a] || bound[r.b]))
-            .map(|(i, r)| {
-                let forward = bound[r.a];
-                let (from, to) = if forward { (r.a, r.b) } else { (r.b, r.a) };
-                let specs = type_specs(r.types, snap);
-                let d1 = degree(snap, &specs, r.dir, forward, &masks[from]);
-                let far = far_kinds(&specs, r.dir, forward);
-                let d2 = degree(snap, &specs, r.dir, forward, &far);
-                let mut f = match r.hops {
-                    None => d1,
-                    Some((lo, hi)) => {
-                        let mut t = if lo == 0 { 1.0 } else { 0.0 };
-                        let mut walk = d1;
-                        for h in 1..=hi {
-                            if h >= lo {
-                                t += walk;
-                            }
-                            walk *= d2;
-                        }
-                        t
-                    }
-                };
-                if bound[to] {
-                    // A check: only walks that end at the bound node survive.
-                    f *= 1.0 / count(snap, &and(&far, &masks[to])).max(1.0);
-                    f = f.min(1.0);
-                }
-                (i, f)
-            })
-            .min_by(|x, y| x.1.total_cmp(&y.1))
-        {
-            let r = &rels[i];
-            let forward = bound[r.a];
-            let to = if forward { r.b } else { r.a };
-            cost += rows * (1.0 + f);
-            rows *= f.max(1e-9);
-            bound[to] = true;
-            done[i] = true;
-            order.push(i);
-            apply(&mut rows, &mut applied, &bound, &done);
-        }
-        if done.iter().any(|d| !d) {
-            continue; // a disconnected pattern cannot start here
-        }
-        if best.as_ref().is_none_or(|b| cost < b.0) {
-            let order_fwd: Vec<bool> = Vec::new();
-            best = Some((cost, start, order, order_fwd));
         }
     }
     let Some((cost, start, order, _)) = best else {
@@ -621,11 +620,23 @@ pub(crate) fn plan_branch(
         Ok(())
     };
     emit_filters(&mut steps, &mut applied, &bound, &done)?;
-    let mut pushed = vec![false; conds.len()];
     for i in order {
         let r = &rels[i];
         let forward = bound[r.a];
         let (from, to) = if forward { (r.a, r.b) } else { (r.b, r.a) };
+        if let Some(tag) = r.code {
+            steps.push(Step::Code {
+                from,
+                to,
+                tag,
+                to_bound: bound[to],
+                to_kinds: masks[to],
+            });
+            bound[to] = true;
+            done[i] = true;
+            emit_filters(&mut steps, &mut applied, &bound, &done)?;
+            continue;
+        }
         let specs = type_specs(r.types, snap);
         let far = far_kinds(&specs, r.dir, forward);
         let to_kinds = masks[to];
@@ -652,7 +663,7 @@ pub(crate) fn plan_branch(
                 // valid_at(this path, date) whose date is already known: check per edge.
                 let mut valid_at = None;
                 for (j, c) in conds.iter().enumerate() {
-                    if applied[j] || pushed[j] {
+                    if applied[j] {
                         continue;
                     }
                     if let Expr::Call(f, args, _) = c.expr {
@@ -662,7 +673,8 @@ pub(crate) fn plan_branch(
                                 args[1].vars(&mut dv);
                                 if v == r.var && dv.iter().all(|x| bound_now(x, &bound, &done)) {
                                     valid_at = Some(cx.expr(&args[1])?);
-                                    pushed[j] = true;
+                                    // Checked edge by edge while walking: no filter after.
+                                    applied[j] = true;
                                 }
                             }
                         }
@@ -685,7 +697,6 @@ pub(crate) fn plan_branch(
         }
         bound[to] = true;
         done[i] = true;
-        let _ = (r.a_name, r.b_name);
         emit_filters(&mut steps, &mut applied, &bound, &done)?;
     }
     // Pushed conditions stay in the WHERE list for describing windows.
@@ -927,4 +938,125 @@ fn edge_prop(name: &str) -> Option<EdgeProp> {
         "submitted" => EdgeProp::Submitted,
         _ => return None,
     })
+}
+
+struct Search<'a, 'q> {
+    rels: &'a [Rel<'q>],
+    masks: &'a [[bool; 6]],
+    conds: &'a [Cond<'q>],
+    snap: &'a Snapshot,
+    node_slot: &'a BTreeMap<String, usize>,
+    outer: Option<&'a Outer<'a>>,
+}
+
+impl Search<'_, '_> {
+    fn is_bound(&self, v: &str, bound: &[bool], done: &[bool]) -> bool {
+        if let Some(&s) = self.node_slot.get(v) {
+            return bound[s];
+        }
+        if let Some(i) = self.rels.iter().position(|r| r.var == v) {
+            return done[i];
+        }
+        self.outer
+            .is_some_and(|o| o.plan_edges.contains_key(v) || o.plan_paths.contains_key(v))
+    }
+
+    fn apply(&self, rows: &mut f64, applied: &mut [bool], bound: &[bool], done: &[bool]) {
+        for (j, c) in self.conds.iter().enumerate() {
+            if !applied[j] && c.vars.iter().all(|v| self.is_bound(v, bound, done)) {
+                applied[j] = true;
+                *rows *= selectivity(c.expr);
+            }
+        }
+    }
+
+    /// Output rows and work of expanding rel `i` from its bound side.
+    fn step(&self, i: usize, bound: &[bool]) -> (f64, f64) {
+        let r = &self.rels[i];
+        let forward = bound[r.a];
+        let (from, to) = if forward { (r.a, r.b) } else { (r.b, r.a) };
+        if let Some(tag) = r.code {
+            let st = self.snap.stats();
+            let per = st.code_pairs[tag] as f64 / (st.code_nodes[tag].max(1) as f64);
+            return if bound[to] {
+                (1.0 / per.max(1.0), 1.0)
+            } else {
+                (per, per)
+            };
+        }
+        let specs = type_specs(r.types, self.snap);
+        let d1 = degree(self.snap, &specs, r.dir, forward, &self.masks[from]);
+        let far = far_kinds(&specs, r.dir, forward);
+        let d2 = degree(self.snap, &specs, r.dir, forward, &far);
+        let work = match r.hops {
+            None => d1,
+            Some((lo, hi)) => {
+                let mut t = if lo == 0 { 1.0 } else { 0.0 };
+                let mut walk = d1;
+                for h in 1..=hi {
+                    if h >= lo {
+                        t += walk;
+                    }
+                    walk *= d2;
+                }
+                t
+            }
+        };
+        let out = if bound[to] {
+            (work / count(self.snap, &and(&far, &self.masks[to])).max(1.0)).min(1.0)
+        } else {
+            work
+        };
+        (out, work)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn search(
+        &self,
+        bound: &mut Vec<bool>,
+        done: &mut Vec<bool>,
+        applied: &mut Vec<bool>,
+        rows: f64,
+        cost: f64,
+        order: &mut Vec<usize>,
+        limit: f64,
+        best: &mut Option<(f64, Vec<usize>)>,
+    ) {
+        let cap = best.as_ref().map_or(limit, |b| b.0.min(limit));
+        if cost >= cap {
+            return;
+        }
+        if done.iter().all(|d| *d) {
+            *best = Some((cost, order.clone()));
+            return;
+        }
+        for i in 0..self.rels.len() {
+            let r = &self.rels[i];
+            if done[i] || !(bound[r.a] || bound[r.b]) {
+                continue;
+            }
+            let (out, work) = self.step(i, bound);
+            let to = if bound[r.a] { r.b } else { r.a };
+            let (was_bound, was_applied) = (bound[to], applied.clone());
+            bound[to] = true;
+            done[i] = true;
+            order.push(i);
+            let mut next = rows * out.max(1e-9);
+            self.apply(&mut next, applied, bound, done);
+            self.search(
+                bound,
+                done,
+                applied,
+                next,
+                cost + rows * (1.0 + work),
+                order,
+                limit,
+                best,
+            );
+            order.pop();
+            done[i] = false;
+            bound[to] = was_bound;
+            *applied = was_applied;
+        }
+    }
 }

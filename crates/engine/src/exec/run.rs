@@ -183,9 +183,16 @@ fn directions(dir: Dir, from_left: bool) -> (bool, bool) {
 
 #[inline]
 fn label_ok(g: &G<'_>, t: &TypeSpec, e: usize, inverted: bool) -> bool {
+    if t.mask.is_none() {
+        return true;
+    }
+    code_ok(g, t, g.ev[t.kind as usize].label(e), inverted)
+}
+
+#[inline]
+fn code_ok(g: &G<'_>, t: &TypeSpec, code: u32, inverted: bool) -> bool {
     let Some(mask) = &t.mask else { return true };
-    let v = &g.ev[t.kind as usize];
-    let mut c = v.label(e);
+    let mut c = code;
     if inverted
         && matches!(
             EdgeKind::ALL[t.kind as usize],
@@ -216,37 +223,62 @@ fn each_edge(
     for t in &rel.types {
         let k = t.kind as usize;
         let v = &g.ev[k];
-        if use_out {
-            for e in v.out(cur) {
-                // Read from the pattern's left node: an out-edge of the right node is inverted.
-                if label_ok(g, t, e, both && !from_left) && g.edge_known(k, e) {
-                    let far = v.dst[e];
-                    if !f(
-                        EdgeRef {
-                            kind: t.kind,
-                            idx: e as u32,
-                        },
-                        far,
-                    ) {
+        // Labels read from the pattern's left node: an out-edge of the right node, or an
+        // in-edge of the left node, is read inverted.
+        if both {
+            if let Some(ents) = v.both(cur) {
+                for ent in ents {
+                    let head = ent[2] & crate::snapshot::BOTH_HEAD != 0;
+                    let e = (ent[2] & !crate::snapshot::BOTH_HEAD) as usize;
+                    if code_ok(g, t, ent[1], if head { from_left } else { !from_left })
+                        && g.edge_known(k, e)
+                        && !f(
+                            EdgeRef {
+                                kind: t.kind,
+                                idx: e as u32,
+                            },
+                            ent[0],
+                        )
+                    {
                         return false;
                     }
                 }
+                continue;
             }
         }
-        if use_in {
-            for &e in v.inc(cur) {
-                let e = e as usize;
-                if label_ok(g, t, e, both && from_left) && g.edge_known(k, e) {
-                    let far = v.src[e];
-                    if !f(
+        if use_out && g.has(k, 0, cur) {
+            let r = v.out(cur);
+            let base = r.start;
+            for (j, ent) in v.out_ent[r].iter().enumerate() {
+                let e = base + j;
+                if code_ok(g, t, ent[1], both && !from_left)
+                    && g.edge_known(k, e)
+                    && !f(
                         EdgeRef {
                             kind: t.kind,
                             idx: e as u32,
                         },
-                        far,
-                    ) {
-                        return false;
-                    }
+                        ent[0],
+                    )
+                {
+                    return false;
+                }
+            }
+        }
+        if use_in && g.has(k, 1, cur) {
+            for ent in &v.in_ent[v.in_range(cur)] {
+                let e = ent[2] as usize;
+                if code_ok(g, t, ent[1], both && from_left)
+                    && g.edge_known(k, e)
+                    && !f(
+                        EdgeRef {
+                            kind: t.kind,
+                            idx: e as u32,
+                        },
+                        ent[0],
+                    )
+                {
+                    return false;
                 }
             }
         }
@@ -265,6 +297,35 @@ fn go(g: &G<'_>, plan: &Plan, i: usize, b: &mut Bind, sink: &mut dyn Sink) -> bo
         return sink.take(g, plan, b);
     };
     match step {
+        Step::Code {
+            from,
+            to,
+            tag,
+            to_bound,
+            to_kinds,
+        } => {
+            let col = if *tag == 0 { g.phones } else { g.addrs };
+            let code = col[b.nodes[*from] as usize];
+            if code == 0 {
+                return true;
+            }
+            if *to_bound {
+                return if col[b.nodes[*to] as usize] == code {
+                    go(g, plan, i + 1, b, sink)
+                } else {
+                    true
+                };
+            }
+            for &y in g.snap.code_nodes(*tag, code) {
+                if kind_ok(g, to_kinds, y) && g.node_known(y) {
+                    b.nodes[*to] = y;
+                    if !go(g, plan, i + 1, b, sink) {
+                        return false;
+                    }
+                }
+            }
+            true
+        }
         Step::Filter(c) => {
             if g.truth(c, b) == Some(true) {
                 go(g, plan, i + 1, b, sink)
@@ -317,21 +378,55 @@ fn go(g: &G<'_>, plan: &Plan, i: usize, b: &mut Bind, sink: &mut dyn Sink) -> bo
                 },
                 None => None,
             };
-            let start = b.stack.len() as u32;
+            let cur = b.nodes[*from];
             let target = if *to_bound { Some(b.nodes[*to]) } else { None };
-            let spec = PathSpec {
-                rel,
-                from_left: *from_left,
-                to: *to,
-                path: *path,
-                lo: *lo,
-                hi: *hi,
-                day,
-                to_kinds,
-                target,
-                next: i + 1,
-            };
-            walk(g, plan, &spec, b.nodes[*from], 0, start, b, sink)
+            // Walks from the same node without a per-binding date or end are the same: the
+            // previous binding's are reused (start items come sorted by node).
+            let reusable = day.is_none() && target.is_none();
+            if b.memo.len() <= i {
+                b.memo.resize_with(plan.steps.len(), Default::default);
+            }
+            let mut walks = std::mem::take(&mut b.memo[i]);
+            if !(reusable && walks.key == Some(cur)) {
+                walks.ends.clear();
+                walks.edges.clear();
+                walks.offs.clear();
+                walks.offs.push(0);
+                let spec = PathSpec {
+                    rel,
+                    from_left: *from_left,
+                    lo: *lo,
+                    hi: *hi,
+                    day,
+                    to_kinds,
+                    target,
+                };
+                let mut trail = Vec::with_capacity(*hi as usize);
+                collect(g, &spec, cur, &mut trail, &mut walks);
+                walks.key = if reusable { Some(cur) } else { None };
+            }
+            let mut more = true;
+            for (j, &end) in walks.ends.iter().enumerate() {
+                let (a, z) = (walks.offs[j] as usize, walks.offs[j + 1] as usize);
+                let start = b.stack.len();
+                // Paths are kept in pattern order (left to right) while later steps read them.
+                if *from_left {
+                    b.stack.extend_from_slice(&walks.edges[a..z]);
+                } else {
+                    b.stack.extend(walks.edges[a..z].iter().rev());
+                }
+                b.paths[*path] = (start as u32, (z - a) as u32);
+                if target.is_none() {
+                    b.nodes[*to] = end;
+                }
+                more = go(g, plan, i + 1, b, sink);
+                b.stack.truncate(start);
+                if !more {
+                    break;
+                }
+            }
+            b.memo[i] = walks;
+            more
         }
     }
 }
@@ -339,54 +434,35 @@ fn go(g: &G<'_>, plan: &Plan, i: usize, b: &mut Bind, sink: &mut dyn Sink) -> bo
 struct PathSpec<'p> {
     rel: &'p RelSpec,
     from_left: bool,
-    to: usize,
-    path: usize,
     lo: u32,
     hi: u32,
     day: Option<i32>,
     to_kinds: &'p [bool; 6],
     target: Option<u32>,
-    next: usize,
 }
 
-#[allow(clippy::too_many_arguments)]
-fn walk(
+/// Every trail of `lo..=hi` edges from `cur` (no edge twice), with its end node.
+fn collect(
     g: &G<'_>,
-    plan: &Plan,
     s: &PathSpec<'_>,
     cur: u32,
-    depth: u32,
-    start: u32,
-    b: &mut Bind,
-    sink: &mut dyn Sink,
-) -> bool {
+    trail: &mut Vec<EdgeRef>,
+    out: &mut super::graph::Walks,
+) {
+    let depth = trail.len() as u32;
     if depth >= s.lo {
         let ends_here = match s.target {
             Some(t) => cur == t,
             None => kind_ok(g, s.to_kinds, cur) && g.node_known(cur),
         };
         if ends_here {
-            if s.target.is_none() {
-                b.nodes[s.to] = cur;
-            }
-            b.paths[s.path] = (start, depth);
-            // Keep the path in pattern order (left to right) while later steps read it.
-            let seg = start as usize..(start + depth) as usize;
-            if !s.from_left {
-                b.stack[seg.clone()].reverse();
-            }
-            let more = go(g, plan, s.next, b, sink);
-            if !s.from_left {
-                b.stack[seg].reverse();
-            }
-            b.stack.truncate((start + depth) as usize);
-            if !more {
-                return false;
-            }
+            out.ends.push(cur);
+            out.edges.extend_from_slice(trail);
+            out.offs.push(out.edges.len() as u32);
         }
     }
     if depth == s.hi {
-        return true;
+        return;
     }
     each_edge(g, s.rel, s.from_left, cur, |e, far| {
         if let Some(d) = s.day {
@@ -394,15 +470,14 @@ fn walk(
                 return true;
             }
         }
-        // A trail: no edge twice.
-        if b.stack[start as usize..].contains(&e) {
+        if trail.contains(&e) {
             return true;
         }
-        b.stack.push(e);
-        let more = walk(g, plan, s, far, depth + 1, start, b, sink);
-        b.stack.truncate((start + depth) as usize);
-        more
-    })
+        trail.push(e);
+        collect(g, s, far, trail, out);
+        trail.pop();
+        true
+    });
 }
 
 /// Whether an EXISTS sub-plan has a match given the outer bindings.

@@ -122,6 +122,19 @@ pub(crate) fn plan_text(p: &Plan) -> String {
                     "  (walked from its right end)"
                 }
             ),
+            Step::Code {
+                from,
+                to,
+                tag,
+                to_bound,
+                ..
+            } => format!(
+                "{} ({}) and ({}) share a normalised {} (code index)",
+                if *to_bound { "check" } else { "join" },
+                n(*from),
+                n(*to),
+                if *tag == 0 { "phone" } else { "address" }
+            ),
             Step::Filter(c) => format!("filter {}", expr_text(p, c)),
         };
         out.push_str(&format!("  {}. {line}\n", i + 1));
@@ -251,6 +264,11 @@ pub(crate) fn expr_text(p: &Plan, e: &CExpr) -> String {
 
 fn is_temporal(e: &CExpr) -> bool {
     match e {
+        CExpr::Cmp(CmpOp::Eq, a, _)
+            if matches!(**a, CExpr::NodeProp(_, NodeProp::Phone | NodeProp::Address)) =>
+        {
+            true
+        }
         CExpr::During(..) | CExpr::ValidAt(..) | CExpr::Within { .. } => true,
         CExpr::Cmp(_, a, b) => is_date(a) || is_date(b),
         CExpr::Not(x) => matches!(**x, CExpr::Exists(_)),
@@ -385,6 +403,11 @@ fn sub_text(sub: &Plan) -> String {
                 name_of(&sub.node_slot, *to)
             )),
             Step::Filter(c) => parts.push(format!("WHERE {}", expr_text(sub, c))),
+            Step::Code { from, to, .. } => parts.push(format!(
+                "({}) ~ ({})",
+                name_of(&sub.node_slot, *from),
+                name_of(&sub.node_slot, *to)
+            )),
         }
     }
     parts.join(" ")

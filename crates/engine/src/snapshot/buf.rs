@@ -160,32 +160,40 @@ pub enum OpenError {
     Invalid(String),
 }
 
-/// Checks magics and checksum of a complete image.
-pub(crate) fn verify(b: &[u8]) -> Result<(), OpenError> {
-    if b.len() < ALIGN + TRAILER || &b[..8] != MAGIC || &b[b.len() - 8..] != END {
-        return Err(OpenError::Invalid(
-            "wrong magic or version, or truncated".into(),
-        ));
-    }
-    let n = b.len() - 16;
-    let sum = u64::from_le_bytes(
-        b[n..n + 8]
-            .try_into()
-            .map_err(|_| OpenError::Invalid("trailer".into()))?,
-    );
-    if xxhash_rust::xxh3::xxh3_64(&b[..n]) != sum {
-        return Err(OpenError::Invalid("checksum mismatch".into()));
-    }
-    Ok(())
-}
-
-/// Maps a snapshot file and checks it.
+/// Checks a snapshot file by reading it (not through a mapping, so that checking does not
+/// make the whole file resident in this process), then maps it.
 pub(crate) fn map_file(path: &Path) -> Result<Backing, OpenError> {
-    let f = std::fs::File::open(path)?;
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let len = f.metadata()?.len() as usize;
+    if len < ALIGN + TRAILER {
+        return Err(OpenError::Invalid("truncated".into()));
+    }
+    let mut hash = Xxh3::new();
+    let mut buf = vec![0u8; 4 << 20];
+    let mut left = len - 16;
+    while left > 0 {
+        let n = left.min(buf.len());
+        f.read_exact(&mut buf[..n])?;
+        if left == len - 16 && &buf[..8] != MAGIC {
+            return Err(OpenError::Invalid("wrong magic or version".into()));
+        }
+        hash.update(&buf[..n]);
+        left -= n;
+    }
+    let mut tail = [0u8; 16];
+    f.read_exact(&mut tail)?;
+    if &tail[8..] != END
+        || u64::from_le_bytes(tail[..8].try_into().unwrap_or_default()) != hash.digest()
+    {
+        return Err(OpenError::Invalid("checksum mismatch or truncated".into()));
+    }
     // SAFETY: the file is only ever replaced by rename, never written in place, so the mapped
-    // bytes do not change under us; its contents are validated before use.
+    // bytes do not change under us; they were checked above and sections are validated next.
     let m = unsafe { memmap2::Mmap::map(&f)? };
-    verify(&m)?;
+    if m.len() != len {
+        return Err(OpenError::Invalid("file changed while opening".into()));
+    }
     Ok(Backing::Mapped(m))
 }
 

@@ -14,6 +14,7 @@ use rustc_hash::FxHashMap;
 use std::io::Write;
 use std::path::Path;
 
+#[allow(clippy::needless_pass_by_value)] // used as `map_err(io)`
 fn io(e: std::io::Error) -> EngineError {
     EngineError::Snapshot(e.to_string())
 }
@@ -203,6 +204,39 @@ fn build_into<S: Store, W: Write>(db: &GraphDb<S>, mut w: Writer<W>) -> Result<W
     }
     ns.phone = w.put(&phone).map_err(io)?;
     ns.addr = w.put(&addr).map_err(io)?;
+    let mut code_pairs = [0u64; 2];
+    let mut code_count = [0u64; 2];
+    for (tag, (col, codes)) in [(&phone, &phone_codes), (&addr, &addr_codes)]
+        .into_iter()
+        .enumerate()
+    {
+        // Code 0 is "none"; codes are 1..=len.
+        let ncodes = codes.len() + 1;
+        let mut off = vec![0u32; ncodes + 1];
+        for &c in col.iter().filter(|&&c| c != 0) {
+            off[c as usize + 1] += 1;
+        }
+        code_pairs[tag] = off.iter().map(|&k| u64::from(k) * u64::from(k)).sum();
+        code_count[tag] = col.iter().filter(|&&c| c != 0).count() as u64;
+        for i in 0..ncodes {
+            off[i + 1] += off[i];
+        }
+        let mut fill = off.clone();
+        let mut nodes_of = vec![0u32; off[ncodes] as usize];
+        for (i, &c) in col.iter().enumerate().filter(|(_, &c)| c != 0) {
+            nodes_of[fill[c as usize] as usize] = i as u32;
+            fill[c as usize] += 1;
+        }
+        let mut texts = vec![""; ncodes];
+        for (t, &c) in codes.iter() {
+            texts[c as usize] = t.as_str();
+        }
+        let (toff, tbytes) = strings(texts.into_iter());
+        ns.code_off[tag] = w.put(&off).map_err(io)?;
+        ns.code_nodes[tag] = w.put(&nodes_of).map_err(io)?;
+        ns.code_text_off[tag] = w.put(&toff).map_err(io)?;
+        ns.code_text[tag] = w.put(&tbytes).map_err(io)?;
+    }
     ns.listed = w.put(&listed).map_err(io)?;
     let src_file: Vec<u32> = nodes
         .iter()
@@ -282,9 +316,13 @@ fn build_into<S: Store, W: Write>(db: &GraphDb<S>, mut w: Writer<W>) -> Result<W
     let built: Vec<(KindArrays, Vec<String>)> = by_kind
         .into_par_iter()
         .enumerate()
-        .map(|(k, es)| kind_arrays(EdgeKind::ALL[k], es, &snap_of, &kind_start))
+        .map(|(k, es)| kind_arrays(EdgeKind::ALL[k], &es, &snap_of, &kind_start))
         .collect::<Result<_, _>>()?;
-    let mut stats = Stats::default();
+    let mut stats = Stats {
+        code_pairs,
+        code_nodes: code_count,
+        ..Stats::default()
+    };
     for k in NodeKind::ALL {
         stats.nodes[k.index()] = u64::from(kind_start[k.index() + 1] - kind_start[k.index()]);
     }
@@ -346,6 +384,38 @@ fn build_into<S: Store, W: Write>(db: &GraphDb<S>, mut w: Writer<W>) -> Result<W
         s.out_off = w.put(&a.out_off).map_err(io)?;
         s.in_off = w.put(&a.in_off).map_err(io)?;
         s.in_idx = w.put(&a.in_idx).map_err(io)?;
+        let out_ent: Vec<[u32; 2]> = a.dst.iter().zip(&a.label).map(|(&d, &l)| [d, l]).collect();
+        s.out_ent = w.put(&out_ent).map_err(io)?;
+        drop(out_ent);
+        let in_ent: Vec<[u32; 3]> = a
+            .in_idx
+            .iter()
+            .map(|&e| [a.src[e as usize], a.label[e as usize], e])
+            .collect();
+        s.in_ent = w.put(&in_ent).map_err(io)?;
+        drop(in_ent);
+        if matches!(kind, EdgeKind::Relation | EdgeKind::Owns | EdgeKind::Role) {
+            // Undirected adjacency: every edge twice, once at each end, in edge order.
+            let mut off = vec![0u32; n + 1];
+            for (&x, &y) in a.src.iter().zip(&a.dst) {
+                off[x as usize + 1] += 1;
+                off[y as usize + 1] += 1;
+            }
+            for i in 0..n {
+                off[i + 1] += off[i];
+            }
+            let mut fill = off.clone();
+            let mut ent = vec![[0u32; 3]; 2 * a.src.len()];
+            for (e, (&x, &y)) in a.src.iter().zip(&a.dst).enumerate() {
+                let l = a.label[e];
+                ent[fill[x as usize] as usize] = [y, l, e as u32];
+                fill[x as usize] += 1;
+                ent[fill[y as usize] as usize] = [x, l, e as u32 | super::BOTH_HEAD];
+                fill[y as usize] += 1;
+            }
+            s.both_off = w.put(&off).map_err(io)?;
+            s.both_ent = w.put(&ent).map_err(io)?;
+        }
         s.props_idx = w.put(&a.props_idx).map_err(io)?;
         s.props_off = w.put(&a.props_off).map_err(io)?;
         s.props_bytes = w.put(&a.props_bytes).map_err(io)?;
@@ -434,7 +504,7 @@ fn span(kinds: &[NodeKind], kind_start: &[u32; 7]) -> (u32, u32) {
 
 fn kind_arrays(
     kind: EdgeKind,
-    es: Vec<EdgeRecord>,
+    es: &[EdgeRecord],
     snap_of: &[u32],
     kind_start: &[u32; 7],
 ) -> Result<(KindArrays, Vec<String>), EngineError> {

@@ -23,6 +23,9 @@ use serde::{Deserialize, Serialize};
 use std::ops::Range;
 use std::path::Path;
 
+/// Bit set in an undirected entry's edge index when the node is the edge's head.
+pub const BOTH_HEAD: u32 = 1 << 31;
+
 /// "No date" in date columns.
 pub const NO_DATE: i32 = i32::MIN;
 
@@ -68,6 +71,12 @@ pub(crate) struct NodeSecs {
     alias_node: Sec,
     detail_off: Sec,
     detail_bytes: Sec,
+    /// Per code (phone 0, address 1): offsets over codes, the nodes with the code, and the
+    /// normalised text of each code.
+    code_off: [Sec; 2],
+    code_nodes: [Sec; 2],
+    code_text_off: [Sec; 2],
+    code_text: [Sec; 2],
 }
 
 /// Edge sections of one kind.
@@ -91,6 +100,10 @@ pub(crate) struct EdgeSecs {
     out_off: Sec,
     in_off: Sec,
     in_idx: Sec,
+    out_ent: Sec,
+    in_ent: Sec,
+    both_off: Sec,
+    both_ent: Sec,
     props_idx: Sec,
     props_off: Sec,
     props_bytes: Sec,
@@ -113,6 +126,11 @@ pub struct Stats {
     pub by_tail_kind: [[u64; 6]; 14],
     /// Edges per kind by the kind of their head node.
     pub by_head_kind: [[u64; 6]; 14],
+    /// Per code column (phone, address): Σ over codes of (nodes with the code)², the number
+    /// of ordered pairs an equality join yields.
+    pub code_pairs: [u64; 2],
+    /// Per code column: nodes with a code.
+    pub code_nodes: [u64; 2],
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -129,7 +147,7 @@ pub(crate) struct Meta {
     stats: Stats,
 }
 
-const META_VERSION: u32 = 2;
+const META_VERSION: u32 = 5;
 
 /// What `show` and the API print about a node beyond the columns.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -153,6 +171,10 @@ pub struct NodeDetail {
 pub struct Snapshot {
     buf: Backing,
     meta: Meta,
+    /// Per edge kind and direction (0 out, 1 in): a bit per node that has such an edge.
+    /// Built on first use: 170 KB for a million nodes stays in cache where the CSR offsets
+    /// (4 MB per kind) do not, so a walk that would find nothing costs a cache hit.
+    bits: [[std::sync::OnceLock<Vec<u64>>; 2]; 14],
 }
 
 /// One edge kind's arrays.
@@ -176,6 +198,14 @@ pub struct EdgeView<'a> {
     in_off: &'a [u32],
     /// Edge indices ordered by head.
     pub in_idx: &'a [u32],
+    /// Per edge, in tail order: (head, label). One cache line holds a node's out-edges.
+    pub out_ent: &'a [[u32; 2]],
+    /// Per edge, in head order: (tail, label, edge index).
+    pub in_ent: &'a [[u32; 3]],
+    /// Kinds walked both ways (RELATION, OWNS, ROLE): offsets over all nodes and entries
+    /// (other end, label, edge index with bit 31 set when the node is the head).
+    both_off: &'a [u32],
+    both_ent: &'a [[u32; 3]],
     src_lo: u32,
     dst_lo: u32,
 }
@@ -205,10 +235,30 @@ impl<'a> EdgeView<'a> {
     /// The edges entering `n`, as edge indices.
     #[inline]
     pub fn inc(&self, n: u32) -> &'a [u32] {
+        let r = self.in_range(n);
+        &self.in_idx[r]
+    }
+
+    /// Positions in `in_idx` / `in_ent` of the edges entering `n`.
+    #[inline]
+    pub fn in_range(&self, n: u32) -> Range<usize> {
         let i = n.wrapping_sub(self.dst_lo) as usize;
         match (self.in_off.get(i), self.in_off.get(i + 1)) {
-            (Some(&a), Some(&b)) => &self.in_idx[a as usize..b as usize],
-            _ => &[],
+            (Some(&a), Some(&b)) => a as usize..b as usize,
+            _ => 0..0,
+        }
+    }
+
+    /// The undirected adjacency of `n`, when the kind has one.
+    #[inline]
+    pub fn both(&self, n: u32) -> Option<&'a [[u32; 3]]> {
+        if self.both_off.is_empty() {
+            return None;
+        }
+        let i = n as usize;
+        match (self.both_off.get(i), self.both_off.get(i + 1)) {
+            (Some(&a), Some(&b)) => Some(&self.both_ent[a as usize..b as usize]),
+            _ => Some(&[]),
         }
     }
 
@@ -280,7 +330,11 @@ impl Snapshot {
                 meta.generation
             )));
         }
-        let s = Snapshot { buf, meta };
+        let s = Snapshot {
+            buf,
+            meta,
+            bits: Default::default(),
+        };
         s.validate().map_err(OpenError::Invalid)?;
         Ok(s)
     }
@@ -288,7 +342,10 @@ impl Snapshot {
     fn validate(&self) -> Result<(), String> {
         let body_len = self.buf.bytes().len() as u64;
         let check = |s: Sec, elem: u64, name: &str| -> Result<(), String> {
-            if s.off + s.len > body_len || s.off % buf::ALIGN as u64 != 0 || s.len % elem != 0 {
+            if s.off + s.len > body_len
+                || !s.off.is_multiple_of(buf::ALIGN as u64)
+                || !s.len.is_multiple_of(elem)
+            {
                 return Err(format!("section {name} out of bounds or misaligned"));
             }
             Ok(())
@@ -317,6 +374,14 @@ impl Snapshot {
             (n.alias_node, 4, "alias_node"),
             (n.detail_off, 8, "detail_off"),
             (n.detail_bytes, 1, "detail"),
+            (n.code_off[0], 4, "code_off"),
+            (n.code_off[1], 4, "code_off"),
+            (n.code_nodes[0], 4, "code_nodes"),
+            (n.code_nodes[1], 4, "code_nodes"),
+            (n.code_text_off[0], 4, "code_text_off"),
+            (n.code_text_off[1], 4, "code_text_off"),
+            (n.code_text[0], 1, "code_text"),
+            (n.code_text[1], 1, "code_text"),
         ] {
             check(s, e, name)?;
         }
@@ -346,7 +411,12 @@ impl Snapshot {
             ] {
                 check(s, w, &format!("edge kind {k}"))?;
             }
-            if e.src.len != 4 * e.m || e.dst.len != 4 * e.m || e.in_idx.len != 4 * e.m {
+            if e.src.len != 4 * e.m
+                || e.dst.len != 4 * e.m
+                || e.in_idx.len != 4 * e.m
+                || e.out_ent.len != 8 * e.m
+                || e.in_ent.len != 12 * e.m
+            {
                 return Err(format!("edge kind {k}: arrays do not match the edge count"));
             }
         }
@@ -392,7 +462,7 @@ impl Snapshot {
         NodeKind::ALL[i]
     }
 
-    fn str_at<'a>(&'a self, off: Sec, bytes: Sec, i: usize) -> &'a str {
+    fn str_at(&self, off: Sec, bytes: Sec, i: usize) -> &str {
         let offs: &[u32] = self.buf.slice(off);
         let b: &[u8] = self.buf.slice(bytes);
         match (offs.get(i), offs.get(i + 1)) {
@@ -558,9 +628,53 @@ impl Snapshot {
             out_off: self.buf.slice(e.out_off),
             in_off: self.buf.slice(e.in_off),
             in_idx: self.buf.slice(e.in_idx),
+            out_ent: self.buf.slice(e.out_ent),
+            in_ent: self.buf.slice(e.in_ent),
+            both_off: self.buf.slice(e.both_off),
+            both_ent: self.buf.slice(e.both_ent),
             src_lo: e.src_lo,
             dst_lo: e.dst_lo,
         }
+    }
+
+    /// The "has an edge of this kind" bitmap for a direction (0 = out, 1 = in).
+    pub fn has_edges(&self, k: EdgeKind, dir: usize) -> &[u64] {
+        self.bits[k.index()][dir & 1].get_or_init(|| {
+            let e = &self.meta.edges[k.index()];
+            let (off, lo): (&[u32], u32) = if dir == 0 {
+                (self.buf.slice(e.out_off), e.src_lo)
+            } else {
+                (self.buf.slice(e.in_off), e.dst_lo)
+            };
+            let n = self.meta.n as usize;
+            let mut bits = vec![0u64; n.div_ceil(64)];
+            for (i, w) in off.windows(2).enumerate() {
+                if w[1] > w[0] {
+                    let node = lo as usize + i;
+                    bits[node / 64] |= 1 << (node % 64);
+                }
+            }
+            bits
+        })
+    }
+
+    /// Nodes sharing code `c` of column `tag` (0 phone, 1 address).
+    pub fn code_nodes(&self, tag: usize, c: u32) -> &[u32] {
+        let off: &[u32] = self.buf.slice(self.meta.nodes.code_off[tag & 1]);
+        let nodes: &[u32] = self.buf.slice(self.meta.nodes.code_nodes[tag & 1]);
+        match (off.get(c as usize), off.get(c as usize + 1)) {
+            (Some(&a), Some(&z)) => nodes.get(a as usize..z as usize).unwrap_or(&[]),
+            _ => &[],
+        }
+    }
+
+    /// The normalised text of code `c` of column `tag`.
+    pub fn code_text(&self, tag: usize, c: u32) -> &str {
+        self.str_at(
+            self.meta.nodes.code_text_off[tag & 1],
+            self.meta.nodes.code_text[tag & 1],
+            c as usize,
+        )
     }
 
     /// Extra columns of an edge.
