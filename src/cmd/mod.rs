@@ -1,6 +1,7 @@
 //! Subcommands.
 
 mod db;
+mod generate;
 mod ingest;
 mod rules;
 mod show;
@@ -47,6 +48,8 @@ enum Command {
     /// Check, list or explain rule files.
     #[command(subcommand)]
     Rules(rules::RulesCmd),
+    /// Generate a synthetic bundle with planted conflicts and their truth.
+    Generate(generate::Args),
 }
 
 /// Runs a parsed command line.
@@ -58,5 +61,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Screen(a) => rules::screen(&a),
         Command::Risk(a) => rules::risk(&a),
         Command::Rules(c) => rules::rules(&c),
+        Command::Generate(a) => generate::run(&a),
     }
 }
