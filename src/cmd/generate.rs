@@ -27,7 +27,14 @@ pub fn run(a: &Args) -> Result<ExitCode> {
         "zone" => qinglian_synth::Profile::Zone,
         other => anyhow::bail!("--profile {other}: expected province or zone"),
     };
-    let rep = qinglian_synth::generate(&qinglian_synth::Options { people: a.people, seed: a.seed, profile }, &a.out)?;
+    let rep = qinglian_synth::generate(
+        &qinglian_synth::Options {
+            people: a.people,
+            seed: a.seed,
+            profile,
+        },
+        &a.out,
+    )?;
     for (f, n) in &rep.files {
         println!("{f:<22} {n:>10}");
     }

@@ -2,6 +2,7 @@
 
 mod db;
 mod generate;
+mod graph;
 mod ingest;
 mod rules;
 mod show;
@@ -50,6 +51,14 @@ enum Command {
     Rules(rules::RulesCmd),
     /// Generate a synthetic bundle with planted conflicts and their truth.
     Generate(generate::Args),
+    /// Shortest evidence chains between two entities (bounded, bidirectional).
+    Path(graph::PathArgs),
+    /// Export the neighbourhood of an entity (JSON, GraphML, GEXF, CSV, DOT).
+    Subgraph(graph::SubgraphArgs),
+    /// List the recorded merges of rows into one entity.
+    Merges(graph::MergesArgs),
+    /// List the committed loads.
+    Loads(graph::LoadsArgs),
 }
 
 /// Runs a parsed command line.
@@ -62,5 +71,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Risk(a) => rules::risk(&a),
         Command::Rules(c) => rules::rules(&c),
         Command::Generate(a) => generate::run(&a),
+        Command::Path(a) => graph::path(&a),
+        Command::Subgraph(a) => graph::subgraph(&a),
+        Command::Merges(a) => graph::merges(&a),
+        Command::Loads(a) => graph::loads(&a),
     }
 }

@@ -8,8 +8,10 @@
 
 pub mod describe;
 pub mod exec;
+pub mod export;
 pub mod findings;
 pub mod native;
+pub mod paths;
 pub mod snapshot;
 
 use qinglian_store::{GraphDb, Store, StoreError};

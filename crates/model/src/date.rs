@@ -148,10 +148,13 @@ impl Interval {
 }
 
 impl fmt::Display for Interval {
+    /// `2015-03-01..2020-12-31`, `2015-03-01..open`, `..2020-12-31`, or `always`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.start_date() {
-            Some(d) => write!(f, "{d}")?,
-            None => f.write_str("…")?,
+        if *self == Interval::ALWAYS {
+            return f.write_str("always");
+        }
+        if let Some(d) = self.start_date() {
+            write!(f, "{d}")?;
         }
         f.write_str("..")?;
         match self.end_date() {

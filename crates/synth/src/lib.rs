@@ -55,5 +55,7 @@ pub enum SynthError {
 /// Writes a bundle and its `truth.jsonl` into `out`.
 pub fn generate(opts: &Options, out: &Path) -> Result<Report, SynthError> {
     let _ = (opts, out);
-    Err(SynthError::Options("the generator is being implemented".into()))
+    Err(SynthError::Options(
+        "the generator is being implemented".into(),
+    ))
 }
