@@ -342,8 +342,8 @@ pub fn neighbourhood(
         for &n in &frontier {
             s.neighbours(n, &opts, |e, m| {
                 edges.insert(e);
-                if !seen.contains_key(&m) {
-                    seen.insert(m, d);
+                if let std::collections::hash_map::Entry::Vacant(v) = seen.entry(m) {
+                    v.insert(d);
                     order.push(m);
                     next.push(m);
                 }
