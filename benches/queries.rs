@@ -43,7 +43,7 @@ fn peak_rss_mb() -> f64 {
         .map_or(0.0, |kb| kb / 1024.0)
 }
 
-fn emit(scale: &str, query: &str, t: Instant, rows: usize, extra: serde_json::Value) {
+fn emit(scale: &str, query: &str, t: Instant, rows: usize, extra: &serde_json::Value) {
     let mut v = serde_json::json!({
         "peer": "qinglian", "scale": scale, "query": query, "status": "ok",
         "wall_s": (t.elapsed().as_secs_f64() * 1e4).round() / 1e4, "rows": rows, "peak_rss_mb": peak_rss_mb(),
@@ -107,7 +107,7 @@ fn main() -> Result<()> {
         for _ in 0..repeat {
             let t = Instant::now();
             let r = exec::run(&snap, &c, &opts)?;
-            emit(&scale, q, t, r.findings.len(), serde_json::json!({}));
+            emit(&scale, q, t, r.findings.len(), &serde_json::json!({}));
             run = Some(r);
         }
         let mut f = std::io::BufWriter::new(std::fs::File::create(out(q, "jsonl"))?);
