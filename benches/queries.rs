@@ -87,7 +87,7 @@ fn main() -> Result<()> {
         "open",
         t,
         snap.node_count() as usize,
-        &serde_json::json!({\"rebuilt\": rebuilt}),
+        &serde_json::json!({"rebuilt": rebuilt}),
     );
 
     let rules = qinglian_rules::builtins()?;
@@ -159,7 +159,7 @@ fn main() -> Result<()> {
             "q2",
             t,
             lengths.len(),
-            &serde_json::json!({\"found\": lengths.iter().filter(|x| x.1 >= 0).count()}),
+            &serde_json::json!({"found": lengths.iter().filter(|x| x.1 >= 0).count()}),
         );
     }
     lengths.sort_unstable();
@@ -195,7 +195,7 @@ fn main() -> Result<()> {
             "q3",
             t,
             counts.len(),
-            &serde_json::json!({\"total_nodes\": counts.iter().map(|c| c.1).sum::<usize>(), "total_edges": counts.iter().map(|c| c.2).sum::<usize>()}),
+            &serde_json::json!({"total_nodes": counts.iter().map(|c| c.1).sum::<usize>(), "total_edges": counts.iter().map(|c| c.2).sum::<usize>()}),
         );
     }
     counts.sort();
@@ -218,7 +218,7 @@ fn main() -> Result<()> {
             "screen_all",
             t,
             n,
-            serde_json::json!({"rules": rules.len()}),
+            &serde_json::json!({"rules": rules.len()}),
         );
     }
     Ok(())
