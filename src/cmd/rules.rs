@@ -22,11 +22,14 @@ pub enum Format {
     Table,
 }
 
-/// Run detection rules over the whole database.
+/// Run detection rules over the whole database (or over a bundle, in memory).
 #[derive(Debug, clap::Args)]
 pub struct ScreenArgs {
     #[command(flatten)]
     pub db: DbArg,
+    /// Screen this bundle folder in memory instead of a database (nothing is written).
+    #[arg(long)]
+    pub bundle: Option<PathBuf>,
     /// A folder of rule files that add to or override the built-in rules.
     #[arg(long)]
     pub rules: Option<PathBuf>,
@@ -169,8 +172,40 @@ pub fn screen_all(
     Ok(all)
 }
 
+/// Loads a bundle into memory and builds its snapshot (for `screen --bundle`).
+fn snapshot_of_bundle(dir: &std::path::Path) -> Result<Snapshot> {
+    let mut db = qinglian_store::GraphDb::open(qinglian_store::MemStore::new())?;
+    match qinglian_ingest::ingest(
+        &mut db,
+        dir,
+        &qinglian_ingest::IngestOptions::default(),
+        &|_| {},
+    ) {
+        Ok(rep) => {
+            for w in rep.warnings.iter().take(20) {
+                eprintln!("{w}");
+            }
+        }
+        Err(qinglian_ingest::IngestError::Rejected(r)) => {
+            for e in &r.errors {
+                eprintln!("{e}");
+            }
+            bail!(
+                "{}: {} error(s); fix the bundle and try again",
+                dir.display(),
+                r.error_count
+            );
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(qinglian_engine::snapshot::build(&db)?)
+}
+
 pub fn screen(a: &ScreenArgs) -> Result<ExitCode> {
-    let (_db, snap) = super::db::open_snapshot(&a.db.db)?;
+    let snap = match &a.bundle {
+        Some(dir) => snapshot_of_bundle(dir)?,
+        None => super::db::open_snapshot(&a.db.db)?.1,
+    };
     let rules = load_rules(a.rules.as_ref())?;
     let opts = ExecOptions {
         as_of: parse_date(&a.as_of)?,
