@@ -5,6 +5,7 @@ mod generate;
 mod graph;
 mod ingest;
 mod rules;
+mod server;
 mod show;
 mod stats;
 
@@ -59,6 +60,14 @@ enum Command {
     Merges(graph::MergesArgs),
     /// List the committed loads.
     Loads(graph::LoadsArgs),
+    /// Serve the investigator HTTP API.
+    Serve(server::ServeArgs),
+    /// Create, revoke or list API tokens.
+    #[command(subcommand)]
+    Token(server::TokenCmd),
+    /// Verify or show the audit trail.
+    #[command(subcommand)]
+    Audit(server::AuditCmd),
 }
 
 /// Runs a parsed command line.
@@ -75,5 +84,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Subgraph(a) => graph::subgraph(&a),
         Command::Merges(a) => graph::merges(&a),
         Command::Loads(a) => graph::loads(&a),
+        Command::Serve(a) => server::serve(&a),
+        Command::Token(c) => server::token(&c),
+        Command::Audit(c) => server::audit(&c),
     }
 }

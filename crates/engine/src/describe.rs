@@ -30,9 +30,46 @@ pub fn date_json(d: i32) -> Value {
     }
 }
 
-/// `{"id", "kind", "name"}`.
+/// `{"id", "kind", "name", "source"}`: the node and the row that first described it.
 pub fn node_json(snap: &Snapshot, n: u32) -> Value {
-    json!({"id": snap.ext(n), "kind": snap.kind_of(n).as_str(), "name": snap.name(n)})
+    let (f, l) = snap.node_source(n);
+    json!({"id": snap.ext(n), "kind": snap.kind_of(n).as_str(), "name": snap.name(n), "source": source_json(snap, f, l)})
+}
+
+/// A node for an evidence chain: with its dates and, when it is on the blacklist, every
+/// listing with the row it came from, so that the facts a rule relied on are cited too.
+pub fn evidence_node_json(snap: &Snapshot, n: u32) -> Value {
+    let mut v = node_json(snap, n);
+    let d = snap.dates()[n as usize];
+    if d != crate::snapshot::NO_DATE {
+        let key = match snap.kind_of(n) {
+            qinglian_model::NodeKind::Person => "birth_date",
+            qinglian_model::NodeKind::Company => "founded",
+            qinglian_model::NodeKind::Tender => "published",
+            qinglian_model::NodeKind::Contract => "signed",
+            qinglian_model::NodeKind::Subsidy => "paid",
+            qinglian_model::NodeKind::Agency => "date",
+        };
+        v[key] = date_json(d);
+    }
+    let death = snap.deaths()[n as usize];
+    if death != crate::snapshot::NO_DATE {
+        v["death_date"] = date_json(death);
+    }
+    if snap.flags()[n as usize] & crate::snapshot::flag::BLACKLISTED != 0 {
+        if let Some(det) = snap.detail(n) {
+            v["blacklist"] = det
+                .blacklist
+                .iter()
+                .map(|b| {
+                    json!({"reason": b.reason, "listed": b.listed.map(|d| d.to_string()), "list_source": b.list_source,
+                           "source": source_json(snap, b.source.file.0, b.source.line)})
+                })
+                .collect::<Vec<_>>()
+                .into();
+        }
+    }
+    v
 }
 
 /// An edge: endpoints, kind, label, validity, value and source row.

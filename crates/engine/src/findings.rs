@@ -1,7 +1,7 @@
 //! Findings: what a rule flags, with its evidence chain, in a canonical order; output as JSON
 //! lines, CSV or a table; roll-ups per official and per tender.
 
-use crate::describe::{edge_json, node_json};
+use crate::describe::{edge_json, evidence_node_json};
 use crate::exec::EdgeRef;
 use crate::snapshot::Snapshot;
 use qinglian_model::{EdgeKind, NodeKind};
@@ -37,7 +37,7 @@ impl Evidence {
                 if let Some(n) = n {
                     if !seen_nodes.contains(n) {
                         seen_nodes.push(*n);
-                        nodes.push(node_json(snap, *n));
+                        nodes.push(evidence_node_json(snap, *n));
                     }
                 }
                 if let Some(e) = e {
@@ -82,6 +82,8 @@ pub struct Finding {
     pub ref_id: String,
     /// contract, tender or subsidy.
     pub ref_type: String,
+    /// The agency that runs the tender, signed the contract or paid the subsidy ("" if none).
+    pub agency: String,
     /// One sentence in plain words.
     pub explanation: String,
     /// The chain.
@@ -118,6 +120,13 @@ impl Finding {
         } else {
             snap.kind_of(key[3]).as_str().to_ascii_lowercase()
         };
+        let agency = if key[3] == u32::MAX {
+            String::new()
+        } else {
+            agency_of(snap, key[3])
+                .map(|a| snap.ext(a).to_owned())
+                .unwrap_or_default()
+        };
         let mut f = Finding {
             id: String::new(),
             pattern: rule.to_owned(),
@@ -130,6 +139,7 @@ impl Finding {
             target2: ext(key[2]),
             ref_id: ext(key[3]),
             ref_type,
+            agency,
             explanation,
             evidence,
         };
@@ -163,7 +173,7 @@ pub fn csv_safe(s: &str) -> String {
 
 /// Findings as CSV (evidence as compact JSON in the last column).
 pub fn to_csv(findings: &[Finding]) -> String {
-    let mut w = String::from("id,pattern,severity,score,official,official_name,target,target_name,target2,ref,ref_type,explanation,evidence\n");
+    let mut w = String::from("id,pattern,severity,score,official,official_name,target,target_name,target2,ref,ref_type,agency,explanation,evidence\n");
     for f in findings {
         let cells = [
             f.id.clone(),
@@ -177,6 +187,7 @@ pub fn to_csv(findings: &[Finding]) -> String {
             f.target2.clone(),
             f.ref_id.clone(),
             f.ref_type.clone(),
+            f.agency.clone(),
             f.explanation.clone(),
             serde_json::to_string(&f.evidence).unwrap_or_default(),
         ];
@@ -286,6 +297,18 @@ pub fn rollup(snap: &Snapshot, findings: &[Finding], by: RollupBy) -> Vec<RiskRo
             .then(a.id.cmp(&b.id))
     });
     v
+}
+
+/// The agency behind a tender (RAN), contract (AWARDED) or subsidy (PAID).
+pub fn agency_of(snap: &Snapshot, n: u32) -> Option<u32> {
+    let k = match snap.kind_of(n) {
+        NodeKind::Tender => EdgeKind::Ran,
+        NodeKind::Contract => EdgeKind::Awarded,
+        NodeKind::Subsidy => EdgeKind::Paid,
+        _ => return None,
+    };
+    let v = snap.edges(k);
+    v.inc(n).first().map(|&e| v.src[e as usize])
 }
 
 fn tender_of(snap: &Snapshot, contract: u32) -> Option<String> {

@@ -12,6 +12,7 @@ pub mod export;
 pub mod findings;
 pub mod native;
 pub mod paths;
+pub mod preaward;
 pub mod snapshot;
 
 use qinglian_store::{GraphDb, Store, StoreError};

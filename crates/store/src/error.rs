@@ -50,6 +50,12 @@ pub enum StoreError {
         /// Version this build reads.
         supported: u32,
     },
+    /// Another process (or a store not yet fully closed) holds the database folder.
+    #[error("database {path} is in use by another process (a running `qinglian serve` or ingest?); stop it or use another --db")]
+    Locked {
+        /// The database folder.
+        path: PathBuf,
+    },
     /// A stored record does not decode.
     #[error("corrupt record at key {key}: {reason}")]
     Corrupt {

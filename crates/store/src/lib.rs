@@ -24,7 +24,7 @@ pub use graph::{
     GraphDb, LoadRecord, LoadWriter, CHUNK_TARGET, FORMAT_VERSION,
 };
 pub use mem::MemStore;
-pub use sled_store::{SledStore, SEGMENT_SIZE};
+pub use sled_store::{SledStore, LOCK_WAIT, SEGMENT_SIZE};
 
 /// Largest value a batch accepts. sled 0.34.7 lost data with values over about 128 KB in our
 /// power-cut tests; 64 KiB keeps a wide margin.

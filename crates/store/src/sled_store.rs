@@ -23,18 +23,45 @@ pub struct SledStore {
     db_file: PathBuf,
 }
 
+/// How long [`SledStore::open`] waits for another holder of the database lock to let go.
+pub const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// sled segment size; fixed when a database is created.
 pub const SEGMENT_SIZE: usize = 8 * 1024 * 1024;
 
 impl SledStore {
     /// Opens (or creates) the sled database in `dir`.
+    ///
+    /// sled releases its file lock only when its background flusher thread has exited, which
+    /// can be a few milliseconds after the last handle is dropped; a reopen in the same process
+    /// (ingest, then snapshot build; tests) would otherwise fail spuriously. So a lock conflict
+    /// is retried for up to [`LOCK_WAIT`] before it is reported as [`StoreError::Locked`].
     pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(256 * 1024 * 1024)
-            .segment_size(SEGMENT_SIZE)
-            .mode(sled::Mode::HighThroughput)
-            .open()?;
+        let started = std::time::Instant::now();
+        let mut pause = std::time::Duration::from_millis(5);
+        let db = loop {
+            let attempt = sled::Config::new()
+                .path(dir)
+                .cache_capacity(256 * 1024 * 1024)
+                .segment_size(SEGMENT_SIZE)
+                .mode(sled::Mode::HighThroughput)
+                .open();
+            match attempt {
+                Ok(db) => break db,
+                // sled flattens the lock failure into an `Other` error with this text
+                // (sled 0.34.7 `config.rs`), so the message is all there is to match on.
+                Err(sled::Error::Io(e)) if e.to_string().starts_with("could not acquire lock") => {
+                    if started.elapsed() >= LOCK_WAIT {
+                        return Err(StoreError::Locked {
+                            path: dir.to_path_buf(),
+                        });
+                    }
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(std::time::Duration::from_millis(200));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
         let store = SledStore {
             db,
             dir: dir.to_path_buf(),

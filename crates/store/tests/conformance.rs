@@ -48,3 +48,12 @@ fn opening_an_empty_store_writes_the_format_version() {
     );
     assert_eq!(db.state().generation, 0);
 }
+
+#[test]
+fn a_database_held_open_elsewhere_is_reported_as_locked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let _held = SledStore::open(dir.path()).expect("open");
+    let err = SledStore::open(dir.path()).expect_err("second open must wait, then fail");
+    assert!(matches!(err, StoreError::Locked { .. }), "{err}");
+    assert!(err.to_string().contains("in use"), "{err}");
+}

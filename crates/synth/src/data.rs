@@ -145,7 +145,10 @@ pub(crate) const FEMALE_CHARS: &str = "秀娟英华慧巧美娜静淑惠珠翠�
 
 /// Zhejiang's prefecture-level cities: name, telephone area code, and their county-level
 /// divisions (administrative division code, name).
-pub(crate) const CITIES: &[(&str, &str, &[(u32, &str)])] = &[
+/// A city: name, telephone area code, divisions (code, name).
+pub(crate) type City = (&'static str, &'static str, &'static [(u32, &'static str)]);
+
+pub(crate) const CITIES: &[City] = &[
     (
         "杭州市",
         "0571",
@@ -331,7 +334,8 @@ pub(crate) const DEPTS: &[(&str, f64, f64, bool)] = &[
     ("综合行政执法", 2.0, 0.1, false),
 ];
 /// Syllables of town names.
-pub(crate) const SYL: &str = "东西南北中新安平和兴丰宁华阳山河湖桥塘溪江海龙凤云石金银青白长永富良清明盛泰康庆福瑞德仁";
+pub(crate) const SYL: &str =
+    "东西南北中新安平和兴丰宁华阳山河湖桥塘溪江海龙凤云石金银青白长永富良清明盛泰康庆福瑞德仁";
 pub(crate) const PARK_KINDS: &[&str] = &["经济技术开发区", "高新技术产业园区", "现代农业园区"];
 
 /// Titles by agency kind, with weights.
@@ -409,9 +413,46 @@ pub(crate) const ZONE_BUREAUS: &[(&str, f64, f64, bool)] = &[
 ];
 
 pub(crate) const ROADS: &[&str] = &[
-    "文三", "文二", "学院", "解放", "延安", "庆春", "凤起", "体育场", "环城", "湖墅", "莫干山", "天目山", "古墩",
-    "紫金港", "江南", "滨盛", "秋涛", "建国", "中山", "人民", "新华", "钱江", "之江", "振华", "兴业", "富春",
-    "迎宾", "世纪", "工业", "科技", "青年", "东湖", "金沙", "幸福", "义蓬", "河庄", "白杨", "下沙", "学林", "文渊",
+    "文三",
+    "文二",
+    "学院",
+    "解放",
+    "延安",
+    "庆春",
+    "凤起",
+    "体育场",
+    "环城",
+    "湖墅",
+    "莫干山",
+    "天目山",
+    "古墩",
+    "紫金港",
+    "江南",
+    "滨盛",
+    "秋涛",
+    "建国",
+    "中山",
+    "人民",
+    "新华",
+    "钱江",
+    "之江",
+    "振华",
+    "兴业",
+    "富春",
+    "迎宾",
+    "世纪",
+    "工业",
+    "科技",
+    "青年",
+    "东湖",
+    "金沙",
+    "幸福",
+    "义蓬",
+    "河庄",
+    "白杨",
+    "下沙",
+    "学林",
+    "文渊",
 ];
 pub(crate) const ROAD_KINDS: &[&str] = &["路", "街", "大道"];
 
@@ -471,40 +512,36 @@ pub(crate) const HOLDING_SUFFIX: &[&str] = &[
     "企业管理咨询有限公司",
     "投资合伙企业（有限合伙）",
 ];
-pub(crate) const STATUSES: &[(&str, f64)] = &[
-    ("存续", 70.0),
-    ("在业", 18.0),
-    ("注销", 8.0),
-    ("吊销", 4.0),
-];
+pub(crate) const STATUSES: &[(&str, f64)] =
+    &[("存续", 70.0), ("在业", 18.0), ("注销", 8.0), ("吊销", 4.0)];
 
+/// Procurement projects (the tender title is agency, year and project).
 pub(crate) const PROJECTS: &[&str] = &[
-    "道路改造",
-    "桥梁维修",
-    "办公楼装修",
-    "信息化系统建设",
-    "办公设备采购",
-    "物业服务",
-    "绿化养护",
-    "医疗设备采购",
-    "教学设备采购",
-    "河道整治",
-    "农田水利建设",
-    "安防监控系统",
-    "公务车辆采购",
-    "食堂服务",
-    "保洁服务",
-    "工程咨询服务",
-    "软件开发",
-    "网络安全服务",
-    "污水处理设施",
-    "路灯改造",
-    "老旧小区改造",
-    "学校扩建",
-    "防汛物资采购",
-    "档案数字化",
+    "道路改造工程",
+    "桥梁维修加固工程",
+    "办公楼装修工程",
+    "信息化系统建设项目",
+    "办公设备采购项目",
+    "物业管理服务项目",
+    "绿化养护服务项目",
+    "医疗设备采购项目",
+    "教学设备采购项目",
+    "河道综合整治工程",
+    "农田水利建设工程",
+    "安防监控系统采购项目",
+    "公务车辆采购项目",
+    "食堂餐饮服务项目",
+    "保洁服务项目",
+    "工程造价咨询服务项目",
+    "软件开发服务项目",
+    "网络安全等级保护服务项目",
+    "污水处理设施建设工程",
+    "路灯节能改造工程",
+    "老旧小区改造工程",
+    "学校扩建工程",
+    "防汛物资采购项目",
+    "档案数字化服务项目",
 ];
-pub(crate) const PROJECT_KINDS: &[&str] = &["采购", "工程", "服务"];
 
 pub(crate) const PROGRAMS_PERSON: &[&str] = &[
     "高龄津贴",

@@ -127,7 +127,7 @@ impl Finding {
         }
     }
 
-    pub(crate) fn with(mut self, k: &'static str, v: impl ToString) -> Finding {
+    pub(crate) fn with(mut self, k: &'static str, v: &dyn std::fmt::Display) -> Finding {
         self.extra.push((k, v.to_string()));
         self
     }

@@ -73,7 +73,8 @@ pub(crate) struct Rng(Xoshiro256PlusPlus);
 impl Rng {
     /// The stream `stream` of seed `seed`.
     pub(crate) fn new(seed: u64, stream: u64) -> Rng {
-        let s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ stream.wrapping_mul(0xD1B5_4A32_D192_ED03);
+        let s =
+            seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ stream.wrapping_mul(0xD1B5_4A32_D192_ED03);
         Rng(Xoshiro256PlusPlus::seed_from_u64(s))
     }
 
@@ -162,10 +163,6 @@ impl Weighted {
         Weighted::new((1..=n).map(|r| 1.0 / (r as f64).powf(s)))
     }
 
-    pub(crate) fn len(&self) -> usize {
-        self.cum.len()
-    }
-
     pub(crate) fn sample(&self, r: &mut Rng) -> usize {
         let total = self.cum.last().copied().unwrap_or(0.0);
         let x = r.unit() * total;
@@ -209,7 +206,9 @@ pub(crate) fn resident_id(body: u64) -> [u8; 18] {
 }
 
 const USCC_ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-const USCC_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+const USCC_WEIGHTS: [u32; 17] = [
+    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+];
 
 /// A unified social credit code: `91` (registered by market regulation, enterprise), the
 /// region code, the 9-character organisation code (8 digits and its GB 11714 check
@@ -253,6 +252,7 @@ pub(crate) fn width(n: usize, min: usize) -> usize {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use qinglian_model::{CreditCode, Date, ResidentId};

@@ -150,7 +150,6 @@ pub(crate) struct Role {
 pub(crate) struct Tender {
     pub a: u32,
     pub project: u8,
-    pub pkind: u8,
     pub budget: i64,
     pub published: i32,
 }
@@ -589,11 +588,21 @@ impl World {
         women.truncate(m);
         let mut mk: Vec<(f64, u32)> = men
             .iter()
-            .map(|&x| (f64::from(self.people[x as usize].birth) + 730.0 + 700.0 * r.normal(), x))
+            .map(|&x| {
+                (
+                    f64::from(self.people[x as usize].birth) + 730.0 + 700.0 * r.normal(),
+                    x,
+                )
+            })
             .collect();
         let mut wk: Vec<(f64, u32)> = women
             .iter()
-            .map(|&x| (f64::from(self.people[x as usize].birth) + 700.0 * r.normal(), x))
+            .map(|&x| {
+                (
+                    f64::from(self.people[x as usize].birth) + 700.0 * r.normal(),
+                    x,
+                )
+            })
             .collect();
         mk.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         wk.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
@@ -821,7 +830,14 @@ impl World {
                         "市场监督管理" | "综合行政执法" => "局",
                         _ => "厅",
                     };
-                    rows.push(ag(format!("{prov}{stem}{suf}"), 0, prov, AgKind::Bureau, tw, sw));
+                    rows.push(ag(
+                        format!("{prov}{stem}{suf}"),
+                        0,
+                        prov,
+                        AgKind::Bureau,
+                        tw,
+                        sw,
+                    ));
                 }
                 let mut towns = HashSet::new();
                 'cities: for &(city, area, dists) in CITIES {
@@ -830,26 +846,43 @@ impl World {
                     }
                     let creg = format!("{prov}{city}");
                     let cg = rows.len() as u32;
-                    rows.push(ag(format!("{city}人民政府"), 0, &creg, AgKind::CityGov, 0.5, 0.2));
+                    rows.push(ag(
+                        format!("{city}人民政府"),
+                        0,
+                        &creg,
+                        AgKind::CityGov,
+                        0.5,
+                        0.2,
+                    ));
                     for &(stem, tw, sw, _) in DEPTS {
                         let suf = if matches!(stem, "发展和改革" | "卫生健康") {
                             "委员会"
                         } else {
                             "局"
                         };
-                        rows.push(ag(format!("{city}{stem}{suf}"), cg, &creg, AgKind::Bureau, tw, sw));
+                        rows.push(ag(
+                            format!("{city}{stem}{suf}"),
+                            cg,
+                            &creg,
+                            AgKind::Bureau,
+                            tw,
+                            sw,
+                        ));
                     }
+                    // companies register in every division of the cities covered
                     for &(code, dname) in dists {
+                        self.districts.push(District {
+                            code,
+                            region: format!("{creg}{dname}"),
+                            city,
+                            area,
+                        });
+                    }
+                    for &(_, dname) in dists {
                         if rows.len() >= target {
                             break 'cities;
                         }
                         let reg = format!("{creg}{dname}");
-                        self.districts.push(District {
-                            code,
-                            region: reg.clone(),
-                            city,
-                            area,
-                        });
                         let dg = rows.len() as u32;
                         let gov = if dname.ends_with('区') {
                             format!("{city}{dname}人民政府")
@@ -859,7 +892,11 @@ impl World {
                         rows.push(ag(gov, cg, &reg, AgKind::DistrictGov, 0.5, 0.3));
                         for &(stem, tw, sw, at_district) in DEPTS {
                             if at_district {
-                                let suf = if stem == "卫生健康" { "委员会" } else { "局" };
+                                let suf = if stem == "卫生健康" {
+                                    "委员会"
+                                } else {
+                                    "局"
+                                };
                                 rows.push(ag(
                                     format!("{dname}{stem}{suf}"),
                                     dg,
@@ -895,9 +932,23 @@ impl World {
                                 }
                             }
                             if r.chance(0.6) {
-                                rows.push(ag(format!("{dname}{t}镇人民政府"), dg, &reg, AgKind::Town, 1.5, 2.0));
+                                rows.push(ag(
+                                    format!("{dname}{t}镇人民政府"),
+                                    dg,
+                                    &reg,
+                                    AgKind::Town,
+                                    1.5,
+                                    2.0,
+                                ));
                             } else {
-                                rows.push(ag(format!("{dname}{t}街道办事处"), dg, &reg, AgKind::Street, 1.2, 1.5));
+                                rows.push(ag(
+                                    format!("{dname}{t}街道办事处"),
+                                    dg,
+                                    &reg,
+                                    AgKind::Street,
+                                    1.2,
+                                    1.5,
+                                ));
                             }
                         }
                     }
@@ -1055,14 +1106,23 @@ impl World {
             r.int(1, 999)
         );
         if r.chance(0.4) {
-            s.push_str(&format!("{}幢{}{:02}室", r.int(1, 20), r.int(1, 30), r.int(1, 20)));
+            s.push_str(&format!(
+                "{}幢{}{:02}室",
+                r.int(1, 20),
+                r.int(1, 30),
+                r.int(1, 20)
+            ));
         }
         s
     }
 
     pub(crate) fn new_phone(r: &mut Rng, area: &str) -> String {
         if r.chance(0.6) {
-            format!("1{}{:09}", r.pick(&[3, 5, 7, 8, 9, 5, 3, 8, 6, 4]), r.int(0, 999_999_999))
+            format!(
+                "1{}{:09}",
+                r.pick(&[3, 5, 7, 8, 9, 5, 3, 8, 6, 4]),
+                r.int(0, 999_999_999)
+            )
         } else {
             format!("{area}-{}{:07}", r.int(2, 8), r.int(0, 9_999_999))
         }
@@ -1125,7 +1185,11 @@ impl World {
         let clusters: Vec<String> = (0..n_cl)
             .map(|_| {
                 let d = r.below(self.districts.len());
-                format!("{}{}楼", World::new_addr(r, &self.districts[d].region), r.int(1, 9))
+                format!(
+                    "{}{}楼",
+                    World::new_addr(r, &self.districts[d].region),
+                    r.int(1, 9)
+                )
             })
             .collect();
         let agent_phones: Vec<String> = (0..(cn / 1500).max(5))
@@ -1193,8 +1257,31 @@ impl World {
             })
             .collect();
         r.shuffle(&mut cand);
-        cand.truncate(((0.15 * self.n as f64) as usize).max(20));
-        self.pool_w = Weighted::zipf(cand.len(), 0.3);
+        match self.profile {
+            Profile::Province => cand.truncate(((0.15 * self.n as f64) as usize).max(20)),
+            Profile::Zone => {
+                // a few hundred people are nearly all within two family hops of some
+                // official; the zone's entrepreneurs come from outside those circles, so
+                // that the planted conflicts stand out in the demo
+                let mut near: HashSet<u32> = HashSet::new();
+                for &o in &self.officials {
+                    near.insert(o);
+                    for &m in self.fam(o) {
+                        near.insert(m);
+                        near.extend(self.fam(m).iter().copied());
+                    }
+                }
+                let far: Vec<u32> = cand.iter().copied().filter(|x| !near.contains(x)).collect();
+                if far.len() >= 30 {
+                    cand = far;
+                }
+            }
+        }
+        let activity = match self.profile {
+            Profile::Province => 0.3,
+            Profile::Zone => 0.0,
+        };
+        self.pool_w = Weighted::zipf(cand.len(), activity);
         self.pool = cand;
         let a2000 = day(2000, 1, 1);
         self.adults = (0..self.n as u32)
@@ -1203,11 +1290,26 @@ impl World {
                 p.birth <= a2000 && p.death == OPEN
             })
             .collect();
+        // a zone's few hundred people hold fewer seats each than a province's entrepreneurs
+        let zone = self.profile == Profile::Zone;
+        let hold_p = if zone { 0.05 } else { 0.15 };
+        let n_owners: &[(usize, f64)] = if zone {
+            &[(1, 75.0), (2, 20.0), (3, 5.0)]
+        } else {
+            &[(1, 50.0), (2, 33.0), (3, 17.0)]
+        };
+        let lr_owner = if zone { 0.9 } else { 0.7 };
+        let directors = if zone {
+            [70.0, 30.0, 0.0]
+        } else {
+            [40.0, 40.0, 20.0]
+        };
+        let role_owner = if zone { 0.6 } else { 0.3 };
         let mut own = Vec::new();
         let mut roles = Vec::new();
         for c in 0..cn {
             let f = self.comps[c].founded;
-            let k = choose_w(r, &[(1usize, 50.0), (2, 33.0), (3, 17.0)]);
+            let k = choose_w(r, n_owners);
             let mut owners: Vec<Ent> = Vec::new();
             for _ in 0..k {
                 let o = if is_hold[c] {
@@ -1217,7 +1319,7 @@ impl World {
                     } else {
                         Ent::P(self.pick_ent(r))
                     }
-                } else if !all_holds.is_empty() && r.chance(0.15) {
+                } else if !all_holds.is_empty() && r.chance(hold_p) {
                     Ent::C(all_holds[hold_w.sample(r)])
                 } else {
                     Ent::P(self.pick_ent(r))
@@ -1263,7 +1365,7 @@ impl World {
                     });
                 }
             }
-            let lr = if !persons.is_empty() && r.chance(0.7) {
+            let lr = if !persons.is_empty() && r.chance(lr_owner) {
                 r.pick(&persons)
             } else {
                 self.pick_ent(r)
@@ -1294,7 +1396,7 @@ impl World {
                 });
             }
             for (role, w) in [
-                (RoleKind::Director, [40.0, 40.0, 20.0]),
+                (RoleKind::Director, directors),
                 (RoleKind::Supervisor, [55.0, 45.0, 0.0]),
                 (RoleKind::Manager, [60.0, 40.0, 0.0]),
                 (RoleKind::Employee, [40.0, 30.0, 30.0]),
@@ -1303,7 +1405,7 @@ impl World {
                 for _ in 0..cnt {
                     let p = if role == RoleKind::Employee {
                         r.pick(&self.adults)
-                    } else if !persons.is_empty() && r.chance(0.3) {
+                    } else if !persons.is_empty() && r.chance(role_owner) {
                         r.pick(&persons)
                     } else {
                         self.pick_ent(r)
@@ -1355,7 +1457,6 @@ impl World {
         self.tenders.push(Tender {
             a,
             project: r.below(PROJECTS.len()) as u8,
-            pkind: r.below(PROJECT_KINDS.len()) as u8,
             budget: (budget * 100.0) as i64,
             published,
         });
@@ -1420,7 +1521,17 @@ impl World {
             let a = self.ag_tw.sample(r) as u32;
             tender_ags.push(a);
             let published = r.int(T_START, pub_hi - 1);
-            let k = choose_w(r, &[(3, 25.0), (4, 25.0), (5, 18.0), (6, 14.0), (7, 10.0), (8, 8.0)]);
+            let k = choose_w(
+                r,
+                &[
+                    (3, 25.0),
+                    (4, 25.0),
+                    (5, 18.0),
+                    (6, 14.0),
+                    (7, 10.0),
+                    (8, 8.0),
+                ],
+            );
             let mut bs: Vec<u32> = Vec::new();
             for _ in 0..40 {
                 if bs.len() >= k {
@@ -1434,12 +1545,8 @@ impl World {
             if bs.len() < 2 {
                 continue;
             }
-            let win = if r.chance(0.9) {
-                Some(r.pick(&bs))
-            } else {
-                None
-            };
-            self.add_tender(r, a, published, &bs, win, &[]);
+            let win = r.pick(&bs);
+            self.add_tender(r, a, published, &bs, Some(win), &[]);
         }
         // direct contracts (no tender)
         for _ in 0..tn / 4 {

@@ -174,7 +174,11 @@ pub fn run(snap: &Snapshot, c: &Compiled, opts: &ExecOptions) -> Result<RuleRun,
     let mut best: FxHashMap<run::Key, run::Best> = FxHashMap::default();
     let mut truncated = false;
     for (i, b) in c.branches.iter().enumerate() {
-        let (m, cut) = run::run_branch(&g, &b.plan, i, &limits);
+        let grader = run::Grader {
+            grades: &b.grades,
+            default: c.rule.severity,
+        };
+        let (m, cut) = run::run_branch(&g, &b.plan, &grader, i, &limits);
         truncated |= cut;
         for (k, v) in m {
             match best.get_mut(&k) {

@@ -19,6 +19,8 @@ pub(crate) type Key = [u32; 4];
 /// How a witness compares: fewer edges first, then ranks along the chain, then source rows.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct WitKey {
+    /// Colour first (0 red, 1 yellow, 2 green): the evidence kept must justify the colour.
+    pub colour: u8,
     pub edges: u32,
     pub ranks: Vec<u32>,
     pub sources: Vec<(u32, u32)>,
@@ -68,13 +70,37 @@ trait Sink {
 struct Collect<'p> {
     branch: usize,
     best: FxHashMap<Key, Best>,
-    _p: std::marker::PhantomData<&'p ()>,
+    grader: &'p Grader<'p>,
+}
+
+/// How a match is coloured: the rule's grades (first that holds) or its default.
+pub(crate) struct Grader<'p> {
+    pub grades: &'p [(qinglian_rules::Severity, super::expr::CExpr)],
+    pub default: qinglian_rules::Severity,
+}
+
+impl Grader<'_> {
+    pub(crate) fn colour(&self, g: &G<'_>, b: &Bind) -> qinglian_rules::Severity {
+        self.grades
+            .iter()
+            .find(|(_, e)| g.truth(e, b) == Some(true))
+            .map_or(self.default, |(s, _)| *s)
+    }
+}
+
+fn colour_rank(s: qinglian_rules::Severity) -> u8 {
+    match s {
+        qinglian_rules::Severity::Red => 0,
+        qinglian_rules::Severity::Yellow => 1,
+        qinglian_rules::Severity::Green => 2,
+    }
 }
 
 impl Sink for Collect<'_> {
     fn take(&mut self, g: &G<'_>, plan: &Plan, b: &Bind) -> bool {
         let key: Key = std::array::from_fn(|i| plan.returns[i].map_or(u32::MAX, |s| b.nodes[s]));
-        let wit = witness(g, plan, b);
+        let mut wit = witness(g, plan, b);
+        wit.colour = colour_rank(self.grader.colour(g, b));
         match self.best.get_mut(&key) {
             Some(cur) if cur.wit <= wit => {}
             Some(cur) => {
@@ -153,6 +179,7 @@ pub(crate) fn chain_items(
 
 fn witness(g: &G<'_>, plan: &Plan, b: &Bind) -> WitKey {
     let mut w = WitKey {
+        colour: 0,
         edges: 0,
         ranks: Vec::with_capacity(16),
         sources: Vec::with_capacity(16),
@@ -505,6 +532,7 @@ pub(crate) fn exists(g: &G<'_>, plan: &Plan, outer: &Bind) -> bool {
 pub(crate) fn run_branch(
     g: &G<'_>,
     plan: &Plan,
+    grader: &Grader<'_>,
     branch: usize,
     limits: &Limits,
 ) -> (FxHashMap<Key, Best>, bool) {
@@ -537,7 +565,7 @@ pub(crate) fn run_branch(
             || Collect {
                 branch,
                 best: FxHashMap::default(),
-                _p: std::marker::PhantomData,
+                grader,
             },
             |mut acc, &(k, lo, hi)| {
                 if limits.expired() {
@@ -554,7 +582,7 @@ pub(crate) fn run_branch(
             || Collect {
                 branch,
                 best: FxHashMap::default(),
-                _p: std::marker::PhantomData,
+                grader,
             },
             |mut a, b| {
                 for (k, v) in b.best {

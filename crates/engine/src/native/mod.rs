@@ -33,7 +33,8 @@ fn param_f64(p: &toml::Table, k: &str, default: f64) -> Result<f64, String> {
 
 /// 拆分采购: contracts between one agency and one company, each below `threshold`, at least
 /// `min_contracts` of them signed within `window_days`, that together exceed `threshold`.
-/// One finding per run of such contracts (target: the company; ref: the run's first contract).
+/// One finding per run of such contracts (target: the company; ref: the run's first contract);
+/// red when the total exceeds `red_multiple` times the threshold, else the rule's severity.
 fn split_contracts(
     snap: &Snapshot,
     p: &toml::Table,
@@ -43,6 +44,7 @@ fn split_contracts(
     let window = param_f64(p, "window_days", 90.0)? as i32;
     let threshold = param_f64(p, "threshold", 1_000_000.0)?;
     let min_n = param_f64(p, "min_contracts", 3.0)? as usize;
+    let red_multiple = param_f64(p, "red_multiple", 2.0)?;
     let awarded = snap.edges(EdgeKind::Awarded);
     let to = snap.edges(EdgeKind::To);
     let (dates, amounts) = (snap.dates(), snap.amounts());
@@ -113,7 +115,7 @@ fn split_contracts(
                 Date(last)
             );
             let ev = Evidence::from_chain(snap, &[chain], windows);
-            let sev = if sum > 2.0 * threshold {
+            let sev = if sum > red_multiple * threshold {
                 Severity::Red
             } else {
                 rule.severity

@@ -257,6 +257,12 @@ fn build_into<S: Store, W: Write>(db: &GraphDb<S>, mut w: Writer<W>) -> Result<W
             .cmp(&nodes[b as usize].identifier)
     });
     ns.ident_sorted = w.put(&with_ident).map_err(io)?;
+    let mut by_name: Vec<u32> = (0..n as u32).collect();
+    by_name.par_sort_unstable_by(|&a, &b| {
+        (&nodes[a as usize].name, a).cmp(&(&nodes[b as usize].name, b))
+    });
+    ns.name_sorted = w.put(&by_name).map_err(io)?;
+    drop(by_name);
     let mut aliases: Vec<(&str, u32)> = nodes
         .iter()
         .enumerate()

@@ -71,6 +71,8 @@ pub(crate) struct NodeSecs {
     alias_node: Sec,
     detail_off: Sec,
     detail_bytes: Sec,
+    /// Node ids ordered by name (then bundle id), for name search.
+    name_sorted: Sec,
     /// Per code (phone 0, address 1): offsets over codes, the nodes with the code, and the
     /// normalised text of each code.
     code_off: [Sec; 2],
@@ -147,7 +149,7 @@ pub(crate) struct Meta {
     stats: Stats,
 }
 
-const META_VERSION: u32 = 5;
+const META_VERSION: u32 = 6;
 
 /// What `show` and the API print about a node beyond the columns.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -374,6 +376,7 @@ impl Snapshot {
             (n.alias_node, 4, "alias_node"),
             (n.detail_off, 8, "detail_off"),
             (n.detail_bytes, 1, "detail"),
+            (n.name_sorted, 4, "name_sorted"),
             (n.code_off[0], 4, "code_off"),
             (n.code_off[1], 4, "code_off"),
             (n.code_nodes[0], 4, "code_nodes"),
@@ -656,6 +659,25 @@ impl Snapshot {
             }
             bits
         })
+    }
+
+    /// Nodes whose name starts with `prefix` (all of them when `exact` is false), in name
+    /// order; at most `limit`.
+    pub fn search_name(&self, prefix: &str, exact: bool, limit: usize) -> Vec<u32> {
+        let sorted: &[u32] = self.buf.slice(self.meta.nodes.name_sorted);
+        let start = sorted.partition_point(|&n| self.name(n) < prefix);
+        sorted[start..]
+            .iter()
+            .take_while(|&&n| {
+                if exact {
+                    self.name(n) == prefix
+                } else {
+                    self.name(n).starts_with(prefix)
+                }
+            })
+            .take(limit)
+            .copied()
+            .collect()
     }
 
     /// Nodes sharing code `c` of column `tag` (0 phone, 1 address).

@@ -1,0 +1,192 @@
+//! `qinglian serve`, `qinglian token`, `qinglian audit`.
+
+use super::DbArg;
+use anyhow::{bail, Context, Result};
+use qinglian_api::auth::{Role, TokenStore};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Serve the investigator HTTP API.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub db: DbArg,
+    /// Address to listen on (port 0: any free port, printed on start).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub addr: std::net::SocketAddr,
+    /// A TOML file of limits (see docs/api.md).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}
+
+/// Manage API tokens (stored only as digests, in the database folder).
+#[derive(Debug, clap::Subcommand)]
+pub enum TokenCmd {
+    /// Create a token and print it once.
+    Create {
+        /// investigator, analyst, admin or auditor.
+        #[arg(long)]
+        role: String,
+        /// Days until it expires.
+        #[arg(long, default_value_t = 90)]
+        days: u64,
+        /// What it is for.
+        #[arg(long, default_value = "")]
+        note: String,
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// Revoke a token by id (takes effect on a running server at once).
+    Revoke {
+        /// Token id.
+        id: String,
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// List tokens (never their secrets).
+    List {
+        #[command(flatten)]
+        db: DbArg,
+    },
+}
+
+/// Inspect the audit trail.
+#[derive(Debug, clap::Subcommand)]
+pub enum AuditCmd {
+    /// Check the hash chain: exits non-zero on any edited, deleted, reordered or cut-off record.
+    Verify {
+        #[command(flatten)]
+        db: DbArg,
+    },
+    /// Print records.
+    Show {
+        #[command(flatten)]
+        db: DbArg,
+        /// Skip this many.
+        #[arg(long, default_value_t = 0)]
+        offset: usize,
+        /// Print at most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
+}
+
+pub fn serve(a: &ServeArgs) -> Result<ExitCode> {
+    let config = match &a.config {
+        Some(p) => qinglian_api::Config::from_file(p).map_err(anyhow::Error::msg)?,
+        None => qinglian_api::Config::default(),
+    };
+    let (db, snap) = super::db::open_snapshot(&a.db.db)?;
+    let generation = db.state().generation;
+    let (loads, files) = (db.loads()?, db.files()?);
+    drop(db); // the server reads only the snapshot; release sled's lock for `token` commands
+    let t = std::time::Instant::now();
+    let state =
+        qinglian_api::AppState::new(snap, a.db.db.clone(), generation, loads, files, config)
+            .map_err(anyhow::Error::msg)?;
+    eprintln!(
+        "screened {} findings in {:.1}s",
+        state.findings.len(),
+        t.elapsed().as_secs_f64()
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(qinglian_api::serve(Arc::new(state), a.addr, |addr| {
+        println!("listening on {addr}");
+        let _ = std::io::stdout().flush();
+    }))
+    .context("serving")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn token(c: &TokenCmd) -> Result<ExitCode> {
+    let folder = |db: &DbArg| -> Result<PathBuf> {
+        if !db.db.join("store").exists() {
+            bail!("{}: no database here", db.db.display());
+        }
+        Ok(db.db.clone())
+    };
+    match c {
+        TokenCmd::Create {
+            role,
+            days,
+            note,
+            db,
+        } => {
+            let r = Role::parse(role).with_context(|| {
+                format!("--role {role}: expected investigator, analyst, admin or auditor")
+            })?;
+            let (rec, token) = TokenStore::new(&folder(db)?)
+                .create(r, *days, note)
+                .map_err(anyhow::Error::msg)?;
+            eprintln!(
+                "token {} ({}) expires at unix {}; it is shown once:",
+                rec.id,
+                rec.role.as_str(),
+                rec.expires
+            );
+            println!("{token}");
+        }
+        TokenCmd::Revoke { id, db } => {
+            if !TokenStore::new(&folder(db)?)
+                .revoke(id)
+                .map_err(anyhow::Error::msg)?
+            {
+                bail!("no token {id}");
+            }
+            println!("revoked {id}");
+        }
+        TokenCmd::List { db } => {
+            for t in TokenStore::new(&folder(db)?)
+                .list()
+                .map_err(anyhow::Error::msg)?
+            {
+                println!(
+                    "{} {:<12} created {} expires {}{} {}",
+                    t.id,
+                    t.role.as_str(),
+                    t.created,
+                    t.expires,
+                    if t.revoked { " REVOKED" } else { "" },
+                    t.note
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn audit(c: &AuditCmd) -> Result<ExitCode> {
+    match c {
+        AuditCmd::Verify { db } => match qinglian_api::audit::verify(&db.db) {
+            Ok(r) => {
+                println!(
+                    "audit trail intact: {} records; head {}",
+                    r.records,
+                    if r.last_hash.is_empty() {
+                        "(empty)"
+                    } else {
+                        &r.last_hash
+                    }
+                );
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                eprintln!("audit trail BROKEN: {e}");
+                Ok(ExitCode::from(1))
+            }
+        },
+        AuditCmd::Show { db, offset, limit } => {
+            let (recs, total) =
+                qinglian_api::audit::read(&db.db, *offset, *limit).map_err(anyhow::Error::msg)?;
+            for r in recs {
+                println!("{}", serde_json::to_string(&r)?);
+            }
+            eprintln!("{total} records");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
