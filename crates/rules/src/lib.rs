@@ -129,8 +129,10 @@ pub struct Rule {
     pub grades: Vec<(Severity, Expr)>,
     /// Score expression (0-100), if any.
     pub score: Option<Expr>,
-    /// One-sentence explanation with `{var}` / `{var.prop}` placeholders.
-    pub explain: String,
+    /// One-sentence explanation with `{var}` / `{var.prop}` placeholders: either one for the
+    /// whole rule, or one per `UNION` branch (`explain_branches`), so that a rule whose
+    /// branches prove different links can say which link it found.
+    pub explain: Vec<String>,
     /// The query or native rule.
     pub body: Body,
 }
@@ -147,7 +149,8 @@ struct RuleFile {
     #[serde(default)]
     grade: Vec<GradeFile>,
     score: Option<toml::Spanned<String>>,
-    explain: toml::Spanned<String>,
+    explain: Option<toml::Spanned<String>>,
+    explain_branches: Option<Vec<toml::Spanned<String>>>,
     query: Option<toml::Spanned<String>>,
     native: Option<String>,
     #[serde(default)]
@@ -266,11 +269,51 @@ impl Rule {
             }
             None => None,
         };
-        if let Some(v) = vars {
-            check_template(file.explain.get_ref(), v).map_err(|m| {
-                located(RuleError::at(content_origin(text, file.explain.span()), m))
-            })?;
-        }
+        let explain = match (file.explain, file.explain_branches) {
+            (Some(one), None) => {
+                if let Some(v) = vars {
+                    check_template(one.get_ref(), v).map_err(|m| {
+                        located(RuleError::at(content_origin(text, one.span()), m))
+                    })?;
+                }
+                vec![one.into_inner()]
+            }
+            (None, Some(each)) => {
+                let Body::Query { branch_vars, .. } = &body else {
+                    return Err(located(RuleError::at(
+                        Pos { line: 1, col: 1 },
+                        "`explain_branches` needs a `query` with UNION branches; a native rule takes `explain`",
+                    )));
+                };
+                if each.len() != branch_vars.len() {
+                    let at = each.first().map_or(Pos { line: 1, col: 1 }, |e| {
+                        pos_of(text, e.span().start)
+                    });
+                    return Err(located(RuleError::at(
+                        at,
+                        format!(
+                            "`explain_branches` has {} sentences but the query has {} branches",
+                            each.len(),
+                            branch_vars.len()
+                        ),
+                    )));
+                }
+                let mut out = Vec::with_capacity(each.len());
+                for (e, v) in each.into_iter().zip(branch_vars) {
+                    check_template(e.get_ref(), v).map_err(|m| {
+                        located(RuleError::at(content_origin(text, e.span()), m))
+                    })?;
+                    out.push(e.into_inner());
+                }
+                out
+            }
+            _ => {
+                return Err(located(RuleError::at(
+                    Pos { line: 1, col: 1 },
+                    "a rule needs exactly one of `explain` or `explain_branches`",
+                )))
+            }
+        };
         Ok(Rule {
             id: file.id,
             title: file.title,
@@ -280,7 +323,7 @@ impl Rule {
             severity,
             grades,
             score,
-            explain: file.explain.into_inner(),
+            explain,
             body,
         })
     }

@@ -74,7 +74,7 @@ pub fn compile(rule: &Rule, snap: &Snapshot) -> Result<Compiled, EngineError> {
     };
     let mut branches = Vec::new();
     if let Some((query, vars)) = rule.query() {
-        for (b, v) in query.branches.iter().zip(vars) {
+        for (i, (b, v)) in query.branches.iter().zip(vars).enumerate() {
             let plan = plan::plan(b, v, snap).map_err(tag)?;
             let cx = Compile {
                 node: &plan.node_slot,
@@ -95,7 +95,9 @@ pub fn compile(rule: &Rule, snap: &Snapshot) -> Result<Compiled, EngineError> {
                 .map(|e| cx.expr(e))
                 .transpose()
                 .map_err(tag)?;
-            let explain = template(&rule.explain, &cx).map_err(tag)?;
+            // One sentence for every branch, or one per branch (checked by the rules crate).
+            let sentence = rule.explain.get(i).or(rule.explain.first());
+            let explain = template(sentence.map_or("", String::as_str), &cx).map_err(tag)?;
             branches.push(Branch {
                 plan,
                 grades,
