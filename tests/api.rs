@@ -205,6 +205,16 @@ fn every_endpoint_for_an_investigator() {
     assert_eq!(res.len(), 2, "two people called 张伟: {v}");
     assert_ne!(res[0]["identifier_masked"], res[1]["identifier_masked"]);
     assert_eq!(res.iter().filter(|r| r["official"] == true).count(), 1);
+    let official = res
+        .iter()
+        .find(|r| r["official"] == true)
+        .expect("the official");
+    assert_eq!(
+        official["positions"],
+        json!([{"agency": "A2", "agency_name": official["positions"][0]["agency_name"],
+                "title": "局长", "start": "2015-01-01", "end": null}]),
+        "what tells the two apart: agency, title and term"
+    );
     let (_, v, _) = call(
         &s,
         "GET",

@@ -39,10 +39,39 @@ fn tiny() -> PathBuf {
     root().join("tests/fixtures/bundles/tiny")
 }
 
-/// `shared/` beside the checkout (real data); tests that need it say so when it is absent.
+/// `shared/` beside the checkout (real data), or `$QINGLIAN_SHARED`; tests that need it say
+/// so when it is absent, and fail instead when `QINGLIAN_REQUIRE_SHARED` is set.
 fn shared() -> Option<PathBuf> {
-    let p = root().join("../shared");
-    p.join("data/real").exists().then_some(p)
+    let p =
+        std::env::var_os("QINGLIAN_SHARED").map_or_else(|| root().join("../shared"), PathBuf::from);
+    let found = p.join("data/real").exists();
+    assert!(
+        found || std::env::var_os("QINGLIAN_REQUIRE_SHARED").is_none(),
+        "QINGLIAN_REQUIRE_SHARED is set but {} has no data/real",
+        p.display()
+    );
+    found.then_some(p)
+}
+
+#[test]
+fn a_reader_that_stops_early_ends_the_output_quietly() {
+    use std::io::{BufRead, BufReader};
+    let mut child = bin()
+        .args(["screen", "--format", "jsonl", "--bundle"])
+        .arg(root().join("data-samples/zone"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut first)
+        .expect("one line");
+    // The reader is dropped here, as `| head -1` would.
+    let out = child.wait_with_output().expect("wait");
+    assert!(first.starts_with('{'), "{first}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
 }
 
 #[test]

@@ -22,6 +22,13 @@ pub struct Cli {
     command: Command,
 }
 
+impl Cli {
+    /// Whether this invocation runs the HTTP server (which must survive closed sockets).
+    pub fn is_server(&self) -> bool {
+        matches!(self.command, Command::Serve(_))
+    }
+}
+
 /// Where the database lives.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DbArg {

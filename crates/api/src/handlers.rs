@@ -208,9 +208,19 @@ fn search_results(st: &AppState, q: &str, limit: usize) -> (Value, Vec<String>) 
                         format!("{}********{}", &ident[..6], &ident[14..]).into();
                 }
                 v["official"] = (snap.flags()[n as usize] & flag::OFFICIAL != 0).into();
+                // Agency, title and term: what tells two same-name officials apart.
                 v["positions"] = pos
                     .out(n)
-                    .map(|e| snap.name(pos.dst[e]).to_owned())
+                    .map(|e| {
+                        let iv = pos.interval(e);
+                        json!({
+                            "agency": snap.ext(pos.dst[e]),
+                            "agency_name": snap.name(pos.dst[e]),
+                            "title": snap.label_text(EdgeKind::Position, pos.label(e)),
+                            "start": qinglian_engine::describe::date_json(iv.start),
+                            "end": qinglian_engine::describe::date_json(iv.end),
+                        })
+                    })
                     .collect::<Vec<_>>()
                     .into();
             } else if kind == NodeKind::Company {

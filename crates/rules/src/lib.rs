@@ -272,9 +272,8 @@ impl Rule {
         let explain = match (file.explain, file.explain_branches) {
             (Some(one), None) => {
                 if let Some(v) = vars {
-                    check_template(one.get_ref(), v).map_err(|m| {
-                        located(RuleError::at(content_origin(text, one.span()), m))
-                    })?;
+                    check_template(one.get_ref(), v)
+                        .map_err(|m| located(RuleError::at(content_origin(text, one.span()), m)))?;
                 }
                 vec![one.into_inner()]
             }
@@ -286,9 +285,9 @@ impl Rule {
                     )));
                 };
                 if each.len() != branch_vars.len() {
-                    let at = each.first().map_or(Pos { line: 1, col: 1 }, |e| {
-                        pos_of(text, e.span().start)
-                    });
+                    let at = each
+                        .first()
+                        .map_or(Pos { line: 1, col: 1 }, |e| pos_of(text, e.span().start));
                     return Err(located(RuleError::at(
                         at,
                         format!(
@@ -300,9 +299,8 @@ impl Rule {
                 }
                 let mut out = Vec::with_capacity(each.len());
                 for (e, v) in each.into_iter().zip(branch_vars) {
-                    check_template(e.get_ref(), v).map_err(|m| {
-                        located(RuleError::at(content_origin(text, e.span()), m))
-                    })?;
+                    check_template(e.get_ref(), v)
+                        .map_err(|m| located(RuleError::at(content_origin(text, e.span()), m)))?;
                     out.push(e.into_inner());
                 }
                 out
