@@ -183,3 +183,44 @@ fn a_gen_py_bundle_is_screened_exactly() {
     let per = check(d.path());
     assert_eq!(per.len(), 9, "patterns found {per:?}");
 }
+
+/// Pruning (and the locality layout of the snapshot) only skips work: the findings, their
+/// witnesses and their order must be byte-identical with it always on and always off.
+#[test]
+fn pruning_never_changes_the_findings() {
+    let run = |bundle: &Path, pruning: &str, as_of: Option<&str>| {
+        let mut c = bin();
+        c.args([
+            "screen",
+            "--format",
+            "jsonl",
+            "--pruning",
+            pruning,
+            "--bundle",
+        ])
+        .arg(bundle);
+        if let Some(d) = as_of {
+            c.args(["--as-of", d]);
+        }
+        let out = c.output().expect("run qinglian screen");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    for (people, seed, profile) in [(400, 5, "zone"), (400, 6, "zone"), (20_000, 7, "province")] {
+        let d = tempfile::tempdir().expect("tempdir");
+        generate(people, seed, profile, d.path());
+        for as_of in [None, Some("2019-06-30")] {
+            let never = run(d.path(), "never", as_of);
+            assert!(!never.is_empty(), "no findings at all: nothing compared");
+            assert!(
+                run(d.path(), "always", as_of) == never,
+                "seed {seed}, as of {as_of:?}: pruning changed the findings"
+            );
+            assert!(run(d.path(), "auto", as_of) == never);
+        }
+    }
+}

@@ -51,6 +51,9 @@ pub struct ScreenArgs {
     /// Run the rules this many times and report each run's time (for profiling).
     #[arg(long, default_value_t = 1, hide = true)]
     pub repeat: usize,
+    /// Pruning sets: auto, always or never (for profiling; findings do not change).
+    #[arg(long, default_value = "auto", hide = true)]
+    pub pruning: String,
 }
 
 /// Roll findings up per official or per tender.
@@ -210,6 +213,12 @@ pub fn screen(a: &ScreenArgs) -> Result<ExitCode> {
     let opts = ExecOptions {
         as_of: parse_date(&a.as_of)?,
         deadline: None,
+        pruning: match a.pruning.as_str() {
+            "auto" => exec::Pruning::Auto,
+            "always" => exec::Pruning::Always,
+            "never" => exec::Pruning::Never,
+            other => anyhow::bail!("--pruning {other}: expected auto, always or never"),
+        },
     };
     for i in 1..a.repeat {
         let t = std::time::Instant::now();
@@ -255,7 +264,7 @@ pub fn risk(a: &RiskArgs) -> Result<ExitCode> {
     let rules = load_rules(a.rules.as_ref())?;
     let opts = ExecOptions {
         as_of: parse_date(&a.as_of)?,
-        deadline: None,
+        ..ExecOptions::default()
     };
     let found = screen_all(&snap, &rules, &[], &opts, false)?;
     let rows = findings::rollup(&snap, &found, by);

@@ -5,6 +5,7 @@
 pub(crate) mod expr;
 pub(crate) mod graph;
 pub(crate) mod plan;
+pub(crate) mod prune;
 pub(crate) mod run;
 mod text;
 
@@ -28,6 +29,21 @@ pub struct ExecOptions {
     pub as_of: Option<i32>,
     /// Stop (and report `truncated`) past this instant.
     pub deadline: Option<Instant>,
+    /// Whether to compute pruning sets (see `prune`). Findings never depend on it; the first
+    /// run of a compiled rule fixes it for that compiled rule.
+    pub pruning: Pruning,
+}
+
+/// When a run computes its pruning sets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Pruning {
+    /// When the plan expects to touch more rows than the sets would cost to compute.
+    #[default]
+    Auto,
+    /// Always (tests compare it with `Never`).
+    Always,
+    /// Never.
+    Never,
 }
 
 /// A rule ready to run on one snapshot.
@@ -180,7 +196,7 @@ pub fn run(snap: &Snapshot, c: &Compiled, opts: &ExecOptions) -> Result<RuleRun,
             grades: &b.grades,
             default: c.rule.severity,
         };
-        let (m, cut) = run::run_branch(&g, &b.plan, &grader, i, &limits);
+        let (m, cut) = run::run_branch(&g, &b.plan, &grader, i, &limits, opts.pruning);
         truncated |= cut;
         for (k, v) in m {
             match best.get_mut(&k) {

@@ -238,7 +238,7 @@ fn code_ok(g: &G<'_>, t: &TypeSpec, code: u32, inverted: bool) -> bool {
 
 /// Calls `f(edge, far node)` for every edge an expansion may take from `cur`.
 #[inline]
-fn each_edge(
+pub(crate) fn each_edge(
     g: &G<'_>,
     rel: &RelSpec,
     from_left: bool,
@@ -344,7 +344,7 @@ fn go(g: &G<'_>, plan: &Plan, i: usize, b: &mut Bind, sink: &mut dyn Sink) -> bo
                 };
             }
             for &y in g.snap.code_nodes(*tag, code) {
-                if kind_ok(g, to_kinds, y) && g.node_known(y) {
+                if kind_ok(g, to_kinds, y) && g.node_known(y) && plan.allows(*to, y) {
                     b.nodes[*to] = y;
                     if !go(g, plan, i + 1, b, sink) {
                         return false;
@@ -369,15 +369,17 @@ fn go(g: &G<'_>, plan: &Plan, i: usize, b: &mut Bind, sink: &mut dyn Sink) -> bo
             edge,
             to_kinds,
         } => {
-            let cur = b.nodes[*from];
-            let target = b.nodes[*to];
+            if !plan.pair_allows(i, b) {
+                return true;
+            }
+            let (cur, target) = (b.nodes[*from], b.nodes[*to]);
             each_edge(g, rel, *from_left, cur, |e, far| {
                 if *to_bound {
                     if far != target {
                         return true;
                     }
                 } else {
-                    if !kind_ok(g, to_kinds, far) || !g.node_known(far) {
+                    if !kind_ok(g, to_kinds, far) || !g.node_known(far) || !plan.allows(*to, far) {
                         return true;
                     }
                     b.nodes[*to] = far;
@@ -427,6 +429,9 @@ fn go(g: &G<'_>, plan: &Plan, i: usize, b: &mut Bind, sink: &mut dyn Sink) -> bo
                     day,
                     to_kinds,
                     target,
+                    plan,
+                    to: *to,
+                    step: i,
                 };
                 let mut trail = Vec::with_capacity(*hi as usize);
                 collect(g, &spec, cur, &mut trail, &mut walks);
@@ -466,6 +471,9 @@ struct PathSpec<'p> {
     day: Option<i32>,
     to_kinds: &'p [bool; 6],
     target: Option<u32>,
+    plan: &'p Plan,
+    to: usize,
+    step: usize,
 }
 
 /// Every trail of `lo..=hi` edges from `cur` (no edge twice), with its end node.
@@ -480,7 +488,7 @@ fn collect(
     if depth >= s.lo {
         let ends_here = match s.target {
             Some(t) => cur == t,
-            None => kind_ok(g, s.to_kinds, cur) && g.node_known(cur),
+            None => kind_ok(g, s.to_kinds, cur) && g.node_known(cur) && s.plan.allows(s.to, cur),
         };
         if ends_here {
             out.ends.push(cur);
@@ -489,6 +497,11 @@ fn collect(
         }
     }
     if depth == s.hi {
+        return;
+    }
+    // Past the first node (which the slot's own set has vetted), expand only nodes from which
+    // the edges left can still reach an allowed end.
+    if depth > 0 && s.target.is_none() && !s.plan.walk_allows(s.step, s.hi - depth, cur) {
         return;
     }
     each_edge(g, s.rel, s.from_left, cur, |e, far| {
@@ -535,6 +548,7 @@ pub(crate) fn run_branch(
     grader: &Grader<'_>,
     branch: usize,
     limits: &Limits,
+    pruning: super::Pruning,
 ) -> (FxHashMap<Key, Best>, bool) {
     // Start items: (kind index of edge or u8::MAX for nodes, index).
     let items: Vec<(u8, u32, u32)> = match &plan.start {
@@ -559,6 +573,11 @@ pub(crate) fn run_branch(
             .collect(),
         Start::Bound => Vec::new(),
     };
+    plan.need.get_or_init(|| match pruning {
+        super::Pruning::Never => super::prune::Needs::default(),
+        super::Pruning::Always => super::prune::needs(g, plan, true),
+        super::Pruning::Auto => super::prune::needs(g, plan, false),
+    });
     let merged = items
         .par_iter()
         .fold(
@@ -604,7 +623,7 @@ pub(crate) fn run_branch(
 fn start_one(g: &G<'_>, plan: &Plan, k: u8, x: u32, b: &mut Bind, sink: &mut dyn Sink) {
     match &plan.start {
         Start::Nodes { slot, .. } => {
-            if g.node_known(x) {
+            if g.node_known(x) && plan.allows(*slot, x) {
                 b.nodes[*slot] = x;
                 go(g, plan, 0, b, sink);
             }
@@ -642,7 +661,11 @@ fn start_one(g: &G<'_>, plan: &Plan, k: u8, x: u32, b: &mut Bind, sink: &mut dyn
                 {
                     continue;
                 }
-                if !g.node_known(left) || !g.node_known(right) {
+                if !g.node_known(left)
+                    || !g.node_known(right)
+                    || !plan.allows(*a, left)
+                    || !plan.allows(*bb, right)
+                {
                     continue;
                 }
                 b.nodes[*a] = left;

@@ -73,6 +73,9 @@ pub(crate) struct NodeSecs {
     detail_bytes: Sec,
     /// Node ids ordered by name (then bundle id), for name search.
     name_sorted: Sec,
+    /// Node ids in (kind, bundle id) order, for lookups by bundle id (people are laid out
+    /// by family, not by id).
+    ext_sorted: Sec,
     /// Per code (phone 0, address 1): offsets over codes, the nodes with the code, and the
     /// normalised text of each code.
     code_off: [Sec; 2],
@@ -149,7 +152,7 @@ pub(crate) struct Meta {
     stats: Stats,
 }
 
-const META_VERSION: u32 = 6;
+const META_VERSION: u32 = 7;
 
 /// What `show` and the API print about a node beyond the columns.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -377,6 +380,7 @@ impl Snapshot {
             (n.detail_off, 8, "detail_off"),
             (n.detail_bytes, 1, "detail"),
             (n.name_sorted, 4, "name_sorted"),
+            (n.ext_sorted, 4, "ext_sorted"),
             (n.code_off[0], 4, "code_off"),
             (n.code_off[1], 4, "code_off"),
             (n.code_nodes[0], 4, "code_nodes"),
@@ -389,7 +393,10 @@ impl Snapshot {
             check(s, e, name)?;
         }
         let nn = u64::from(self.meta.n);
-        if n.rank.len != 4 * nn || n.ext_off.len != 4 * (nn + 1) || n.detail_off.len != 8 * (nn + 1)
+        if n.rank.len != 4 * nn
+            || n.ext_sorted.len != 4 * nn
+            || n.ext_off.len != 4 * (nn + 1)
+            || n.detail_off.len != 8 * (nn + 1)
         {
             return Err("node sections do not match the node count".into());
         }
@@ -574,16 +581,13 @@ impl Snapshot {
 
     /// Finds a node by bundle id (an alias too).
     pub fn lookup(&self, ext: &str) -> Option<u32> {
+        let by_ext: &[u32] = self.buf.slice(self.meta.nodes.ext_sorted);
         for k in NodeKind::ALL {
             let r = self.kind_range(*k);
-            let (mut lo, mut hi) = (r.start, r.end);
-            while lo < hi {
-                let mid = lo + (hi - lo) / 2;
-                match self.ext(mid).cmp(ext) {
-                    std::cmp::Ordering::Less => lo = mid + 1,
-                    std::cmp::Ordering::Greater => hi = mid,
-                    std::cmp::Ordering::Equal => return Some(mid),
-                }
+            let run = by_ext.get(r.start as usize..r.end as usize).unwrap_or(&[]);
+            let i = run.partition_point(|&x| self.ext(x) < ext);
+            if let Some(&x) = run.get(i).filter(|&&x| self.ext(x) == ext) {
+                return Some(x);
             }
         }
         let nodes: &[u32] = self.buf.slice(self.meta.nodes.alias_node);
