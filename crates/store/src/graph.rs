@@ -189,6 +189,33 @@ fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError
 
 /// Splits a chunk value into its records.
 pub fn decode_chunk<T: DeserializeOwned>(key: &[u8], chunk: &[u8]) -> Result<Vec<T>, StoreError> {
+    decode_chunk_with(key, chunk, decode)
+}
+
+/// Decodes only the leading fields of each record of a chunk: `T` is a tuple of the first
+/// fields of the record type, in order (postcard writes fields in declaration order, so a
+/// prefix of a record is a valid encoding of them). Reading `(EdgeKind, NodeId, NodeId)` off
+/// the edge chunks costs no allocation, where a whole `EdgeRecord` allocates its label and
+/// properties; the snapshot build uses it to lay out nodes before decoding edges for real.
+pub fn decode_chunk_heads<T: DeserializeOwned>(
+    key: &[u8],
+    chunk: &[u8],
+) -> Result<Vec<T>, StoreError> {
+    decode_chunk_with(key, chunk, |key, bytes| {
+        postcard::take_from_bytes(bytes)
+            .map(|(t, _)| t)
+            .map_err(|e| StoreError::Corrupt {
+                key: String::from_utf8_lossy(key).into_owned(),
+                reason: e.to_string(),
+            })
+    })
+}
+
+fn decode_chunk_with<T>(
+    key: &[u8],
+    chunk: &[u8],
+    decode: impl Fn(&[u8], &[u8]) -> Result<T, StoreError>,
+) -> Result<Vec<T>, StoreError> {
     let mut out = Vec::new();
     let unpacked;
     let mut rest = match chunk.split_first() {

@@ -20,8 +20,8 @@ mod sled_store;
 
 pub use error::StoreError;
 pub use graph::{
-    counts_by_name, decode_chunk, ChunkEncoder, CountsByKind, DbState, FileInfo, FileSummary,
-    GraphDb, LoadRecord, LoadWriter, CHUNK_TARGET, FORMAT_VERSION,
+    counts_by_name, decode_chunk, decode_chunk_heads, ChunkEncoder, CountsByKind, DbState,
+    FileInfo, FileSummary, GraphDb, LoadRecord, LoadWriter, CHUNK_TARGET, FORMAT_VERSION,
 };
 pub use mem::MemStore;
 pub use sled_store::{SledStore, LOCK_WAIT, SEGMENT_SIZE};

@@ -106,7 +106,7 @@ pub fn generate(opts: &Options, out: &Path) -> Result<Report, SynthError> {
         path: out.to_path_buf(),
         source,
     })?;
-    let files = write::write_all(&w, &truth, out)?;
+    let files = write::write_all(&w, &truth, out, opts.seed)?;
     let mut counts: BTreeMap<(truth::Pattern, Kind), u64> = BTreeMap::new();
     for t in &truth {
         *counts.entry((t.f.pattern, t.kind)).or_default() += 1;

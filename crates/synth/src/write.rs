@@ -526,11 +526,83 @@ fn write_truth(w: &World, ids: &Ids, truth: &[Truth], dir: &Path) -> Result<u64,
     Ok(f.finish()?.1)
 }
 
+/// Writes `bench/q2_pairs.csv` and `bench/q3_officials.csv`: the inputs of the peer
+/// benchmark's Q2 and Q3, in the format of `shared/bench/gen.py`, so that the peers' harnesses
+/// run on a bundle of any size from this generator (`gen.py` needs about 17 GB at 10 M
+/// people). Q3: 100 officials. Q2: 500 "near" pairs (a person who owns or holds a role in a
+/// company, moved 0-3 random family steps away) and 500 random person/company pairs.
+fn write_bench(w: &World, ids: &Ids, dir: &Path, seed: u64) -> Result<(), SynthError> {
+    let bench = dir.join("bench");
+    std::fs::create_dir_all(&bench).map_err(|source| SynthError::Io {
+        path: bench.clone(),
+        source,
+    })?;
+    let io = |path: PathBuf| move |source| SynthError::Io { path, source };
+    let mut r = Rng::new(seed, 31);
+    let mut officials = w.officials.clone();
+    officials.sort_unstable();
+    officials.dedup();
+    r.shuffle(&mut officials);
+    let mut q3: Vec<u32> = officials.into_iter().take(100).collect();
+    q3.sort_unstable();
+    let mut out = b"official_id\n".to_vec();
+    for o in q3 {
+        ids.p(&mut out, o);
+        out.push(b'\n');
+    }
+    let path = bench.join("q3_officials.csv");
+    std::fs::write(&path, &out).map_err(io(path.clone()))?;
+
+    // Controllers: people owning or holding a role in a company.
+    let mut ctl: Vec<(u32, u32)> = w
+        .own
+        .iter()
+        .filter_map(|o| match o.owner {
+            Ent::P(p) => Some((p, o.c)),
+            Ent::C(_) => None,
+        })
+        .chain(w.roles.iter().map(|x| (x.p, x.c)))
+        .collect();
+    ctl.sort_unstable();
+    let mut out = b"pair_id,person_id,company_id,kind\n".to_vec();
+    for i in 0..1000u32 {
+        let (p, c, kind) = if i < 500 && !ctl.is_empty() {
+            let (mut p, c) = r.pick(&ctl);
+            for _ in 0..r.below(4) {
+                let next = w.fam.of(p);
+                if next.is_empty() {
+                    break;
+                }
+                p = r.pick(next);
+            }
+            (p, c, "near")
+        } else {
+            (
+                r.below(w.people.len()) as u32,
+                r.below(w.comps.len().max(1)) as u32,
+                "random",
+            )
+        };
+        out.extend_from_slice(i.to_string().as_bytes());
+        out.push(b',');
+        ids.p(&mut out, p);
+        out.push(b',');
+        ids.c(&mut out, c);
+        out.push(b',');
+        out.extend_from_slice(kind.as_bytes());
+        out.push(b'\n');
+    }
+    let path = bench.join("q2_pairs.csv");
+    std::fs::write(&path, &out).map_err(io(path.clone()))?;
+    Ok(())
+}
+
 /// Writes every file; returns (file, data rows) in a fixed order.
 pub(crate) fn write_all(
     w: &World,
     truth: &[Truth],
     dir: &Path,
+    seed: u64,
 ) -> Result<Vec<(String, u64)>, SynthError> {
     let ids = Ids::new(w);
     let (people, rest) = std::thread::scope(|s| {
@@ -547,5 +619,6 @@ pub(crate) fn write_all(
     });
     let mut files = vec![people?];
     files.extend(rest?);
+    write_bench(w, &ids, dir, seed)?;
     Ok(files)
 }

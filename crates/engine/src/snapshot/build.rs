@@ -8,7 +8,7 @@ use crate::EngineError;
 use qinglian_model::{
     kinds, normalize, Attrs, BlacklistRecord, EdgeKind, EdgeRecord, NodeKind, NodeRecord,
 };
-use qinglian_store::{decode_chunk, GraphDb, Store};
+use qinglian_store::{decode_chunk, decode_chunk_heads, GraphDb, Store};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use std::io::Write;
@@ -140,19 +140,25 @@ fn build_into<S: Store, W: Write>(db: &GraphDb<S>, mut w: Writer<W>) -> Result<W
         heads[k] += 1;
     }
 
-    // Edges: decode in parallel and group by kind (store ids), before the node layout is
-    // fixed, because the layout follows the family edges.
+    // Family edges' endpoints (only the leading fields of each edge record, no allocation),
+    // to lay people out by family before anything is written in node order.
     let chunks = db.edge_chunks()?;
-    let decoded: Vec<Vec<EdgeRecord>> = chunks
+    let rel: Vec<(u32, u32)> = chunks
         .par_iter()
-        .map(|(k, v)| decode_chunk(k, v))
-        .collect::<Result<_, _>>()?;
+        .map(|(k, v)| {
+            decode_chunk_heads::<(EdgeKind, qinglian_model::NodeId, qinglian_model::NodeId)>(k, v)
+                .map(|hs| {
+                    hs.into_iter()
+                        .filter(|h| h.0 == EdgeKind::Relation)
+                        .map(|h| (h.1 .0, h.2 .0))
+                        .collect::<Vec<_>>()
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?
+        .concat();
     drop(chunks);
-    let mut by_kind: Vec<Vec<EdgeRecord>> = vec![Vec::new(); EdgeKind::ALL.len()];
-    for e in decoded.into_iter().flatten() {
-        by_kind[e.kind.index()].push(e);
-    }
-    let perm = locality_order(&by_kind, &canon_of, &kind_start, n);
+    let perm = locality_order(&rel, &canon_of, &kind_start, n);
+    drop(rel);
     let mut snap_of = vec![u32::MAX; recs.len()];
     for (old, &c) in canon_of.iter().enumerate() {
         if c != u32::MAX {
@@ -359,7 +365,17 @@ fn build_into<S: Store, W: Write>(db: &GraphDb<S>, mut w: Writer<W>) -> Result<W
     drop(detail_off);
     drop(nodes);
 
-    // Edges: map to snapshot ids, per kind in parallel.
+    // Edges: decode in parallel, group by kind, map to snapshot ids.
+    let chunks = db.edge_chunks()?;
+    let decoded: Vec<Vec<EdgeRecord>> = chunks
+        .par_iter()
+        .map(|(k, v)| decode_chunk(k, v))
+        .collect::<Result<_, _>>()?;
+    drop(chunks);
+    let mut by_kind: Vec<Vec<EdgeRecord>> = vec![Vec::new(); EdgeKind::ALL.len()];
+    for e in decoded.into_iter().flatten() {
+        by_kind[e.kind.index()].push(e);
+    }
     let built: Vec<(KindArrays, Vec<String>)> = by_kind
         .into_par_iter()
         .enumerate()
@@ -496,7 +512,7 @@ fn build_into<S: Store, W: Write>(db: &GraphDb<S>, mut w: Writer<W>) -> Result<W
 /// bundle: 160 ms before, 91 ms after). Output does not change: findings,
 /// witnesses and comparisons use bundle ids and ranks, never node ids.
 fn locality_order(
-    by_kind: &[Vec<EdgeRecord>],
+    rel: &[(u32, u32)],
     canon_of: &[u32],
     kind_start: &[u32; 7],
     n: usize,
@@ -505,7 +521,7 @@ fn locality_order(
     let range = |k: NodeKind| (kind_start[k.index()], kind_start[k.index() + 1]);
     // People: families.
     bfs_layout(
-        &[&by_kind[EdgeKind::Relation.index()]],
+        rel,
         canon_of,
         &[range(NodeKind::Person)],
         range(NodeKind::Person),
@@ -519,7 +535,7 @@ fn locality_order(
 /// Renumbers the canonical range `target` in breadth-first order over `edges`, walking
 /// through the nodes of `ranges` (the first of which is `target`), seeds in canonical order.
 fn bfs_layout(
-    edges: &[&Vec<EdgeRecord>],
+    edges: &[(u32, u32)],
     canon_of: &[u32],
     ranges: &[(u32, u32)],
     target: (u32, u32),
@@ -536,8 +552,8 @@ fn bfs_layout(
     if nt == 0 {
         return;
     }
-    let local = |id: qinglian_model::NodeId| {
-        let c = *canon_of.get(id.0 as usize)?;
+    let local = |id: u32| {
+        let c = *canon_of.get(id as usize)?;
         ranges
             .iter()
             .zip(&base)
@@ -546,8 +562,7 @@ fn bfs_layout(
     };
     let pairs: Vec<(usize, usize)> = edges
         .iter()
-        .flat_map(|es| es.iter())
-        .filter_map(|e| Some((local(e.from)?, local(e.to)?)))
+        .filter_map(|&(a, b)| Some((local(a)?, local(b)?)))
         .collect();
     let mut off = vec![0u32; total + 1];
     for &(a, b) in &pairs {
