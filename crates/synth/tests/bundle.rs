@@ -405,7 +405,9 @@ fn a_generated_bundle_ingests_without_errors() {
         }
         assert!(rep.warnings.is_empty(), "{} warnings", rep.warnings.len());
         assert!(
-            rep.ignored.iter().all(|f| f == "truth.jsonl" || f == "bench"),
+            rep.ignored
+                .iter()
+                .all(|f| f == "truth.jsonl" || f == "bench"),
             "{:?}",
             rep.ignored
         );

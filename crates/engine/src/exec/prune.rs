@@ -14,6 +14,7 @@
 
 use super::graph::G;
 use super::plan::{Plan, RelSpec, Step};
+use super::run::directions;
 use qinglian_model::EdgeKind;
 use qinglian_rules::ast::Dir;
 
@@ -111,11 +112,7 @@ const CHUNK: usize = 1 << 16;
 fn pre(g: &G<'_>, rel: &RelSpec, from_left: bool, target: Option<&[u64]>, n: usize) -> Bits {
     use rayon::prelude::*;
     let both = rel.dir == Dir::Both;
-    let (use_out, use_in) = match (rel.dir, from_left) {
-        (Dir::Out, true) | (Dir::In, false) => (true, false),
-        (Dir::In, true) | (Dir::Out, false) => (false, true),
-        (Dir::Both, _) => (true, true),
-    };
+    let (use_out, use_in) = directions(rel.dir, from_left);
     let mut out = empty(n);
     for spec in &rel.types {
         let v = &g.ev[spec.kind as usize];
@@ -258,11 +255,7 @@ fn pairs(g: &G<'_>, plan: &Plan, i: usize) -> Option<Pairs> {
     if edges > PAIR_EDGES {
         return None;
     }
-    let (use_out, use_in) = match (rel.dir, *from_left) {
-        (Dir::Out, true) | (Dir::In, false) => (true, false),
-        (Dir::In, true) | (Dir::Out, false) => (false, true),
-        (Dir::Both, _) => (true, true),
-    };
+    let (use_out, use_in) = directions(rel.dir, *from_left);
     let both = rel.dir == Dir::Both;
     // Worth it only when the check is nearly functional from the new node (a contract's one
     // agency), so that the set stays about as small as the edge list: estimate the check's

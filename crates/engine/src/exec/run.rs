@@ -200,7 +200,7 @@ fn witness(g: &G<'_>, plan: &Plan, b: &Bind) -> WitKey {
 
 /// Which adjacency lists an expansion reads, and whether labels read inverted.
 #[inline]
-fn directions(dir: Dir, from_left: bool) -> (bool, bool) {
+pub(crate) fn directions(dir: Dir, from_left: bool) -> (bool, bool) {
     match (dir, from_left) {
         (Dir::Out, true) | (Dir::In, false) => (true, false),
         (Dir::In, true) | (Dir::Out, false) => (false, true),
