@@ -42,7 +42,8 @@ rate_burst = 1000000.0
 max_concurrent = 64
 TOML
 TOKEN=$("$QL" token create --role investigator --days 1 --note "load test" --db "$DB")
-AUDIT_BEFORE=$(wc -l < "$DB/audit.log" 2>/dev/null || echo 0)
+AUDIT_BEFORE=0
+[ -f "$DB/audit.log" ] && AUDIT_BEFORE=$(wc -l < "$DB/audit.log")
 "$QL" serve --db "$DB" --addr "127.0.0.1:$PORT" --config "$WORK/server.toml" > "$WORK/server.log" 2>&1 &
 SERVER=$!
 trap 'kill $SERVER 2>/dev/null || true' EXIT

@@ -324,7 +324,9 @@ async fn paths(State(st): St, h: HeaderMap, m: Method, uri: Uri, Query(q): Q) ->
         Err(e) => Err(e),
         Ok((from, to, opts)) => {
             blocking(&st, &ctx, move |st| {
-                let res = Searcher::new(&st.snap).shortest(from, to, &opts);
+                let mut searcher = Searcher::with_scratch(&st.snap, st.take_scratch());
+                let res = searcher.shortest(from, to, &opts);
+                st.give_scratch(searcher.into_scratch());
                 let mut ids = Vec::new();
                 let paths: Vec<Value> = res
                     .paths

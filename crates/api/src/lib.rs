@@ -54,6 +54,9 @@ pub struct AppState {
     pub config: Config,
     rate: Mutex<HashMap<String, (f64, Instant)>>,
     busy: Arc<tokio::sync::Semaphore>,
+    /// Path-search marks handed from request to request (at most one per request in flight,
+    /// which `busy` bounds): a fresh set costs 10 bytes per node of pages to fault in.
+    scratch: Mutex<Vec<qinglian_engine::paths::Scratch>>,
 }
 
 impl AppState {
@@ -95,7 +98,26 @@ impl AppState {
             config,
             rate: Mutex::new(HashMap::new()),
             busy,
+            scratch: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Marks for one path search: a pooled set when one is free.
+    pub fn take_scratch(&self) -> qinglian_engine::paths::Scratch {
+        self.scratch
+            .lock()
+            .ok()
+            .and_then(|mut p| p.pop())
+            .unwrap_or_default()
+    }
+
+    /// Returns marks to the pool.
+    pub fn give_scratch(&self, s: qinglian_engine::paths::Scratch) {
+        if let Ok(mut p) = self.scratch.lock() {
+            if p.len() < self.config.max_concurrent.max(1) {
+                p.push(s);
+            }
+        }
     }
 
     /// The data version a result depends on.
