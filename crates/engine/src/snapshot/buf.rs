@@ -160,39 +160,55 @@ pub enum OpenError {
     Invalid(String),
 }
 
-/// Checks a snapshot file by reading it (not through a mapping, so that checking does not
-/// make the whole file resident in this process), then maps it.
+/// Bytes checked per short-lived mapping: a multiple of any page size.
+const CHECK_CHUNK: usize = 64 << 20;
+
+/// Checks a snapshot file's checksum, then maps it. The check reads the file through one
+/// short-lived, prefaulted mapping per 64 MiB (no copy into a buffer, as `read` would make;
+/// each unmapped before the next, so checking never holds more than 64 MiB of the file
+/// resident in this process), then the whole file is mapped for use.
 pub(crate) fn map_file(path: &Path) -> Result<Backing, OpenError> {
-    use std::io::Read;
-    let mut f = std::fs::File::open(path)?;
+    map_file_chunked(path, CHECK_CHUNK)
+}
+
+/// [`map_file`] with the chunk size as a parameter (a multiple of the page size), so that
+/// tests can cross chunk boundaries on small files.
+fn map_file_chunked(path: &Path, check_chunk: usize) -> Result<Backing, OpenError> {
+    let f = std::fs::File::open(path)?;
     let len = f.metadata()?.len() as usize;
     if len < ALIGN + TRAILER {
         return Err(OpenError::Invalid("truncated".into()));
     }
-    let mut hash = Xxh3::new();
-    let mut buf = vec![0u8; 4 << 20];
-    let mut left = len - 16;
-    while left > 0 {
-        let n = left.min(buf.len());
-        f.read_exact(&mut buf[..n])?;
-        if left == len - 16 && &buf[..8] != MAGIC {
-            return Err(OpenError::Invalid("wrong magic or version".into()));
-        }
-        hash.update(&buf[..n]);
-        left -= n;
+    // SAFETY: the file is only ever replaced by rename, never written in place, so the mapped
+    // bytes do not change under us; they are checked below and sections are validated next.
+    let m = unsafe { memmap2::Mmap::map(&f)? };
+    if m.len() != len {
+        return Err(OpenError::Invalid("file changed while opening".into()));
     }
-    let mut tail = [0u8; 16];
-    f.read_exact(&mut tail)?;
+    if m.get(..8) != Some(&MAGIC[..]) {
+        return Err(OpenError::Invalid("wrong magic or version".into()));
+    }
+    let body = len - 16;
+    let mut hash = Xxh3::new();
+    let mut off = 0;
+    while off < body {
+        let n = (body - off).min(check_chunk);
+        // SAFETY: as above; `off` is a multiple of the chunk size, hence page-aligned.
+        let chunk = unsafe {
+            memmap2::MmapOptions::new()
+                .offset(off as u64)
+                .len(n)
+                .populate()
+                .map(&f)?
+        };
+        hash.update(&chunk);
+        off += n;
+    }
+    let tail = &m[body..];
     if &tail[8..] != END
         || u64::from_le_bytes(tail[..8].try_into().unwrap_or_default()) != hash.digest()
     {
         return Err(OpenError::Invalid("checksum mismatch or truncated".into()));
-    }
-    // SAFETY: the file is only ever replaced by rename, never written in place, so the mapped
-    // bytes do not change under us; they were checked above and sections are validated next.
-    let m = unsafe { memmap2::Mmap::map(&f)? };
-    if m.len() != len {
-        return Err(OpenError::Invalid("file changed while opening".into()));
     }
     Ok(Backing::Mapped(m))
 }
@@ -202,4 +218,73 @@ pub(crate) fn owned(bytes: &[u8]) -> Backing {
     let mut words = vec![0u64; bytes.len().div_ceil(8)];
     bytemuck::cast_slice_mut::<u64, u8>(&mut words)[..bytes.len()].copy_from_slice(bytes);
     Backing::Owned(words, bytes.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A snapshot-format file of a few hundred KiB: magic, two sections, meta, trailer.
+    fn write_file(path: &Path) -> Vec<u8> {
+        let words: Vec<u64> = (0..40_000u64)
+            .map(|i| i.wrapping_mul(0x9E37_79B9))
+            .collect();
+        let mut w = Writer::new(Vec::new()).expect("in memory");
+        w.put(&words).expect("in memory");
+        w.put(&[7u32; 1000]).expect("in memory");
+        let bytes = w.finish(b"meta").expect("in memory");
+        std::fs::write(path, &bytes).expect("a temporary file");
+        bytes
+    }
+
+    fn invalid(r: Result<Backing, OpenError>) -> String {
+        match r {
+            Err(OpenError::Invalid(m)) => m,
+            Err(e) => panic!("expected Invalid, got {e}"),
+            Ok(_) => panic!("a damaged file was accepted"),
+        }
+    }
+
+    const SMALL: usize = 64 << 10;
+
+    #[test]
+    fn a_whole_file_checks_across_chunks_and_maps() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let p = dir.path().join("s.bin");
+        let bytes = write_file(&p);
+        assert!(bytes.len() > 4 * SMALL, "the file must span several chunks");
+        let b = map_file_chunked(&p, SMALL).expect("an intact file opens");
+        assert_eq!(b.bytes(), &bytes[..]);
+        assert_eq!(b.meta_bytes(), Some(&b"meta"[..]));
+        assert!(map_file(&p).is_ok());
+    }
+
+    #[test]
+    fn a_flipped_byte_in_any_chunk_is_refused() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let p = dir.path().join("s.bin");
+        let good = write_file(&p);
+        for at in [100, SMALL + 3, 3 * SMALL + 17, good.len() - 20] {
+            let mut bad = good.clone();
+            bad[at] ^= 0x40;
+            std::fs::write(&p, &bad).expect("rewrite");
+            let m = invalid(map_file_chunked(&p, SMALL));
+            assert!(m.contains("checksum"), "byte {at}: {m}");
+        }
+    }
+
+    #[test]
+    fn truncated_and_foreign_files_are_refused() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let p = dir.path().join("s.bin");
+        let good = write_file(&p);
+        std::fs::write(&p, &good[..good.len() - 1]).expect("rewrite");
+        invalid(map_file_chunked(&p, SMALL));
+        std::fs::write(&p, &good[..10]).expect("rewrite");
+        assert!(invalid(map_file_chunked(&p, SMALL)).contains("truncated"));
+        let mut foreign = good.clone();
+        foreign[..8].copy_from_slice(b"NOTASNAP");
+        std::fs::write(&p, &foreign).expect("rewrite");
+        assert!(invalid(map_file_chunked(&p, SMALL)).contains("magic"));
+    }
 }
