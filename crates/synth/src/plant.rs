@@ -50,6 +50,39 @@ impl World {
         None
     }
 
+    /// A company `owner` founded and wholly owned until 30-300 days before `d`, then sold
+    /// whole to an entrepreneur (with another as legal representative): the ownership-ended
+    /// decoy, which no rule may flag at `d`.
+    fn company_sold_before(&mut self, r: &mut Rng, owner: u32, d: i32) -> u32 {
+        let f = d - r.int(900, 3000);
+        let kc = self.add_company(r, f, false, None, None);
+        let endd = d - r.int(30, 300);
+        self.own.push(Own {
+            owner: Ent::P(owner),
+            c: kc,
+            share: 10_000,
+            s: f,
+            e: endd,
+        });
+        let buyer = self.pick_ent(r);
+        self.own.push(Own {
+            owner: Ent::P(buyer),
+            c: kc,
+            share: 10_000,
+            s: endd + 1,
+            e: OPEN,
+        });
+        let lr = self.pick_ent(r);
+        self.roles.push(Role {
+            p: lr,
+            c: kc,
+            role: RoleKind::LegalRep,
+            s: f,
+            e: OPEN,
+        });
+        kc
+    }
+
     /// A relative exactly `hops` (1 or 2) family hops from `o`, with the path from `o`.
     fn pick_relative(&self, r: &mut Rng, o: u32, hops: u32) -> Option<(u32, Vec<u32>)> {
         let n1: Vec<u32> = self.fam(o).iter().copied().filter(|&x| x != o).collect();
@@ -1014,32 +1047,7 @@ impl World {
                         if !self.alive_adult(rel, d) {
                             continue;
                         }
-                        let f = d - r.int(900, 3000);
-                        let kc = self.add_company(r, f, false, None, None);
-                        let endd = d - r.int(30, 300);
-                        self.own.push(Own {
-                            owner: Ent::P(rel),
-                            c: kc,
-                            share: 10_000,
-                            s: f,
-                            e: endd,
-                        });
-                        let buyer = self.pick_ent(r);
-                        self.own.push(Own {
-                            owner: Ent::P(buyer),
-                            c: kc,
-                            share: 10_000,
-                            s: endd + 1,
-                            e: OPEN,
-                        });
-                        let lr = self.pick_ent(r);
-                        self.roles.push(Role {
-                            p: lr,
-                            c: kc,
-                            role: RoleKind::LegalRep,
-                            s: f,
-                            e: OPEN,
-                        });
+                        let kc = self.company_sold_before(r, rel, d);
                         let kk = self.win_contract(r, p.a, kc, d, None);
                         path.push(Tok::C(kc));
                         (kc, kk)
@@ -1191,33 +1199,7 @@ impl World {
                     });
                 }
                 let kc = if dtype == "ownership_ended" {
-                    let f = published - r.int(900, 3000);
-                    let kc = self.add_company(r, f, false, None, None);
-                    let endd = published - r.int(30, 300);
-                    self.own.push(Own {
-                        owner: Ent::P(rel),
-                        c: kc,
-                        share: 10_000,
-                        s: f,
-                        e: endd,
-                    });
-                    let buyer = self.pick_ent(r);
-                    self.own.push(Own {
-                        owner: Ent::P(buyer),
-                        c: kc,
-                        share: 10_000,
-                        s: endd + 1,
-                        e: OPEN,
-                    });
-                    let lr = self.pick_ent(r);
-                    self.roles.push(Role {
-                        p: lr,
-                        c: kc,
-                        role: RoleKind::LegalRep,
-                        s: f,
-                        e: OPEN,
-                    });
-                    kc
+                    self.company_sold_before(r, rel, published)
                 } else {
                     self.chain_to(r, rel, 0, published, false)[0]
                 };
