@@ -455,7 +455,7 @@ fn xml_counts(xml: &str, a: &str, b: &str) -> (usize, usize) {
 
 #[test]
 fn roles_see_what_they_may_and_nothing_else() {
-    let s = start(&tiny(), DEFAULT);
+    let s = start(&tiny(), "anon_rate_burst = 1000.0\n");
     let probes: Vec<(&str, &str, Option<String>)> = vec![
         ("GET", "/v1/openapi.json", None),
         ("GET", "/v1/entities?q=P1", None),

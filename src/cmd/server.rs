@@ -60,6 +60,16 @@ pub enum AuditCmd {
         #[command(flatten)]
         db: DbArg,
     },
+    /// Seal a broken trail so that the server can write again: the broken log is kept, renamed
+    /// (`audit.sealed-<time>.log`), and a new segment starts with a record naming it, its
+    /// SHA-256, how far it verified, the problem and your reason (docs/api.md).
+    Seal {
+        #[command(flatten)]
+        db: DbArg,
+        /// Why it is sealed (who found the break, the incident number); written into the trail.
+        #[arg(long)]
+        reason: String,
+    },
     /// Print records.
     Show {
         #[command(flatten)]
@@ -123,10 +133,10 @@ pub fn token(c: &TokenCmd) -> Result<ExitCode> {
                 .create(r, *days, note)
                 .map_err(anyhow::Error::msg)?;
             eprintln!(
-                "token {} ({}) expires at unix {}; it is shown once:",
+                "token {} ({}) expires {}; it is shown once:",
                 rec.id,
                 rec.role.as_str(),
-                rec.expires
+                date(rec.expires)
             );
             println!("{token}");
         }
@@ -148,8 +158,8 @@ pub fn token(c: &TokenCmd) -> Result<ExitCode> {
                     "{} {:<12} created {} expires {}{} {}",
                     t.id,
                     t.role.as_str(),
-                    t.created,
-                    t.expires,
+                    date(t.created),
+                    date(t.expires),
                     if t.revoked { " REVOKED" } else { "" },
                     t.note
                 );
@@ -159,9 +169,29 @@ pub fn token(c: &TokenCmd) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Unix seconds as `YYYY-MM-DD HH:MM UTC`.
+fn date(unix: u64) -> String {
+    i64::try_from(unix)
+        .ok()
+        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
+        .map_or_else(
+            || "after 9999-12-31".to_owned(),
+            |t| {
+                format!(
+                    "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+                    t.year(),
+                    u8::from(t.month()),
+                    t.day(),
+                    t.hour(),
+                    t.minute()
+                )
+            },
+        )
+}
+
 pub fn audit(c: &AuditCmd) -> Result<ExitCode> {
     match c {
-        AuditCmd::Verify { db } => match qinglian_api::audit::verify(&db.db) {
+        AuditCmd::Verify { db } => match qinglian_api::audit::verify_full(&db.db) {
             Ok(r) => {
                 println!(
                     "audit trail intact: {} records; head {}",
@@ -172,13 +202,26 @@ pub fn audit(c: &AuditCmd) -> Result<ExitCode> {
                         &r.last_hash
                     }
                 );
+                for (file, note) in &r.sealed {
+                    println!("earlier segment {file}: {note}");
+                }
                 Ok(ExitCode::SUCCESS)
             }
             Err(e) => {
-                eprintln!("audit trail BROKEN: {e}");
+                eprintln!(
+                    "audit trail BROKEN: {e} ({} record(s) verified before it); to let the server write again, `qinglian audit seal --reason TEXT` (docs/api.md)",
+                    e.good_records
+                );
                 Ok(ExitCode::from(1))
             }
         },
+        AuditCmd::Seal { db, reason } => {
+            let operator = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+            let msg = qinglian_api::audit::seal(&db.db, reason, &format!("operator:{operator}"))
+                .map_err(anyhow::Error::msg)?;
+            println!("{msg}");
+            Ok(ExitCode::SUCCESS)
+        }
         AuditCmd::Show { db, offset, limit } => {
             let (recs, total) =
                 qinglian_api::audit::read(&db.db, *offset, *limit).map_err(anyhow::Error::msg)?;

@@ -28,6 +28,32 @@ pub struct Config {
     pub max_concurrent: usize,
     /// Time budget of one request, milliseconds (checked inside searches).
     pub request_timeout_ms: u64,
+    /// Requests per second per client address without an accepted token (sustained).
+    pub anon_rate_per_second: f64,
+    /// Burst allowance per client address without an accepted token.
+    pub anon_rate_burst: f64,
+    /// Requests per second of all callers without an accepted token together.
+    pub anon_global_per_second: f64,
+    /// Longest request target (path and query), bytes; longer ones get 414.
+    pub max_uri_bytes: usize,
+    /// Longest single header value, bytes; longer ones get 431.
+    pub max_header_bytes: usize,
+    /// Most headers in a request; more get 431.
+    pub max_headers: usize,
+    /// Most bytes of all headers together; more get 431.
+    pub max_header_total_bytes: usize,
+    /// Longest X-Case-Id / X-Purpose, bytes; longer ones get 431.
+    pub max_case_bytes: usize,
+    /// Bytes of a request body kept in its audit record (the rest is cut, and marked).
+    pub audit_body_bytes: usize,
+    /// Time a client has to send its request headers, milliseconds.
+    pub header_timeout_ms: u64,
+    /// Time a client has to send its request body, milliseconds.
+    pub body_timeout_ms: u64,
+    /// Open connections at once; beyond, new connections are closed at once.
+    pub max_connections: usize,
+    /// Seconds between the audit records that count rate-limited requests.
+    pub flood_summary_secs: u64,
 }
 
 impl Default for Config {
@@ -44,6 +70,19 @@ impl Default for Config {
             rate_burst: 100.0,
             max_concurrent: 16,
             request_timeout_ms: 10_000,
+            anon_rate_per_second: 2.0,
+            anon_rate_burst: 20.0,
+            anon_global_per_second: 50.0,
+            max_uri_bytes: 4096,
+            max_header_bytes: 4096,
+            max_headers: 64,
+            max_header_total_bytes: 16 * 1024,
+            max_case_bytes: 256,
+            audit_body_bytes: 4096,
+            header_timeout_ms: 10_000,
+            body_timeout_ms: 10_000,
+            max_connections: 1024,
+            flood_summary_secs: 10,
         }
     }
 }

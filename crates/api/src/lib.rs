@@ -9,23 +9,22 @@ pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod error;
+mod guard;
 mod handlers;
+mod limits;
 mod openapi;
 mod pseudo;
+mod reply;
 pub mod sign;
 
 pub use config::Config;
 
-use auth::{Role, Route, TokenStore};
-use axum::http::{HeaderMap, Method, StatusCode};
-use error::ApiError;
+use auth::TokenStore;
 use qinglian_engine::findings::Finding;
 use qinglian_engine::snapshot::Snapshot;
 use qinglian_store::{FileInfo, LoadRecord};
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 /// What the server holds.
 #[derive(Debug)]
@@ -52,7 +51,7 @@ pub struct AppState {
     pub key: sign::Key,
     /// Limits.
     pub config: Config,
-    rate: Mutex<HashMap<String, (f64, Instant)>>,
+    limits: limits::Limits,
     busy: Arc<tokio::sync::Semaphore>,
     /// Path-search marks handed from request to request (at most one per request in flight,
     /// which `busy` bounds): a fresh set costs 10 bytes per node of pages to fault in.
@@ -95,8 +94,8 @@ impl AppState {
             rules,
             audit,
             key,
+            limits: limits::Limits::new(&config),
             config,
-            rate: Mutex::new(HashMap::new()),
             busy,
             scratch: Mutex::new(Vec::new()),
         })
@@ -129,234 +128,83 @@ impl AppState {
     }
 }
 
-/// A request that passed the gate: who asked, for which case, by when it must finish.
-#[derive(Debug)]
-pub(crate) struct Ctx {
-    pub token_id: String,
-    pub role: Role,
-    pub route: Route,
-    pub method: Method,
-    pub path: String,
-    pub case: String,
-    pub purpose: String,
-    pub deadline: Instant,
-    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
-}
-
-impl Ctx {
-    /// Analysts see relatives' names pseudonymised.
-    pub fn pseudonymise(&self) -> bool {
-        self.role == Role::Analyst
-    }
-}
-
-fn header(h: &HeaderMap, name: &str) -> String {
-    h.get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .trim()
-        .to_owned()
-}
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
-/// The gate every authenticated route goes through. A refusal is audited too.
-pub(crate) async fn gate(
-    st: &AppState,
-    h: &HeaderMap,
-    method: &Method,
-    path: &str,
-    route: Route,
-    params: &serde_json::Value,
-) -> Result<Ctx, ApiError> {
-    let case = header(h, "x-case-id");
-    let purpose = header(h, "x-purpose");
-    let bearer = header(h, "authorization");
-    let token = bearer.strip_prefix("Bearer ").map(str::trim);
-    let who = match token.map(|t| st.tokens.check(t)) {
-        Some(Ok(rec)) => Ok(rec),
-        Some(Err(auth::Denied::Expired)) => Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "token_expired",
-            "the token has expired",
-        )),
-        Some(Err(auth::Denied::Revoked)) => Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "token_revoked",
-            "the token has been revoked",
-        )),
-        Some(Err(_)) => Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthenticated",
-            "the bearer token is not valid",
-        )),
-        None => Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthenticated",
-            "send `Authorization: Bearer <token>`",
-        )),
-    };
-    let refuse = |e: ApiError, token_id: &str, role: &str| {
-        let entry = audit::Entry {
-            ts: now_ms(),
-            token_id: token_id.to_owned(),
-            role: role.to_owned(),
-            method: method.to_string(),
-            route: route.as_str().to_owned(),
-            path: path.to_owned(),
-            params: params.clone(),
-            case: case.clone(),
-            purpose: purpose.clone(),
-            status: e.status.as_u16(),
-            result: serde_json::json!({"error": e.code}),
-        };
-        (e, entry)
-    };
-    let rec = match who {
-        Ok(r) => r,
-        Err(e) => {
-            let (e, entry) = refuse(e, "", "");
-            st.audit
-                .append(entry)
-                .await
-                .map_err(|_| ApiError::internal("audit_failed"))?;
-            return Err(e);
-        }
-    };
-    let check = || -> Result<(), ApiError> {
-        if !auth::authorize(rec.role, route) {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                format!(
-                    "the {} role may not use {}",
-                    rec.role.as_str(),
-                    route.as_str()
-                ),
-            ));
-        }
-        if route.personal() && (case.is_empty() || purpose.is_empty()) {
-            return Err(ApiError::bad(
-                "case_required",
-                "this route returns personal data: send X-Case-Id and X-Purpose",
-            ));
-        }
-        let mut rate = st
-            .rate
-            .lock()
-            .map_err(|_| ApiError::internal("rate_limiter"))?;
-        let (tokens, at) = rate
-            .entry(rec.id.clone())
-            .or_insert((st.config.rate_burst, Instant::now()));
-        let now = Instant::now();
-        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * st.config.rate_per_second)
-            .min(st.config.rate_burst);
-        *at = now;
-        if *tokens < 1.0 {
-            let mut e = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                "too many requests for this token; slow down",
-            );
-            e.retry_after = Some(1);
-            return Err(e);
-        }
-        *tokens -= 1.0;
-        Ok(())
-    };
-    if let Err(e) = check() {
-        let (e, entry) = refuse(e, &rec.id, rec.role.as_str());
-        st.audit
-            .append(entry)
-            .await
-            .map_err(|_| ApiError::internal("audit_failed"))?;
-        return Err(e);
-    }
-    let permit = match st.busy.clone().try_acquire_owned() {
-        Ok(p) => p,
-        Err(_) => {
-            let mut e = ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "overloaded",
-                "the server is at its concurrency limit; retry shortly",
-            );
-            e.retry_after = Some(1);
-            let (e, entry) = refuse(e, &rec.id, rec.role.as_str());
-            st.audit
-                .append(entry)
-                .await
-                .map_err(|_| ApiError::internal("audit_failed"))?;
-            return Err(e);
-        }
-    };
-    Ok(Ctx {
-        token_id: rec.id,
-        role: rec.role,
-        route,
-        method: method.clone(),
-        path: path.to_owned(),
-        case,
-        purpose,
-        deadline: Instant::now() + std::time::Duration::from_millis(st.config.request_timeout_ms),
-        _permit: Some(permit),
-    })
-}
-
-/// Writes the audit record of a finished request, then lets the response go. If the record
-/// cannot be made durable, the client gets an error instead of the data.
-pub(crate) async fn finish<T>(
-    st: &AppState,
-    ctx: &Ctx,
-    params: serde_json::Value,
-    result: Result<(T, Vec<String>), ApiError>,
-) -> Result<T, ApiError> {
-    let (status, summary) = match &result {
-        Ok((_, ids)) => {
-            let all = ids.join("\n");
-            let digest = sign::sha256(&serde_json::Value::String(all));
-            (
-                200u16,
-                serde_json::json!({"count": ids.len(), "ids": ids.iter().take(100).collect::<Vec<_>>(), "ids_sha256": digest}),
-            )
-        }
-        Err(e) => (e.status.as_u16(), serde_json::json!({"error": e.code})),
-    };
-    let entry = audit::Entry {
-        ts: now_ms(),
-        token_id: ctx.token_id.clone(),
-        role: ctx.role.as_str().to_owned(),
-        method: ctx.method.to_string(),
-        route: ctx.route.as_str().to_owned(),
-        path: ctx.path.clone(),
-        params,
-        case: ctx.case.clone(),
-        purpose: ctx.purpose.clone(),
-        status,
-        result: summary,
-    };
-    st.audit.append(entry).await.map_err(|e| {
-        tracing::error!("audit write failed: {e}");
-        ApiError::internal("audit_failed")
-    })?;
-    result.map(|(v, _)| v)
-}
-
 /// The router.
 pub fn router(state: Arc<AppState>) -> axum::Router {
     handlers::router(state)
 }
 
-/// Serves until the process is stopped.
+/// A Unix time as `YYYY-MM-DD HH:MM:SS UTC`.
+pub fn time_text(unix_secs: u64) -> String {
+    let Ok(t) = time::OffsetDateTime::from_unix_timestamp(unix_secs.min(i64::MAX as u64) as i64)
+    else {
+        return unix_secs.to_string();
+    };
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// Serves until the process is stopped: HTTP/1.1 over hyper, with a bound on open connections,
+/// on the time a client has to send its headers (slow clients are cut off), and a task that
+/// writes the summaries of rate-limited requests to the audit trail.
 pub async fn serve(
     state: Arc<AppState>,
     addr: std::net::SocketAddr,
     ready: impl FnOnce(std::net::SocketAddr),
 ) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::ServiceExt;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     ready(listener.local_addr()?);
-    axum::serve(listener, router(state)).await
+    let app = router(state.clone());
+    let every = std::time::Duration::from_secs(state.config.flood_summary_secs.max(1));
+    let st = state.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(every).await;
+            guard::flush_refusals(&st).await;
+        }
+    });
+    let conns = Arc::new(tokio::sync::Semaphore::new(
+        state.config.max_connections.max(1),
+    ));
+    let header_timeout = std::time::Duration::from_millis(state.config.header_timeout_ms.max(1));
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(c) => c,
+            Err(e) => {
+                // Out of file descriptors and the like: wait rather than spin.
+                tracing::warn!("accept: {e}");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = conns.clone().try_acquire_owned() else {
+            drop(stream);
+            continue;
+        };
+        let app = app.clone();
+        let svc =
+            hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                app.clone().oneshot(req.map(axum::body::Body::new))
+            });
+        tokio::spawn(async move {
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .serve_connection(TokioIo::new(stream), svc);
+            if let Err(e) = conn.await {
+                tracing::debug!("connection from {peer}: {e}");
+            }
+            drop(permit);
+        });
+    }
 }

@@ -1,96 +1,235 @@
-//! Pseudonymisation for analysts: people who hold no position (relatives, owners) keep their
-//! ids but lose their names and identifiers, replaced by a stable keyed pseudonym.
+//! Pseudonymisation for analysts, applied in one place: the guard calls [`apply`] on every JSON
+//! answer to an analyst, after the handler and before serialisation, so no route can forget it.
+//!
+//! A private person is a person who holds no position (a relative, an owner, a recipient). Their
+//! bundle ids stay (they are already pseudonymous and tie the evidence together); everything
+//! else that could name them goes:
+//!
+//! - an object describing one keeps only [`KEEP`] fields, its name replaced by a stable keyed
+//!   pseudonym (so a new field added to a description later is withheld, not leaked);
+//! - `*_name` fields beside an id field naming one get the pseudonym;
+//! - every string in the answer — explanations, the `windows` sentences, labels — has their
+//!   name replaced by the pseudonym, and their identifiers and birth date by `(withheld)`. A
+//!   name that also appears as a longer name of someone public (张伟 inside 张伟明) is replaced
+//!   only where it is not part of that longer name; a name equal to a public person's name is
+//!   left alone where it is not tied to an id, since it then names the public person as much.
 
+use crate::handlers::private_person;
 use crate::AppState;
-use qinglian_engine::snapshot::flag;
-use serde_json::Value;
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
 
-/// Rewrites a response in place.
+/// The fields a private person's description keeps.
+const KEEP: [&str; 8] = [
+    "id",
+    "kind",
+    "name",
+    "source",
+    "sources",
+    "edges",
+    "match",
+    "death_date",
+];
+
+const WITHHELD: &str = "(withheld)";
+
+/// What must not reach an analyst about one private person.
+#[derive(Debug)]
+struct Private {
+    name: String,
+    pseudonym: String,
+    /// Identifiers and every extra column's value (raw invalid numbers, other names, …).
+    secrets: Vec<String>,
+    birth: Option<String>,
+}
+
+/// Rewrites an answer in place.
 pub(crate) fn apply(st: &AppState, v: &mut Value) {
-    let mut names: Vec<(String, String, String)> = Vec::new(); // (id, real, pseudonym)
-    collect(st, v, &mut names);
-    rewrite(v, &names);
+    let mut ids = BTreeSet::new();
+    strings(v, &mut |s| {
+        ids.insert(s.to_owned());
+    });
+    let mut private: BTreeMap<String, Private> = BTreeMap::new();
+    let mut public_names: BTreeSet<String> = BTreeSet::new();
+    for id in &ids {
+        let Some(n) = st.snap.lookup(id) else {
+            continue;
+        };
+        if private_person(st, n) {
+            private.insert(id.clone(), describe(st, n, id));
+        } else if st.snap.name(n).chars().count() > 1 {
+            public_names.insert(st.snap.name(n).to_owned());
+        }
+    }
+    if private.is_empty() {
+        return;
+    }
+    rewrite_objects(v, &private);
+    rewrite_strings(v, &private, &public_names);
 }
 
-fn private_person(st: &AppState, id: &str) -> bool {
-    match st.snap.lookup(id) {
-        Some(n) => {
-            st.snap.kind_of(n) == qinglian_model::NodeKind::Person
-                && st.snap.flags()[n as usize] & flag::OFFICIAL == 0
-        }
-        None => false,
+fn describe(st: &AppState, n: u32, id: &str) -> Private {
+    let snap = &st.snap;
+    let mut secrets = Vec::new();
+    if let Some(d) = snap.detail(n) {
+        secrets.extend(d.identifier.clone());
+        // Extra columns of a person (raw invalid numbers, other names, phones, addresses):
+        // all of them may identify.
+        secrets.extend(d.props.iter().map(|(_, val)| val.clone()));
+    }
+    let ident = snap.identifier(n);
+    if !ident.is_empty() {
+        secrets.push(ident.to_owned());
+    }
+    secrets.retain(|s| s.chars().count() > 1);
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    secrets.dedup();
+    let d = snap.dates()[n as usize];
+    Private {
+        name: snap.name(n).to_owned(),
+        pseudonym: st.key.pseudonym(id),
+        secrets,
+        birth: (d != qinglian_engine::snapshot::NO_DATE)
+            .then(|| qinglian_model::Date(d).to_string()),
     }
 }
 
-fn collect(st: &AppState, v: &mut Value, names: &mut Vec<(String, String, String)>) {
+/// Calls `f` on every string value.
+fn strings(v: &Value, f: &mut impl FnMut(&str)) {
     match v {
-        Value::Object(m) => {
-            let person = m.get("kind").and_then(Value::as_str) == Some("Person");
-            if let (true, Some(id)) = (
-                person,
-                m.get("id").and_then(Value::as_str).map(str::to_owned),
-            ) {
-                if private_person(st, &id) {
-                    let pseudo = st.key.pseudonym(&id);
-                    if let Some(Value::String(real)) = m.get("name") {
-                        names.push((id.clone(), real.clone(), pseudo.clone()));
-                    }
-                    m.insert("name".into(), Value::String(pseudo));
-                    m.remove("identifier");
-                    m.remove("attributes");
-                }
-            }
-            for (k, x) in m.iter_mut() {
-                if k == "target" || k == "official" {
-                    if let Some(id) = x.as_str().filter(|id| private_person(st, id)) {
-                        if let Some(n) = st.snap.lookup(id) {
-                            names.push((
-                                id.to_owned(),
-                                st.snap.name(n).to_owned(),
-                                st.key.pseudonym(id),
-                            ));
-                        }
-                    }
-                }
-                collect(st, x, names);
-            }
-        }
-        Value::Array(a) => a.iter_mut().for_each(|x| collect(st, x, names)),
+        Value::String(s) => f(s),
+        Value::Array(a) => a.iter().for_each(|x| strings(x, f)),
+        Value::Object(m) => m.values().for_each(|x| strings(x, f)),
         _ => {}
     }
 }
 
-fn rewrite(v: &mut Value, names: &[(String, String, String)]) {
+/// Descriptions of private people keep only [`KEEP`]; `x_name` beside `x` = a private id gets
+/// the pseudonym.
+fn rewrite_objects(v: &mut Value, private: &BTreeMap<String, Private>) {
     match v {
         Value::Object(m) => {
-            let target = m.get("target").and_then(Value::as_str).map(str::to_owned);
-            let official = m.get("official").and_then(Value::as_str).map(str::to_owned);
-            for (k, x) in m.iter_mut() {
-                match (k.as_str(), &x) {
-                    ("target_name" | "official_name", Value::String(_)) => {
-                        let who = if k == "target_name" {
-                            &target
-                        } else {
-                            &official
-                        };
-                        if let Some((_, _, p)) =
-                            names.iter().find(|(id, ..)| Some(id) == who.as_ref())
-                        {
-                            *x = Value::String(p.clone());
-                        }
-                    }
-                    ("explanation", Value::String(s)) => {
-                        let mut s = s.clone();
-                        for (id, real, p) in names {
-                            s = s.replace(&format!("{real} ({id})"), &format!("{p} ({id})"));
-                        }
-                        *x = Value::String(s);
-                    }
-                    _ => rewrite(x, names),
+            if let Some(p) = m
+                .get("id")
+                .and_then(Value::as_str)
+                .and_then(|id| private.get(id))
+            {
+                let pseudonym = p.pseudonym.clone();
+                m.retain(|k, _| KEEP.contains(&k.as_str()));
+                if m.contains_key("name") {
+                    m.insert("name".into(), Value::String(pseudonym));
                 }
             }
+            name_fields(m, private);
+            m.values_mut().for_each(|x| rewrite_objects(x, private));
         }
-        Value::Array(a) => a.iter_mut().for_each(|x| rewrite(x, names)),
+        Value::Array(a) => a.iter_mut().for_each(|x| rewrite_objects(x, private)),
         _ => {}
+    }
+}
+
+fn name_fields(m: &mut Map<String, Value>, private: &BTreeMap<String, Private>) {
+    let keys: Vec<String> = m.keys().filter(|k| k.ends_with("_name")).cloned().collect();
+    for k in keys {
+        let owner = &k[..k.len() - "_name".len()];
+        let p = m
+            .get(owner)
+            .and_then(Value::as_str)
+            .and_then(|id| private.get(id));
+        if let Some(p) = p {
+            let pseudonym = p.pseudonym.clone();
+            m.insert(k, Value::String(pseudonym));
+        }
+    }
+}
+
+fn rewrite_strings(v: &mut Value, private: &BTreeMap<String, Private>, public: &BTreeSet<String>) {
+    match v {
+        Value::String(s) => {
+            if let Some(t) = scrub(s, private, public) {
+                *s = t;
+            }
+        }
+        Value::Array(a) => a
+            .iter_mut()
+            .for_each(|x| rewrite_strings(x, private, public)),
+        Value::Object(m) => m
+            .values_mut()
+            .for_each(|x| rewrite_strings(x, private, public)),
+        _ => {}
+    }
+}
+
+/// The string with every private person's name, identifiers and birth date replaced; None when
+/// nothing changed.
+fn scrub(
+    s: &str,
+    private: &BTreeMap<String, Private>,
+    public: &BTreeSet<String>,
+) -> Option<String> {
+    let mut out = s.to_owned();
+    for (id, p) in private {
+        for secret in &p.secrets {
+            if out.contains(secret.as_str()) {
+                out = out.replace(secret.as_str(), WITHHELD);
+            }
+        }
+        // A bare date is a field of its own (an edge's start, a contract's date): only dates
+        // inside sentences are the birth date being cited.
+        if let Some(b) = p.birth.as_deref().filter(|b| out.contains(b) && out != *b) {
+            out = out.replace(b, WITHHELD);
+        }
+        if p.name.is_empty() {
+            continue;
+        }
+        out = out.replace(
+            &format!("{} ({id})", p.name),
+            &format!("{} ({id})", p.pseudonym),
+        );
+        if !public.contains(&p.name) {
+            out = replace_outside(&out, &p.name, &p.pseudonym, public);
+        }
+    }
+    (out != s).then_some(out)
+}
+
+/// Replaces `name` by `with` wherever it is not part of a longer public name.
+fn replace_outside(s: &str, name: &str, with: &str, public: &BTreeSet<String>) -> String {
+    if !s.contains(name) {
+        return s.to_owned();
+    }
+    let covers: Vec<&String> = public
+        .iter()
+        .filter(|p| p.len() > name.len() && p.contains(name))
+        .collect();
+    let mut protected: Vec<(usize, usize)> = Vec::new();
+    for c in covers {
+        protected.extend(s.match_indices(c.as_str()).map(|(i, m)| (i, i + m.len())));
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut last = 0;
+    for (i, m) in s.match_indices(name) {
+        let inside = protected.iter().any(|&(a, b)| a <= i && i + m.len() <= b);
+        if !inside {
+            out.push_str(&s[last..i]);
+            out.push_str(with);
+            last = i + m.len();
+        }
+    }
+    out.push_str(&s[last..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_inside_a_longer_public_name_is_left_alone() {
+        let public: BTreeSet<String> = ["张伟明".to_owned()].into();
+        assert_eq!(
+            replace_outside("张伟 和 张伟明", "张伟", "某人-1", &public),
+            "某人-1 和 张伟明"
+        );
     }
 }

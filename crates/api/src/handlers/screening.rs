@@ -1,0 +1,324 @@
+//! Pre-award screening, clearances, stored findings, an official's roll-up, evidence bundles.
+
+use super::{blocking, node, page, Answer, St};
+use crate::error::ApiError;
+use crate::guard::Ctx;
+use crate::reply::{Out, Params};
+use crate::AppState;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::Extension;
+use qinglian_engine::describe::node_json;
+use qinglian_engine::findings::Finding;
+use qinglian_model::{Date, NodeKind};
+use serde_json::{json, Value};
+
+/// The body as a JSON object ({} when empty).
+pub(super) fn body_object(b: &Bytes) -> Result<Value, ApiError> {
+    if b.is_empty() {
+        return Ok(json!({}));
+    }
+    let v: Value = serde_json::from_slice(b)
+        .map_err(|e| ApiError::bad("bad_json", format!("the body is not valid JSON: {e}")))?;
+    if !v.is_object() {
+        return Err(ApiError::bad("bad_body", "the body must be a JSON object"));
+    }
+    Ok(v)
+}
+
+fn strings(v: &Value, k: &str) -> Result<Vec<String>, ApiError> {
+    match v.get(k) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|x| {
+                x.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| ApiError::bad("bad_body", format!("{k} must be a list of ids")))
+            })
+            .collect(),
+        Some(_) => Err(ApiError::bad(
+            "bad_body",
+            format!("{k} must be a list of ids"),
+        )),
+    }
+}
+
+pub(super) async fn screen(State(st): St, Extension(ctx): Extension<Ctx>, body: Bytes) -> Answer {
+    let req = screen_request(&st, &ctx, &body_object(&body)?)?;
+    blocking(&st, &ctx, move |st| Ok(screen_outcome(st, &req))).await
+}
+
+fn optional_id(st: &AppState, ctx: &Ctx, b: &Value, k: &str) -> Result<Option<u32>, ApiError> {
+    match b.get(k) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(id)) => node(st, ctx, id).map(Some),
+        Some(_) => Err(ApiError::bad("bad_body", format!("{k} must be an id"))),
+    }
+}
+
+fn screen_request(
+    st: &AppState,
+    ctx: &Ctx,
+    b: &Value,
+) -> Result<qinglian_engine::preaward::Request, ApiError> {
+    let tender = optional_id(st, ctx, b, "tender")?;
+    let agency = optional_id(st, ctx, b, "agency")?;
+    if tender.is_none() && agency.is_none() {
+        return Err(ApiError::bad(
+            "bad_body",
+            "give a tender, or an agency and a list of bidders",
+        ));
+    }
+    let bidders_raw = strings(b, "bidders")?;
+    if bidders_raw.len() > st.config.max_bidders {
+        return Err(ApiError::bad(
+            "too_many",
+            format!("at most {} bidders", st.config.max_bidders),
+        ));
+    }
+    if tender.is_none() && bidders_raw.is_empty() {
+        return Err(ApiError::bad(
+            "bad_body",
+            "bidders are required without a tender",
+        ));
+    }
+    let mut unknown = Vec::new();
+    let mut resolve = |ids: Vec<String>, kind: NodeKind| -> Vec<u32> {
+        ids.into_iter()
+            .filter_map(|id| {
+                match node(st, ctx, &id)
+                    .ok()
+                    .filter(|&n| st.snap.kind_of(n) == kind)
+                {
+                    Some(n) => Some(n),
+                    None => {
+                        unknown.push(id);
+                        None
+                    }
+                }
+            })
+            .collect()
+    };
+    let bidders = resolve(bidders_raw, NodeKind::Company);
+    let officials = resolve(strings(b, "officials")?, NodeKind::Person);
+    if !unknown.is_empty() {
+        return Err(ApiError::bad(
+            "unknown_ids",
+            format!("not found (or of the wrong kind): {}", unknown.join(", ")),
+        ));
+    }
+    let as_of = match b.get("as_of") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(d)) => Some(
+            Date::parse(d)
+                .map_err(|e| ApiError::bad("bad_body", format!("as_of: {e}")))?
+                .0,
+        ),
+        Some(_) => {
+            return Err(ApiError::bad(
+                "bad_body",
+                "as_of must be a date, YYYY-MM-DD",
+            ))
+        }
+    };
+    Ok(qinglian_engine::preaward::Request {
+        tender,
+        agency,
+        bidders,
+        officials,
+        as_of,
+    })
+}
+
+fn screen_outcome(st: &AppState, req: &qinglian_engine::preaward::Request) -> Out {
+    let snap = &st.snap;
+    let out = qinglian_engine::preaward::screen(snap, req, Date::today().0);
+    let ids: Vec<String> = out.findings.iter().map(|f| f.id.clone()).collect();
+    let checked = json!({
+        "tender": req.tender.map(|t| snap.ext(t).to_owned()),
+        "agency": out.agency.map(|a| snap.ext(a).to_owned()),
+        "bidders": out.bidders.iter().map(|&b| snap.ext(b).to_owned()).collect::<Vec<_>>(),
+        "officials": out.officials.iter().map(|&o| snap.ext(o).to_owned()).collect::<Vec<_>>(),
+        "checks": ["official_link: officials in office and the tender's evaluators and approvers, themselves or relatives within 2 family hops, controlling a bidder through up to 3 ownership/role edges holding on the day",
+                   "bid_rigging: bidders sharing a direct owner, a legal representative or director, a phone or an address",
+                   "blacklisted_bidder: a bidder, its owner, or a company owning it through one more company, listed on or before the day"],
+        "max_family_hops": qinglian_engine::preaward::FAMILY_HOPS,
+        "max_control_hops": qinglian_engine::preaward::CONTROL_HOPS,
+        "as_of": Date(out.as_of).to_string(),
+    });
+    let mut v = json!({
+        "verdict": out.verdict.map_or("clear", |s| s.as_str()),
+        "findings": out.findings,
+        "checked": checked,
+        "data_version": st.data_version(),
+    });
+    if out.findings.is_empty() {
+        v["clearance"] = clearance(st, &v["checked"]);
+    }
+    Out::Json(v, ids)
+}
+
+fn clearance(st: &AppState, checked: &Value) -> Value {
+    let mut id = [0u8; 8];
+    rand::fill(&mut id);
+    let mut clearance = json!({
+        "clearance_id": id.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+        "issued_at": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()),
+        "result": "no finding",
+        "checked": checked,
+        "data_version": st.data_version(),
+    });
+    let sig = st.key.sign(&clearance);
+    clearance["signature"] = sig.into();
+    clearance
+}
+
+pub(super) async fn verify_clearance(State(st): St, body: Bytes) -> Answer {
+    let mut c = body_object(&body)?;
+    let sig = c
+        .get("signature")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| ApiError::bad("bad_body", "no signature"))?;
+    if let Some(o) = c.as_object_mut() {
+        o.remove("signature");
+    }
+    let valid = st.key.verify(&c, &sig);
+    let current = c.get("data_version") == Some(&st.data_version());
+    let id = c["clearance_id"].as_str().map(str::to_owned);
+    Ok(Out::Json(
+        json!({"valid": valid, "data_unchanged_since": current}),
+        id.into_iter().collect(),
+    ))
+}
+
+fn filter_findings<'a>(st: &'a AppState, q: &Params) -> Vec<&'a Finding> {
+    st.findings
+        .iter()
+        .filter(|f| q.get("rule").is_none_or(|r| &f.pattern == r))
+        .filter(|f| q.get("severity").is_none_or(|s| f.severity.as_str() == s))
+        .filter(|f| q.get("official").is_none_or(|o| &f.official == o))
+        .filter(|f| q.get("agency").is_none_or(|a| &f.agency == a))
+        .collect()
+}
+
+pub(super) async fn findings(State(st): St, q: Params) -> Answer {
+    let (offset, limit) = page(&st, &q)?;
+    if let Some(s) = q
+        .get("severity")
+        .filter(|s| qinglian_rules::Severity::parse(s).is_none())
+    {
+        return Err(ApiError::bad(
+            "bad_parameter",
+            format!("severity {s}: expected red, yellow or green"),
+        ));
+    }
+    let all = filter_findings(&st, &q);
+    let page: Vec<&Finding> = all.iter().skip(offset).take(limit).copied().collect();
+    let ids = page.iter().map(|f| f.id.clone()).collect();
+    let v = json!({"total": all.len(), "offset": offset, "limit": limit, "truncated": offset + page.len() < all.len(), "findings": page, "data_version": st.data_version()});
+    Ok(Out::Json(v, ids))
+}
+
+pub(super) async fn official_risk(
+    State(st): St,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+) -> Answer {
+    let n = node(&st, &ctx, &id)?;
+    if st.snap.kind_of(n) != NodeKind::Person {
+        return Err(ApiError::bad(
+            "not_a_person",
+            format!("{id} is a {}", st.snap.kind_of(n)),
+        ));
+    }
+    let ext = st.snap.ext(n).to_owned();
+    let mine: Vec<&Finding> = st.findings.iter().filter(|f| f.official == ext).collect();
+    let mut by_rule = std::collections::BTreeMap::new();
+    for f in &mine {
+        *by_rule.entry(f.pattern.clone()).or_insert(0usize) += 1;
+    }
+    let colour = mine.iter().map(|f| f.severity).max();
+    let ids: Vec<String> = mine.iter().map(|f| f.id.clone()).collect();
+    let v = json!({
+        "official": node_json(&st.snap, n), "colour": colour.map_or("none", |c| c.as_str()), "findings": mine.len(),
+        "by_rule": by_rule, "max_score": mine.iter().map(|f| f.score).fold(0.0, f64::max),
+        "finding_ids": ids, "data_version": st.data_version(),
+    });
+    Ok(Out::Json(v, ids))
+}
+
+pub(super) async fn evidence(
+    State(st): St,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+) -> Answer {
+    let f = st
+        .findings
+        .iter()
+        .find(|f| f.id == id)
+        .cloned()
+        .ok_or_else(|| {
+            ApiError::not_found(format!(
+                "no finding {id} in the current screening; see /v1/findings"
+            ))
+        })?;
+    blocking(&st, &ctx, move |st| Ok(evidence_bundle(st, &f))).await
+}
+
+/// The finding, its chain, the rows behind every edge and node (with the SHA-256 of the file
+/// they came from), the rule's text and the data version; hashed and signed.
+fn evidence_bundle(st: &AppState, f: &Finding) -> Out {
+    let snap = &st.snap;
+    let file_sha = |file: &str, load: u64| -> Option<String> {
+        st.loads
+            .iter()
+            .find(|l| u64::from(l.number) == load)
+            .and_then(|l| l.files.iter().find(|x| x.name == file))
+            .map(|x| x.sha256.clone())
+    };
+    let mut rows = Vec::new();
+    for e in &f.evidence.edges {
+        let mut row = e.clone();
+        if let (Some(file), Some(load)) =
+            (e["source"]["file"].as_str(), e["source"]["load"].as_u64())
+        {
+            row["source"]["file_sha256"] = file_sha(file, load).into();
+        }
+        rows.push(row);
+    }
+    let mut nodes = Vec::new();
+    for n in &f.evidence.nodes {
+        if let Some(x) = n["id"].as_str().and_then(|id| snap.lookup(id)) {
+            let mut d = qinglian_engine::describe::entity(snap, x, 0, 0);
+            if let Some(o) = d.as_object_mut() {
+                o.remove("edges");
+            }
+            if let Some(srcs) = d["sources"].as_array_mut() {
+                for s in srcs {
+                    if let (Some(file), Some(load)) =
+                        (s["file"].as_str().map(str::to_owned), s["load"].as_u64())
+                    {
+                        s["file_sha256"] = file_sha(&file, load).into();
+                    }
+                }
+            }
+            nodes.push(d);
+        }
+    }
+    let rule = st.rules.iter().find(|r| r.id == f.pattern);
+    let rule_json = rule.map_or(Value::Null, |r| {
+        json!({"id": r.id, "source": r.source, "text": r.text, "sha256": crate::sign::sha256(&Value::String(r.text.clone()))})
+    });
+    let bundle = json!({
+        "finding": f, "edges": rows, "nodes": nodes, "rule": rule_json, "data_version": st.data_version(),
+        "engine": {"name": "qinglian", "version": env!("CARGO_PKG_VERSION")},
+    });
+    let sha = crate::sign::sha256(&bundle);
+    let signature = st.key.sign(&json!({"sha256": sha}));
+    Out::Json(
+        json!({"bundle": bundle, "sha256": sha, "signature": signature}),
+        vec![f.id.clone()],
+    )
+}
