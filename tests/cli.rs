@@ -494,3 +494,78 @@ fn an_ingest_killed_midway_leaves_the_whole_previous_state_or_the_whole_new_load
         "at least one kill should land before the commit"
     );
 }
+
+/// `people.csv` as Excel saves "CSV" in a Chinese locale: GB18030 (张伟, 李娜).
+fn gbk_bundle(dir: &Path) {
+    let mut people = b"id,name,id_number,birth_date,death_date\nP1,".to_vec();
+    people.extend_from_slice(b"\xd5\xc5\xce\xb0,11010519491231002X,1949-12-31,\nP2,");
+    people.extend_from_slice(b"\xc0\xee\xc4\xc8,,1980-05-01,\n");
+    std::fs::write(dir.join("people.csv"), people).expect("write");
+    std::fs::write(
+        dir.join("relations.csv"),
+        "person_id,relative_id,relation\nP1,P2,spouse\n",
+    )
+    .expect("write");
+}
+
+#[test]
+fn ingest_names_a_gbk_file_and_loads_it_with_encoding_gb18030() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bundle = dir.path().join("bundle");
+    std::fs::create_dir(&bundle).expect("mkdir");
+    gbk_bundle(&bundle);
+    let db = dir.path().join("db");
+    let (b, d) = (bundle.to_str().expect("path"), db.to_str().expect("path"));
+    let o = run(&["ingest", b, "--db", d]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let first = err.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("people.csv:2:2: error [name]:")
+            && first.contains("GB18030")
+            && first.contains("--encoding gb18030"),
+        "the root cause is the first line:\n{err}"
+    );
+    assert!(
+        err.contains("2 references into people.csv not checked"),
+        "both ends of the relation are summarised: {err}"
+    );
+    assert!(!err.contains("names no entity"), "{err}");
+    assert_eq!(
+        run(&["ingest", b, "--db", d, "--encoding", "latin1"])
+            .status
+            .code(),
+        Some(2)
+    );
+    ok(&["ingest", b, "--db", d, "--encoding", "gb18030"]);
+    let show = ok(&["show", "P1", "--db", d]);
+    assert!(show.contains("张伟"), "{show}");
+}
+
+#[test]
+fn ingest_prints_how_many_fields_lost_zero_width_characters() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bundle = dir.path().join("bundle");
+    std::fs::create_dir(&bundle).expect("mkdir");
+    std::fs::write(
+        bundle.join("people.csv"),
+        "id,name,id_number,birth_date,death_date\nP1,张\u{200B}伟,,,\nP2,李娜,,,\n",
+    )
+    .expect("write");
+    std::fs::write(
+        bundle.join("relations.csv"),
+        "person_id,relative_id,relation\nP1,P2\u{FEFF},spouse\n",
+    )
+    .expect("write");
+    let db = dir.path().join("db");
+    let out = ok(&[
+        "ingest",
+        bundle.to_str().expect("path"),
+        "--db",
+        db.to_str().expect("path"),
+    ]);
+    assert!(
+        out.contains("zero-width characters removed from 2 fields (people.csv 1, relations.csv 1)"),
+        "{out}"
+    );
+}

@@ -2,8 +2,9 @@
 
 use super::DbArg;
 use anyhow::Result;
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use indicatif::{ProgressBar, ProgressStyle};
-use qinglian_ingest::{IngestError, IngestOptions, Progress};
+use qinglian_ingest::{Encoding, IngestError, IngestOptions, Progress};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -24,6 +25,24 @@ pub struct Args {
     /// How many warnings and errors to print.
     #[arg(long, default_value_t = 20)]
     pub show: usize,
+    /// Text encoding of the bundle's files, decoded to UTF-8 before parsing. `utf-8` (the
+    /// format's) rejects a file in another encoding and names the one it seems to be in;
+    /// `gb18030` (also `gbk`) is "CSV" from Excel or WPS in Chinese locales; `utf-16` is Excel's
+    /// "Unicode Text"; `auto` decides per file and warns for each file it decoded. A file with
+    /// a byte-order mark, or that is valid UTF-8 with non-ASCII text, is read as UTF-8 whatever
+    /// is asked (docs/ingest.md, "Encodings").
+    #[arg(long, default_value = "utf-8", value_parser = encoding_parser())]
+    pub encoding: Encoding,
+}
+
+fn encoding_parser() -> impl TypedValueParser<Value = Encoding> {
+    PossibleValuesParser::new([
+        PossibleValue::new("utf-8").alias("utf8"),
+        PossibleValue::new("gb18030").alias("gbk"),
+        PossibleValue::new("utf-16").alias("utf16"),
+        PossibleValue::new("auto"),
+    ])
+    .try_map(|s| s.parse::<Encoding>())
 }
 
 pub fn run(a: &Args) -> Result<ExitCode> {
@@ -54,6 +73,7 @@ pub fn run(a: &Args) -> Result<ExitCode> {
     };
     let opts = IngestOptions {
         max_field_bytes: a.max_field_bytes,
+        encoding: a.encoding,
         ..IngestOptions::default()
     };
     let t0 = std::time::Instant::now();
@@ -78,6 +98,18 @@ pub fn run(a: &Args) -> Result<ExitCode> {
                 println!(
                     "{} non-Chinese identifiers kept as properties (not used to merge)",
                     rep.foreign_identifiers
+                );
+            }
+            if !rep.zero_width_fields.is_empty() {
+                let total: u64 = rep.zero_width_fields.iter().map(|(_, n)| n).sum();
+                println!(
+                    "zero-width characters removed from {total} field{} ({})",
+                    if total == 1 { "" } else { "s" },
+                    rep.zero_width_fields
+                        .iter()
+                        .map(|(f, n)| format!("{f} {n}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 );
             }
             print_diags(

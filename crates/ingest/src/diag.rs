@@ -50,6 +50,8 @@ pub struct FileDiags {
     pub(crate) items: Vec<Diagnostic>,
     pub(crate) warned_rows: u64,
     pub(crate) rejected_rows: u64,
+    /// Fields from which zero-width characters were removed.
+    pub(crate) zero_width: u64,
     last_warned_line: u64,
     last_rejected_line: u64,
 }
@@ -73,6 +75,7 @@ impl FileDiags {
         let column_name = column
             .checked_sub(1)
             .and_then(|i| self.headers.get(i))
+            .filter(|h| !h.is_empty())
             .cloned();
         if line > 1 {
             match severity {
@@ -101,6 +104,14 @@ impl FileDiags {
         self.push(Severity::Error, line, column, message);
     }
 
+    /// An error about the whole file (its encoding): located, but counted against no row.
+    pub(crate) fn file_error(&mut self, line: u64, column: usize, message: impl Into<String>) {
+        self.push(Severity::Error, 0, column, message);
+        if let Some(d) = self.items.last_mut() {
+            d.line = line;
+        }
+    }
+
     pub(crate) fn warn(&mut self, line: u64, column: usize, message: impl Into<String>) {
         self.push(Severity::Warning, line, column, message);
     }
@@ -110,6 +121,7 @@ impl FileDiags {
         self.items.extend(other.items);
         self.warned_rows += other.warned_rows;
         self.rejected_rows += other.rejected_rows;
+        self.zero_width += other.zero_width;
     }
 
     /// A fresh collector for another part of the same file.

@@ -2,8 +2,10 @@
 //!
 //! A bundle (a folder of CSV files, `SCHEMA.md`) becomes one load of the graph:
 //!
-//! 1. every file is read and every field parsed once; each problem is a [`Diagnostic`]
-//!    naming file, line and column;
+//! 1. every file is decoded to UTF-8 as [`Encoding`] says (a file that cannot be is named
+//!    with the encoding it seems to be in), then read, and every field parsed once; each
+//!    problem is a [`Diagnostic`] naming file, line and column, and root causes (a file that
+//!    cannot be decoded or has an unusable header) are reported before everything else;
 //! 2. identities are resolved (same bundle id, or same valid resident ID / credit code, is
 //!    one entity; names never merge) and every merge is recorded;
 //! 3. if any row has an error the load is rejected and nothing is written; otherwise every
@@ -13,12 +15,14 @@
 //! `docs/ingest.md`; the short version: anything that would make a finding wrong or a
 //! reference dangle is an error, anything that only loses a detail is a warning.
 
+mod decode;
 mod diag;
 mod resolve;
 mod rows;
 pub mod schema;
 mod table;
 
+pub use decode::{Encoding, UnknownEncoding};
 pub use diag::{Diagnostic, Severity};
 
 use diag::FileDiags;
@@ -38,6 +42,8 @@ pub struct IngestOptions {
     pub max_field_bytes: usize,
     /// Errors kept in the report; later ones are counted but not kept.
     pub max_errors: usize,
+    /// The text encoding of the bundle's files (see [`Encoding`]).
+    pub encoding: Encoding,
 }
 
 impl Default for IngestOptions {
@@ -45,6 +51,7 @@ impl Default for IngestOptions {
         IngestOptions {
             max_field_bytes: 8 * 1024,
             max_errors: 200,
+            encoding: Encoding::Utf8,
         }
     }
 }
@@ -82,6 +89,10 @@ pub struct IngestReport {
     pub ignored: Vec<String>,
     /// Rows whose national identifier is not Chinese-shaped and was kept as a property.
     pub foreign_identifiers: u64,
+    /// Per file (only files with any), fields from which zero-width characters (U+200B,
+    /// U+200C, U+200D, U+2060, U+FEFF) were removed: ids, names, identifiers, labels, dates
+    /// and numbers.
+    pub zero_width_fields: Vec<(String, u64)>,
     /// Time per phase.
     pub timings: Vec<(&'static str, Duration)>,
 }
@@ -114,7 +125,10 @@ pub enum IngestError {
 pub struct Rejection {
     /// Per-file counts.
     pub files: Vec<FileSummary>,
-    /// The errors (at most `max_errors` of them).
+    /// The errors (at most `max_errors` of them). Root causes come first: files that are not
+    /// part of the format, cannot be decoded or have an unusable header; then one line per such
+    /// entity file counting the references into it that could not be checked; then every other
+    /// error, by file, line and column.
     pub errors: Vec<Diagnostic>,
     /// All errors, including those not kept.
     pub error_count: usize,
@@ -256,6 +270,7 @@ pub fn ingest<S: Store>(
                 warnings: Vec::new(),
                 ignored,
                 foreign_identifiers: 0,
+                zero_width_fields: Vec::new(),
                 timings,
             });
         }
@@ -269,18 +284,24 @@ pub fn ingest<S: Store>(
     progress(Progress::Parsing { bytes: 0, total });
     let threads = rayon::current_num_threads().max(1);
     let mut work: Vec<Work> = sources
-        .into_iter()
+        .into_par_iter()
         .map(|s| {
             let mut diags = FileDiags::new(s.spec.name);
-            let header = table::read_header(s.spec, &s.bytes, &mut diags);
+            let text = decode::decode(s.bytes, opts.encoding, &mut diags);
+            let bytes = text.unwrap_or_default();
+            let header = if diags.has_errors() {
+                None
+            } else {
+                table::read_header(s.spec, &bytes, &mut diags)
+            };
             let parts = header.as_ref().map_or_else(Vec::new, |h| {
-                let n = (s.bytes.len() / PART_BYTES).clamp(1, 4 * threads);
-                table::split(&s.bytes, h, n)
+                let n = (bytes.len() / PART_BYTES).clamp(1, 4 * threads);
+                table::split(&bytes, h, n)
             });
             Work {
                 spec: s.spec,
                 sha256: s.sha256,
-                bytes: s.bytes,
+                bytes,
                 header,
                 parts,
                 diags,
@@ -314,8 +335,9 @@ pub fn ingest<S: Store>(
                     opts.max_field_bytes,
                     &mut diags,
                     |h, row, d| {
-                        let mut cx = rows::Cx { t: h, row, d };
+                        let mut cx = rows::Cx::new(h, row, d);
                         rows::read_entity_row(kind, &mut cx, &mut drafts);
+                        cx.finish();
                     },
                 )
             });
@@ -350,6 +372,11 @@ pub fn ingest<S: Store>(
     }
     let incoming: usize = work.iter().map(|w| w.drafts.nodes.len()).sum();
     let mut resolver = Resolver::new(existing, incoming);
+    for w in work.iter().filter(|w| w.header.is_none()) {
+        if let Some(k) = schema::node_kind(w.spec.kind) {
+            resolver.unreadable(k);
+        }
+    }
     let mut fk: Vec<Vec<rows::EdgeDraft<'static>>> = vec![Vec::new(); work.len()];
     for (i, w) in work.iter_mut().enumerate() {
         let nodes = std::mem::take(&mut w.drafts.nodes);
@@ -424,8 +451,10 @@ pub fn ingest<S: Store>(
                             opts.max_field_bytes,
                             &mut diags,
                             |h, row, d| {
-                                let mut cx = rows::Cx { t: h, row, d };
-                                if let Some(e) = rows::read_edge_row(kind, &mut cx) {
+                                let mut cx = rows::Cx::new(h, row, d);
+                                let edge = rows::read_edge_row(kind, &mut cx);
+                                cx.finish();
+                                if let Some(e) = edge {
                                     let mut errs = Vec::new();
                                     match resolver.edge(&e, file_ids[i], names, &mut errs) {
                                         Some(rec) => {
@@ -489,19 +518,53 @@ pub fn ingest<S: Store>(
         })
         .collect();
     let foreign_identifiers = work.iter().map(|w| w.drafts.foreign_ids).sum();
+    let zero_width_fields = work
+        .iter()
+        .filter(|w| w.diags.zero_width > 0)
+        .map(|w| (w.spec.name.to_owned(), w.diags.zero_width))
+        .collect();
     let mut warnings = Vec::new();
-    let mut errors = file_errors;
+    // Root causes (a file that is not part of the format, cannot be decoded, or has an
+    // unusable header) come first, then what they left unchecked, then everything else:
+    // otherwise hundreds of knock-on errors fill the report before the one that explains them.
+    let mut roots = file_errors;
+    let mut errors = Vec::new();
     for w in work {
+        let unreadable = w.header.is_none();
         for d in w.diags.items {
             match d.severity {
                 Severity::Warning => warnings.push(d),
+                Severity::Error if unreadable => roots.push(d),
                 Severity::Error => errors.push(d),
             }
         }
     }
-    if !errors.is_empty() {
+    let unchecked = resolver_owned.unchecked();
+    if !roots.is_empty() || !errors.is_empty() || !unchecked.is_empty() {
+        let by_place = |a: &Diagnostic, b: &Diagnostic| {
+            (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column))
+        };
+        roots.sort_by(by_place);
+        errors.sort_by(by_place);
+        let unchecked = unchecked.into_iter().map(|(kind, n)| {
+            let file = schema::entity_file(kind);
+            Diagnostic {
+                severity: Severity::Error,
+                file: file.to_owned(),
+                line: 0,
+                column: 0,
+                column_name: None,
+                message: format!(
+                    "{n} reference{s} into {file} not checked: {file} could not be read (see \
+                     above); {they} will be checked once it loads",
+                    s = if n == 1 { "" } else { "s" },
+                    they = if n == 1 { "it" } else { "they" },
+                ),
+            }
+        });
+        let mut errors: Vec<Diagnostic> =
+            roots.into_iter().chain(unchecked).chain(errors).collect();
         let error_count = errors.len();
-        errors.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
         errors.truncate(opts.max_errors);
         return Err(IngestError::Rejected(Box::new(Rejection {
             files: summaries,
@@ -548,6 +611,7 @@ pub fn ingest<S: Store>(
         warnings,
         ignored,
         foreign_identifiers,
+        zero_width_fields,
         timings,
     })
 }

@@ -23,6 +23,7 @@ use qinglian_store::{ChunkEncoder, StoreError};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A hasher for keys that are already uniformly distributed hashes.
 #[derive(Default)]
@@ -108,6 +109,10 @@ pub(crate) struct Resolver {
     pub new_chunks: Vec<Vec<u8>>,
     /// New nodes per kind.
     pub new_nodes: [u64; 6],
+    /// Kinds whose entity file is in the bundle but could not be read.
+    unread: [bool; 6],
+    /// References to unknown ids that may have been in an unread file, per that file's kind.
+    unchecked: [AtomicU64; 6],
 }
 
 impl Resolver {
@@ -138,6 +143,24 @@ impl Resolver {
         }
         r.existing = existing;
         r
+    }
+
+    /// Marks the entity file of `kind` as unreadable: references that resolve to nothing and
+    /// could have named one of its rows are counted, not reported one by one.
+    pub fn unreadable(&mut self, kind: NodeKind) {
+        self.unread[kind.index()] = true;
+    }
+
+    /// References left unchecked, per kind of the unreadable file they may point into.
+    pub fn unchecked(&self) -> Vec<(NodeKind, u64)> {
+        self.unchecked
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| {
+                let n = n.load(Ordering::Relaxed);
+                (n > 0).then_some((NodeKind::from_index(i)?, n))
+            })
+            .collect()
     }
 
     /// The bundle id and name a target was first described with.
@@ -410,6 +433,10 @@ impl Resolver {
     ) -> Option<NodeId> {
         match self.ids.get(&key(&r.ext)) {
             None => {
+                if let Some(k) = kinds.iter().find(|k| self.unread[k.index()]) {
+                    self.unchecked[k.index()].fetch_add(1, Ordering::Relaxed);
+                    return None;
+                }
                 d.push((
                     line,
                     r.col,

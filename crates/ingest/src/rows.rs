@@ -94,9 +94,62 @@ pub(crate) struct Cx<'a> {
     pub t: &'a Header,
     pub row: &'a Row,
     pub d: &'a mut FileDiags,
+    /// Columns (bit `col`, 63 for any beyond) from which zero-width characters were removed.
+    cleaned: u64,
+}
+
+/// Characters that show as nothing and are never part of an id, name or identifier: zero
+/// width space, non-joiner and joiner, word joiner, and a byte-order mark inside a field
+/// (copied from web pages and Word, or left by joining files).
+const ZERO_WIDTH: [char; 5] = ['\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}', '\u{FEFF}'];
+
+/// The text without zero-width characters (borrowed when it has none, the usual case).
+fn strip_zero_width(s: &str) -> Cow<'_, str> {
+    // Every one of them is encoded starting with 0xE2 or 0xEF: a byte scan rules most
+    // fields out without decoding them.
+    if !s.bytes().any(|b| b == 0xE2 || b == 0xEF) || !s.contains(ZERO_WIDTH) {
+        return Cow::Borrowed(s);
+    }
+    Cow::Owned(s.replace(ZERO_WIDTH, ""))
+}
+
+/// `3.30122E+17`: what Excel shows (and then saves) for a number of more than 11 digits in a
+/// cell not formatted as text; only the first few digits survive.
+fn excel_scientific(s: &str) -> bool {
+    let Some((mantissa, exponent)) = s.trim().split_once(['e', 'E']) else {
+        return false;
+    };
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    let mantissa = mantissa.strip_prefix(['+', '-']).unwrap_or(mantissa);
+    let exponent = exponent.strip_prefix(['+', '-']).unwrap_or(exponent);
+    let (int, frac) = mantissa.split_once(['.', ',']).unwrap_or((mantissa, "0"));
+    digits(int) && digits(frac) && digits(exponent)
 }
 
 impl<'a> Cx<'a> {
+    pub fn new(t: &'a Header, row: &'a Row, d: &'a mut FileDiags) -> Cx<'a> {
+        Cx {
+            t,
+            row,
+            d,
+            cleaned: 0,
+        }
+    }
+
+    /// Counts the fields of the row that were cleaned of zero-width characters.
+    pub fn finish(self) {
+        self.d.zero_width += u64::from(self.cleaned.count_ones());
+    }
+
+    /// The field without zero-width characters; the field is counted when it had any.
+    fn clean<'s>(&mut self, f: F<'s>) -> Cow<'s, str> {
+        let s = strip_zero_width(f.s);
+        if let Cow::Owned(_) = s {
+            self.cleaned |= 1u64 << f.col.min(63);
+        }
+        s
+    }
+
     /// The row's schema columns, in SCHEMA.md order.
     fn fields<const N: usize>(&self) -> [F<'a>; N] {
         let row: &'a Row = self.row;
@@ -121,29 +174,26 @@ impl<'a> Cx<'a> {
     }
 
     fn required(&mut self, f: F<'a>) -> Option<Ref<'a>> {
-        if f.s.is_empty() {
+        let ext = self.clean(f);
+        if ext.is_empty() {
             let msg = format!("`{}` is empty; it is required", self.name_of(f));
             self.d.error(self.row.line, f.col, msg);
             return None;
         }
-        Some(Ref {
-            ext: Cow::Borrowed(f.s),
-            col: f.col,
-        })
+        Some(Ref { ext, col: f.col })
     }
 
-    fn optional_ref(f: F<'a>) -> Option<Ref<'a>> {
-        (!f.s.is_empty()).then_some(Ref {
-            ext: Cow::Borrowed(f.s),
-            col: f.col,
-        })
+    fn optional_ref(&mut self, f: F<'a>) -> Option<Ref<'a>> {
+        let ext = self.clean(f);
+        (!ext.is_empty()).then_some(Ref { ext, col: f.col })
     }
 
     fn date(&mut self, f: F<'_>) -> Option<Date> {
-        if f.s.is_empty() {
+        let s = self.clean(f);
+        if s.is_empty() {
             return None;
         }
-        match Date::parse(f.s) {
+        match Date::parse(&s) {
             Ok(d) => Some(d),
             Err(e) => {
                 self.d.error(self.row.line, f.col, e.to_string());
@@ -153,10 +203,11 @@ impl<'a> Cx<'a> {
     }
 
     fn number(&mut self, f: F<'_>) -> Option<f64> {
-        if f.s.is_empty() {
+        let s = self.clean(f);
+        if s.is_empty() {
             return None;
         }
-        match f.s.parse::<f64>() {
+        match s.parse::<f64>() {
             Ok(v) if v.is_finite() => Some(v),
             _ => {
                 self.d.error(
@@ -167,6 +218,19 @@ impl<'a> Cx<'a> {
                 None
             }
         }
+    }
+
+    /// A sum of money: a number; a negative one is kept with a warning.
+    fn amount(&mut self, f: F<'_>) -> Option<f64> {
+        let v = self.number(f)?;
+        if v < 0.0 {
+            let msg = format!(
+                "{} {v} is negative; kept as written (a refund, or a sign error?)",
+                self.name_of(f)
+            );
+            self.d.warn(self.row.line, f.col, msg);
+        }
+        Some(v)
     }
 
     fn boolean(&mut self, f: F<'_>) -> Option<bool> {
@@ -187,10 +251,11 @@ impl<'a> Cx<'a> {
 
     /// A closed-vocabulary label: unknown values are kept as written, with a warning.
     fn label(&mut self, f: F<'a>, known: &[&str]) -> Cow<'a, str> {
-        if known.contains(&f.s) || f.s.is_empty() {
-            return Cow::Borrowed(f.s);
+        let s = self.clean(f);
+        if known.contains(&s.as_ref()) || s.is_empty() {
+            return s;
         }
-        let l = f.s.to_ascii_lowercase().replace(['-', ' '], "_");
+        let l = s.to_ascii_lowercase().replace(['-', ' '], "_");
         if !known.contains(&l.as_str()) {
             let msg = format!(
                 "unknown {} {:?} (known: {}); kept as written, no built-in rule matches it",
@@ -259,9 +324,10 @@ impl<'a> Cx<'a> {
 
     fn node(&mut self, kind: NodeKind, id: F<'a>, name: Option<F<'a>>) -> Option<NodeDraft> {
         let id = self.required(id)?;
-        let n = name
-            .map(|f| qinglian_model::normalize::name(f.s))
-            .unwrap_or_default();
+        let n = match name {
+            Some(f) => qinglian_model::normalize::name(&self.clean(f)),
+            None => String::new(),
+        };
         if let Some(f) = name.filter(|_| n.is_empty() && kind != NodeKind::Tender) {
             self.d.warn(
                 self.row.line,
@@ -282,6 +348,23 @@ impl<'a> Cx<'a> {
             line: self.row.line,
         })
     }
+}
+
+/// A reference from an entity row to itself (the row's cleaned id).
+fn me(n: &NodeDraft, id: F<'_>) -> Ref<'static> {
+    Ref {
+        ext: Cow::Owned(n.ext_id.clone()),
+        col: id.col,
+    }
+}
+
+fn excel_message(column: &str, raw: &str) -> String {
+    format!(
+        "{column} {raw:?} is a number in scientific notation: Excel turned the identifier into a \
+         number and its digits are lost, so the identity cannot be recovered from it; the row is \
+         kept without it (raw value kept as property {column}_invalid). Re-export the column \
+         formatted as Text"
+    )
 }
 
 /// Reads an entity or blacklist row into `out`. Errors and warnings go to `cx.d`.
@@ -308,8 +391,12 @@ pub(crate) fn read_entity_row(kind: FileKind, cx: &mut Cx<'_>, out: &mut Drafts)
                     );
                 }
             }
-            let raw = idn.s;
-            if !raw.is_empty() {
+            let raw = cx.clean(idn);
+            let raw = raw.as_ref();
+            if excel_scientific(raw) {
+                cx.d.warn(line, idn.col, excel_message("id_number", raw));
+                n.props.push(("id_number_invalid".into(), raw.to_owned()));
+            } else if !raw.is_empty() {
                 if looks_like_resident_id(raw) {
                     match ResidentId::parse(raw) {
                         Ok(rid) => {
@@ -348,15 +435,8 @@ pub(crate) fn read_entity_row(kind: FileKind, cx: &mut Cx<'_>, out: &mut Drafts)
             n.attrs = Attrs::Agency {
                 region: Cx::opt_text(region),
             };
-            if let Some(p) = Cx::optional_ref(parent) {
-                n.refs.push(cx.fk(
-                    EdgeKind::PartOf,
-                    &Ref {
-                        ext: Cow::Borrowed(id.s),
-                        col: id.col,
-                    },
-                    &p,
-                ));
+            if let Some(p) = cx.optional_ref(parent) {
+                n.refs.push(cx.fk(EdgeKind::PartOf, &me(&n, id), &p));
             }
             out.nodes.push(n);
         }
@@ -372,8 +452,12 @@ pub(crate) fn read_entity_row(kind: FileKind, cx: &mut Cx<'_>, out: &mut Drafts)
                 founded,
                 status: Cx::opt_text(status),
             };
-            let raw = code.s;
-            if !raw.is_empty() {
+            let raw = cx.clean(code);
+            let raw = raw.as_ref();
+            if excel_scientific(raw) {
+                cx.d.warn(line, code.col, excel_message("credit_code", raw));
+                n.props.push(("credit_code_invalid".into(), raw.to_owned()));
+            } else if !raw.is_empty() {
                 if looks_like_credit_code(raw) {
                     match CreditCode::parse(raw) {
                         Ok(c) => n.identifier = Some(c.as_str().to_owned()),
@@ -392,32 +476,26 @@ pub(crate) fn read_entity_row(kind: FileKind, cx: &mut Cx<'_>, out: &mut Drafts)
         }
         FileKind::Tenders => {
             let [id, agency, title, budget, published] = cx.fields();
-            let budget = cx.number(budget);
+            let budget = cx.amount(budget);
             let published = cx.date(published);
             let agency = cx.required(agency);
             let Some(mut n) = cx.node(NodeKind::Tender, id, Some(title)) else {
                 return;
             };
+            let title = cx.clean(title);
             n.attrs = Attrs::Tender {
-                title: Cx::opt_text(title),
+                title: (!title.is_empty()).then(|| title.into_owned()),
                 budget,
                 published,
             };
             if let Some(a) = agency {
-                n.refs.push(cx.fk(
-                    EdgeKind::Ran,
-                    &a,
-                    &Ref {
-                        ext: Cow::Borrowed(id.s),
-                        col: id.col,
-                    },
-                ));
+                n.refs.push(cx.fk(EdgeKind::Ran, &a, &me(&n, id)));
             }
             out.nodes.push(n);
         }
         FileKind::Contracts => {
             let [id, agency, company, tender, amount, signed, approver] = cx.fields();
-            let amount = cx.number(amount);
+            let amount = cx.amount(amount);
             let signed = cx.date(signed);
             let agency = cx.required(agency);
             let company = cx.required(company);
@@ -425,27 +503,24 @@ pub(crate) fn read_entity_row(kind: FileKind, cx: &mut Cx<'_>, out: &mut Drafts)
                 return;
             };
             n.attrs = Attrs::Contract { amount, signed };
-            let me = Ref {
-                ext: Cow::Borrowed(id.s),
-                col: id.col,
-            };
+            let me = me(&n, id);
             if let Some(a) = agency {
                 n.refs.push(cx.fk(EdgeKind::Awarded, &a, &me));
             }
             if let Some(c) = company {
                 n.refs.push(cx.fk(EdgeKind::To, &me, &c));
             }
-            if let Some(t) = Cx::optional_ref(tender) {
+            if let Some(t) = cx.optional_ref(tender) {
                 n.refs.push(cx.fk(EdgeKind::Under, &me, &t));
             }
-            if let Some(p) = Cx::optional_ref(approver) {
+            if let Some(p) = cx.optional_ref(approver) {
                 n.refs.push(cx.fk(EdgeKind::ApprovedBy, &me, &p));
             }
             out.nodes.push(n);
         }
         FileKind::Subsidies => {
             let [id, agency, recipient, amount, paid, approver] = cx.fields();
-            let amount = cx.number(amount);
+            let amount = cx.amount(amount);
             let paid = cx.date(paid);
             let agency = cx.required(agency);
             let recipient = cx.required(recipient);
@@ -453,17 +528,14 @@ pub(crate) fn read_entity_row(kind: FileKind, cx: &mut Cx<'_>, out: &mut Drafts)
                 return;
             };
             n.attrs = Attrs::Subsidy { amount, paid };
-            let me = Ref {
-                ext: Cow::Borrowed(id.s),
-                col: id.col,
-            };
+            let me = me(&n, id);
             if let Some(a) = agency {
                 n.refs.push(cx.fk(EdgeKind::Paid, &a, &me));
             }
             if let Some(r) = recipient {
                 n.refs.push(cx.fk(EdgeKind::To, &me, &r));
             }
-            if let Some(p) = Cx::optional_ref(approver) {
+            if let Some(p) = cx.optional_ref(approver) {
                 n.refs.push(cx.fk(EdgeKind::ApprovedBy, &me, &p));
             }
             out.nodes.push(n);
@@ -553,7 +625,7 @@ pub(crate) fn read_edge_row<'a>(kind: FileKind, cx: &mut Cx<'a>) -> Option<EdgeD
         FileKind::Bids => {
             let [t, c, amount, submitted, won] = cx.fields();
             let (t, c) = (cx.required(t), cx.required(c));
-            let amount = cx.number(amount);
+            let amount = cx.amount(amount);
             let submitted = cx.date(submitted);
             let won = cx.boolean(won);
             let mut e = cx.edge(EdgeKind::Bid, c?, t?);

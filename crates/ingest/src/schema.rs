@@ -146,3 +146,26 @@ pub const FILES: &[FileSpec] = &[
 pub fn spec(name: &str) -> Option<&'static FileSpec> {
     FILES.iter().find(|f| f.name == name)
 }
+
+/// The kind of node an entity file's rows become (`None` for relationship files and the
+/// blacklist).
+pub fn node_kind(kind: FileKind) -> Option<qinglian_model::NodeKind> {
+    use qinglian_model::NodeKind;
+    match kind {
+        FileKind::People => Some(NodeKind::Person),
+        FileKind::Agencies => Some(NodeKind::Agency),
+        FileKind::Companies => Some(NodeKind::Company),
+        FileKind::Tenders => Some(NodeKind::Tender),
+        FileKind::Contracts => Some(NodeKind::Contract),
+        FileKind::Subsidies => Some(NodeKind::Subsidy),
+        _ => None,
+    }
+}
+
+/// The file whose rows describe nodes of `kind`.
+pub fn entity_file(kind: qinglian_model::NodeKind) -> &'static str {
+    FILES
+        .iter()
+        .find(|f| node_kind(f.kind) == Some(kind))
+        .map_or("?", |f| f.name)
+}

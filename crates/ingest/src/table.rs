@@ -74,6 +74,24 @@ pub(crate) fn read_header(
         }
     }
     diags.headers.clone_from(&headers);
+    // One column holding the others' names: another separator. Excel in European locales
+    // saves "CSV" with `;`, and tab-separated text is often named .csv.
+    if let [only] = headers.as_slice() {
+        let sep = [(';', "`;`"), ('\t', "tab")]
+            .into_iter()
+            .find(|(c, _)| only.contains(*c));
+        if let Some((_, what)) = sep {
+            diags.error(
+                1,
+                0,
+                format!(
+                    "the header is a single column ({only:?}): the file seems to use {what} \
+                     separators; save it as comma-separated CSV (\"CSV UTF-8\" in Excel or WPS)"
+                ),
+            );
+            return None;
+        }
+    }
     let mut ok = !diags.has_errors();
     for (i, h) in headers.iter().enumerate() {
         if h.is_empty() && ok {
