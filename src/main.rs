@@ -12,7 +12,9 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = cmd::Cli::parse();
-    if !cli.is_server() {
+    if cli.is_server() {
+        log_to_stderr();
+    } else {
         restore_sigpipe();
     }
     match cmd::run(cli) {
@@ -22,6 +24,19 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// The server's log (`tracing` events from the API: an unreadable token file, a failed audit
+/// write) on standard error; `RUST_LOG` filters it, by default warnings and errors only.
+fn log_to_stderr() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    // `try_init`: a subscriber already installed is kept.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
 }
 
 /// Rust starts programs with SIGPIPE ignored, so `qinglian screen | head` would panic on the

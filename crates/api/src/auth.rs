@@ -3,8 +3,11 @@
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
+use std::fs::{File, OpenOptions, TryLockError};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
 
 /// A caller's role.
@@ -176,9 +179,15 @@ pub struct TokenRecord {
     pub note: String,
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 struct TokenFile {
     tokens: Vec<TokenRecord>,
+}
+
+/// [`TokenFile`] as written, without copying the records.
+#[derive(Serialize)]
+struct TokenFileRef<'a> {
+    tokens: &'a [TokenRecord],
 }
 
 /// Why a bearer token was not accepted.
@@ -196,10 +205,30 @@ pub enum Denied {
 
 /// Tokens in `tokens.json` in the database folder, re-read when the file changes so that a
 /// revocation by `qinglian token revoke` takes effect on the running server at once.
+///
+/// Any number of processes (the CLI, the server) may use one folder at once. A change
+/// ([`create`](Self::create), [`revoke`](Self::revoke)) holds an exclusive lock on
+/// `tokens.lock` in the folder while it reads the file, changes it, writes the new version to a
+/// temporary file of its own, syncs it, renames it over `tokens.json` and syncs the folder: no
+/// change is lost to another, and a change is on disk before it returns. Readers take no lock;
+/// the rename means they see the old file or the new one, never part of one. A token file that
+/// is not valid JSON is reported with its path and never overwritten; meanwhile
+/// [`check`](Self::check) refuses every token (and logs why, once per version of the file).
 #[derive(Debug)]
 pub struct TokenStore {
+    dir: PathBuf,
     path: PathBuf,
-    cache: Mutex<(Option<FileStamp>, Vec<TokenRecord>)>,
+    cache: Mutex<Cache>,
+}
+
+#[derive(Debug, Default)]
+struct Cache {
+    /// The version of the file `tokens` was read from; `None`: read again (no file yet).
+    stamp: Option<FileStamp>,
+    tokens: Vec<TokenRecord>,
+    /// The version of the file last logged as unreadable, so a broken file is logged once
+    /// rather than on every request.
+    reported: Option<Option<FileStamp>>,
 }
 
 /// What identifies a version of the token file. Every write replaces the file by rename, so
@@ -239,12 +268,42 @@ pub fn digest(secret: &str) -> String {
     hex(&Sha256::digest(secret.as_bytes()))
 }
 
+/// How long a change waits for another process's change before giving up with an error
+/// (rather than hanging, say, behind a stopped process).
+const LOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// Creates `path` (which must not exist), readable only by its owner, writes `bytes` and syncs.
+fn write_new_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut o = OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    let mut f = o.open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+/// Makes a rename in `dir` durable.
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    File::open(dir)?.sync_all()?;
+    #[cfg(not(unix))]
+    let _ = dir; // no way to open a directory; the rename is as durable as the platform makes it
+    Ok(())
+}
+
 impl TokenStore {
     /// The token file of a database folder.
     pub fn new(db: &Path) -> TokenStore {
+        let dir = if db.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            db.to_path_buf()
+        };
         TokenStore {
-            path: db.join("tokens.json"),
-            cache: Mutex::new((None, Vec::new())),
+            path: dir.join("tokens.json"),
+            dir,
+            cache: Mutex::new(Cache::default()),
         }
     }
 
@@ -252,32 +311,87 @@ impl TokenStore {
         match std::fs::read_to_string(&self.path) {
             Ok(t) => serde_json::from_str::<TokenFile>(&t)
                 .map(|f| f.tokens)
-                .map_err(|e| format!("{}: {e}", self.path.display())),
+                .map_err(|e| {
+                    format!(
+                        "{}: corrupt token file ({e}); no token is accepted until it is \
+                         repaired or restored",
+                        self.path.display()
+                    )
+                }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
             Err(e) => Err(format!("{}: {e}", self.path.display())),
         }
     }
 
-    fn write(&self, tokens: &[TokenRecord]) -> Result<(), String> {
-        let text = serde_json::to_string_pretty(&TokenFile {
-            tokens: tokens.to_vec(),
-        })
-        .map_err(|e| e.to_string())?;
-        let tmp = self.path.with_extension("tmp");
-        let io = |e: std::io::Error| format!("{}: {e}", self.path.display());
-        {
-            use std::io::Write;
-            let mut f = std::fs::File::create(&tmp).map_err(io)?;
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::PermissionsExt;
-                f.set_permissions(std::fs::Permissions::from_mode(0o600))
-                    .map_err(io)?;
+    /// The exclusive lock that serialises changes to the token file across processes; held
+    /// until the returned file is dropped.
+    fn lock(&self) -> Result<File, String> {
+        let path = self.dir.join("tokens.lock");
+        let mut o = OpenOptions::new();
+        o.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+        let f = o
+            .open(&path)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let start = Instant::now();
+        let mut pause = Duration::from_millis(1);
+        loop {
+            match f.try_lock() {
+                Ok(()) => return Ok(f),
+                Err(TryLockError::WouldBlock) if start.elapsed() < LOCK_WAIT => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(20));
+                }
+                Err(TryLockError::WouldBlock) => {
+                    return Err(format!(
+                        "{}: another process has held the token lock for {}s; try again",
+                        path.display(),
+                        LOCK_WAIT.as_secs()
+                    ))
+                }
+                Err(TryLockError::Error(e)) => {
+                    return Err(format!("{}: cannot lock: {e}", path.display()))
+                }
             }
-            f.write_all(text.as_bytes()).map_err(io)?;
-            f.sync_all().map_err(io)?;
         }
-        std::fs::rename(&tmp, &self.path).map_err(io)
+    }
+
+    /// Reads the file, lets `change` edit the records and, if it says it changed them,
+    /// replaces the file; all under the lock, so that no other process's change falls between
+    /// the read and the write.
+    fn modify<T>(
+        &self,
+        change: impl FnOnce(&mut Vec<TokenRecord>) -> (T, bool),
+    ) -> Result<T, String> {
+        let _lock = self.lock()?;
+        let mut all = self.read()?;
+        let (out, changed) = change(&mut all);
+        if changed {
+            self.replace(&all)?;
+        }
+        Ok(out)
+    }
+
+    /// Replaces the file: a temporary file of this call's own, synced, renamed over the token
+    /// file, then the folder synced. Call only under the lock.
+    fn replace(&self, tokens: &[TokenRecord]) -> Result<(), String> {
+        let text = serde_json::to_string_pretty(&TokenFileRef { tokens })
+            .map_err(|e| format!("{}: {e}", self.path.display()))?;
+        let mut nonce = [0u8; 8];
+        rand::fill(&mut nonce);
+        let tmp = self.dir.join(format!(
+            ".tokens.json.{}.{}.tmp",
+            std::process::id(),
+            hex(&nonce)
+        ));
+        let written = write_new_synced(&tmp, text.as_bytes())
+            .and_then(|()| std::fs::rename(&tmp, &self.path));
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(format!("{}: {e}", self.path.display()));
+        }
+        sync_dir(&self.dir).map_err(|e| format!("{}: {e}", self.dir.display()))
     }
 
     /// Every token record.
@@ -286,50 +400,62 @@ impl TokenStore {
     }
 
     /// Creates a token; returns its record and the token, which is shown once and never
-    /// stored.
+    /// stored. The record is on disk when this returns.
+    ///
+    /// `days` is the lifetime from now, in whole days, saturating at the end of time; 0 makes
+    /// a token that expires within the second. Bounding it (and refusing a negative or absurd
+    /// request) is the caller's job.
     pub fn create(
         &self,
         role: Role,
         days: u64,
         note: &str,
     ) -> Result<(TokenRecord, String), String> {
-        let mut id = [0u8; 6];
         let mut secret = [0u8; 32];
-        rand::fill(&mut id);
         rand::fill(&mut secret);
-        let id = hex(&id);
         let secret = hex(&secret);
-        let rec = TokenRecord {
-            id: id.clone(),
-            role,
-            digest: digest(&secret),
-            created: now(),
-            expires: now().saturating_add(days.saturating_mul(86_400)),
-            revoked: false,
-            note: note.to_owned(),
-        };
-        let mut all = self.read()?;
-        all.push(rec.clone());
-        self.write(&all)?;
-        Ok((rec, format!("qlt_{id}_{secret}")))
+        self.modify(|all| {
+            // 48 random bits: a clash is all but impossible, but cheap to rule out here.
+            let id = loop {
+                let mut id = [0u8; 6];
+                rand::fill(&mut id);
+                let id = hex(&id);
+                if !all.iter().any(|t| t.id == id) {
+                    break id;
+                }
+            };
+            let created = now();
+            let rec = TokenRecord {
+                id: id.clone(),
+                role,
+                digest: digest(&secret),
+                created,
+                expires: created.saturating_add(days.saturating_mul(86_400)),
+                revoked: false,
+                note: note.to_owned(),
+            };
+            all.push(rec.clone());
+            ((rec, format!("qlt_{id}_{secret}")), true)
+        })
     }
 
-    /// Revokes a token by id.
+    /// Revokes a token by id; `Ok(false)` if there is none. When this returns `Ok(true)` the
+    /// revocation is on disk (renamed into place and the folder synced), every later
+    /// [`check`](Self::check) in any process refuses the token, and no concurrent change can
+    /// undo it.
     pub fn revoke(&self, id: &str) -> Result<bool, String> {
-        let mut all = self.read()?;
-        let mut found = false;
-        for t in all.iter_mut().filter(|t| t.id == id) {
-            t.revoked = true;
-            found = true;
-        }
-        if found {
-            self.write(&all)?;
-        }
-        Ok(found)
+        self.modify(|all| {
+            let mut found = false;
+            for t in all.iter_mut().filter(|t| t.id == id) {
+                t.revoked = true;
+                found = true;
+            }
+            (found, found)
+        })
     }
 
     /// Checks a bearer token: `qlt_<id>_<secret>`. The secret's digest is compared in
-    /// constant time.
+    /// constant time. An unreadable or corrupt token file refuses every token (logged).
     pub fn check(&self, token: &str) -> Result<TokenRecord, Denied> {
         let mut parts = token.splitn(3, '_');
         let (Some("qlt"), Some(id), Some(secret)) = (parts.next(), parts.next(), parts.next())
@@ -354,16 +480,31 @@ impl TokenStore {
         Ok(rec.clone())
     }
 
+    /// The records, re-read if the file changed. On an error the cache is left as it was
+    /// (the caller refuses the token) and the error is logged once per version of the file.
     fn current(&self) -> Result<Vec<TokenRecord>, String> {
         let now = stamp(&self.path);
-        let mut c = self
-            .cache
-            .lock()
-            .map_err(|_| "token cache poisoned".to_owned())?;
-        if c.0.is_none() || c.0 != now {
-            *c = (now, self.read()?);
+        let mut c = self.cache.lock().map_err(|_| {
+            tracing::error!("token cache poisoned; refusing tokens");
+            "token cache poisoned".to_owned()
+        })?;
+        if c.stamp.is_none() || c.stamp != now {
+            match self.read() {
+                Ok(tokens) => {
+                    c.stamp = now;
+                    c.tokens = tokens;
+                    c.reported = None;
+                }
+                Err(e) => {
+                    if c.reported != Some(now) {
+                        tracing::error!("{e}");
+                        c.reported = Some(now);
+                    }
+                    return Err(e);
+                }
+            }
         }
-        Ok(c.1.clone())
+        Ok(c.tokens.clone())
     }
 }
 
@@ -391,6 +532,76 @@ mod tests {
         let (_, zero) = s.create(Role::Admin, 0, "expired").expect("create");
         std::thread::sleep(std::time::Duration::from_millis(1100));
         assert_eq!(s.check(&zero), Err(Denied::Expired));
+    }
+
+    #[test]
+    fn changes_from_many_stores_at_once_are_all_kept() {
+        // Separate stores on one folder lock one another out as separate processes do.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let victim = TokenStore::new(dir.path())
+            .create(Role::Admin, 1, "victim")
+            .expect("create");
+        let made: Vec<String> = std::thread::scope(|s| {
+            let workers: Vec<_> = (0..4)
+                .map(|_| {
+                    s.spawn(|| {
+                        let st = TokenStore::new(dir.path());
+                        (0..20)
+                            .map(|_| st.create(Role::Analyst, 1, "").expect("create").1)
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            assert_eq!(TokenStore::new(dir.path()).revoke(&victim.0.id), Ok(true));
+            workers
+                .into_iter()
+                .flat_map(|w| w.join().expect("worker"))
+                .collect()
+        });
+        let s = TokenStore::new(dir.path());
+        assert_eq!(s.list().expect("list").len(), 81);
+        for t in &made {
+            assert!(s.check(t).is_ok(), "{t}");
+        }
+        assert_eq!(s.check(&victim.1), Err(Denied::Revoked));
+        let names: Vec<String> = std::fs::read_dir(dir.path())
+            .expect("dir")
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            names
+                .iter()
+                .all(|n| n == "tokens.json" || n == "tokens.lock"),
+            "{names:?}"
+        );
+        assert_eq!(s.revoke("nope"), Ok(false));
+    }
+
+    #[test]
+    fn a_corrupt_token_file_is_named_kept_and_denies_every_token() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let s = TokenStore::new(dir.path());
+        let (rec, token) = s.create(Role::Analyst, 30, "").expect("create");
+        assert!(s.check(&token).is_ok());
+        let path = dir.path().join("tokens.json");
+        let good = std::fs::read_to_string(&path).expect("file");
+        let bad = format!("{good}\n}}");
+        std::fs::write(&path, &bad).expect("write");
+        assert_eq!(s.check(&token), Err(Denied::Invalid), "fails closed");
+        for e in [
+            s.list().map(|_| ()),
+            s.create(Role::Admin, 1, "").map(|_| ()),
+            s.revoke(&rec.id).map(|_| ()),
+        ] {
+            let e = e.expect_err("a corrupt file is an error");
+            assert!(e.contains(&path.display().to_string()), "{e}");
+            assert!(e.contains("corrupt"), "{e}");
+        }
+        assert_eq!(std::fs::read_to_string(&path).expect("file"), bad);
+        // Restored, it is read again.
+        std::fs::write(&path, &good).expect("write");
+        assert_eq!(s.check(&token).map(|r| r.id), Ok(rec.id));
     }
 
     #[test]
