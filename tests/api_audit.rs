@@ -187,7 +187,7 @@ proptest! {
             }
             sent += 1;
         }
-        let report = qinglian_api::audit::verify(&st.db).map_err(|e| TestCaseError::fail(e))?;
+        let report = qinglian_api::audit::verify(&st.db).map_err(TestCaseError::fail)?;
         prop_assert_eq!(report.records, sent, "one record per request");
         let (recs, total) = qinglian_api::audit::read(&st.db, 0, 1000).expect("read");
         prop_assert_eq!(total as u64, sent);

@@ -939,21 +939,22 @@ mod tests {
         let d = tempfile::tempdir().expect("tempdir");
         write(d.path(), 4);
         let mut l = lines(d.path());
-        l[2] = l[2].replace("\"C-1\"", "\"C-2\"");
+        // The record at the head: start-up finds it (one further back, only `verify` does).
+        l[3] = l[3].replace("\"C-1\"", "\"C-2\"");
         std::fs::write(d.path().join("audit.log"), l.join("\n") + "\n").expect("write");
         assert!(AuditLog::open(d.path())
             .expect_err("refused")
             .contains("audit seal"));
         assert!(seal(d.path(), "", "op").is_err(), "a reason is required");
-        let msg = seal(d.path(), "record 3 edited by hand", "op").expect("sealed");
-        assert!(msg.contains("2 record(s) verified"), "{msg}");
+        let msg = seal(d.path(), "record 4 edited by hand", "op").expect("sealed");
+        assert!(msg.contains("3 record(s) verified"), "{msg}");
         assert!(
             seal(d.path(), "again", "op").is_err(),
             "nothing left to seal"
         );
         write(d.path(), 2);
         let rep = verify(d.path()).expect("the new segment verifies");
-        assert_eq!(rep.records, 5, "seal record 3, then 4 and 5");
+        assert_eq!(rep.records, 6, "seal record 4, then 5 and 6");
         assert_eq!(rep.sealed.len(), 1);
         // Editing the sealed file afterwards is detected.
         let sealed = d.path().join(&rep.sealed[0].0);

@@ -199,8 +199,9 @@ async fn read_body(st: &AppState, body: Body) -> Result<axum::body::Bytes, ApiEr
             "the request body did not arrive in time",
         )),
         Ok(Err(e)) => {
-            let too_large = std::error::Error::source(&e)
-                .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
+            let too_large = std::error::Error::source(&e).is_some_and(
+                <dyn std::error::Error + 'static>::is::<http_body_util::LengthLimitError>,
+            );
             Err(if too_large {
                 ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
@@ -294,32 +295,30 @@ fn shape(st: &AppState, caller: &Caller, mut r: Response) -> Response {
         .headers()
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if status.is_client_error() || status.is_server_error() {
-        if !json {
-            // axum's own refusals (405, a path that is not UTF-8, …) in the JSON format.
-            let code = match status {
-                StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
-                StatusCode::NOT_FOUND => "not_found",
-                StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
-                StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-                s if s.is_server_error() => "internal",
-                _ => "bad_request",
-            };
-            let message = status
-                .canonical_reason()
-                .unwrap_or("refused")
-                .to_lowercase();
-            let allow = r.headers().get(header::ALLOW).cloned();
-            let ext = r.extensions().get::<RouteName>().copied();
-            let mut fresh = ApiError::new(status, code, message).into_response();
-            if let Some(a) = allow {
-                fresh.headers_mut().insert(header::ALLOW, a);
-            }
-            if let Some(x) = ext {
-                fresh.extensions_mut().insert(x);
-            }
-            return fresh;
+    if (status.is_client_error() || status.is_server_error()) && !json {
+        // axum's own refusals (405, a path that is not UTF-8, …) in the JSON format.
+        let code = match status {
+            StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+            StatusCode::NOT_FOUND => "not_found",
+            StatusCode::PAYLOAD_TOO_LARGE => "body_too_large",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+            s if s.is_server_error() => "internal",
+            _ => "bad_request",
+        };
+        let message = status
+            .canonical_reason()
+            .unwrap_or("refused")
+            .to_lowercase();
+        let allow = r.headers().get(header::ALLOW).cloned();
+        let ext = r.extensions().get::<RouteName>().copied();
+        let mut fresh = ApiError::new(status, code, message).into_response();
+        if let Some(a) = allow {
+            fresh.headers_mut().insert(header::ALLOW, a);
         }
+        if let Some(x) = ext {
+            fresh.extensions_mut().insert(x);
+        }
+        return fresh;
     }
     r
 }

@@ -1,6 +1,11 @@
 //! The OpenAPI 3.1 description served at `/v1/openapi.json`. A test checks that every route of
-//! the router is described and every described route exists.
+//! the router is described and every described route exists. The bounds the server enforces
+//! (page sizes, hops, header lengths, required body fields, enumerations) are declared here
+//! from the same configuration, so that a schema-driven client never sends a request the
+//! document allows and the server refuses.
 
+use crate::Config;
+use qinglian_model::EdgeKind;
 use serde_json::{json, Value};
 
 #[allow(clippy::needless_pass_by_value)] // schemas are built inline at every call site
@@ -9,39 +14,43 @@ fn q(name: &str, desc: &str, required: bool, schema: Value) -> Value {
 }
 
 fn p(name: &str, desc: &str) -> Value {
-    json!({"name": name, "in": "path", "required": true, "description": desc, "schema": {"type": "string"}})
+    json!({"name": name, "in": "path", "required": true, "description": desc, "schema": {"type": "string", "minLength": 1, "pattern": "^[^/?#%]+$"}})
 }
 
-fn case() -> Vec<Value> {
+/// Text with something in it: the server trims.
+fn text(max: usize) -> Value {
+    json!({"type": "string", "minLength": 1, "maxLength": max, "pattern": "^[!-~]"})
+}
+
+fn case(c: &Config) -> Vec<Value> {
     vec![
-        json!({"name": "X-Case-Id", "in": "header", "required": true, "description": "the case this query serves (audited)", "schema": {"type": "string"}}),
-        json!({"name": "X-Purpose", "in": "header", "required": true, "description": "why the data is needed (audited)", "schema": {"type": "string"}}),
+        json!({"name": "X-Case-Id", "in": "header", "required": true, "description": "the case this query serves (audited)", "schema": text(c.max_case_bytes)}),
+        json!({"name": "X-Purpose", "in": "header", "required": true, "description": "why the data is needed (audited)", "schema": text(c.max_case_bytes)}),
     ]
 }
 
 fn op(
+    c: &Config,
     summary: &str,
     roles: &str,
     params: Vec<Value>,
     body: Option<Value>,
     personal: bool,
 ) -> Value {
-    let mut all = if personal { case() } else { Vec::new() };
+    let mut all = if personal { case(c) } else { Vec::new() };
     all.extend(params);
+    let err = json!({"$ref": "#/components/responses/Error"});
+    let mut responses = json!({"200": {"description": "OK"}});
+    for code in [
+        "400", "401", "403", "404", "405", "408", "413", "414", "429", "431", "500", "503",
+    ] {
+        responses[code] = err.clone();
+    }
     let mut o = json!({
         "summary": summary,
         "description": format!("Roles: {roles}."),
         "parameters": all,
-        "responses": {
-            "200": {"description": "OK"},
-            "400": {"$ref": "#/components/responses/Error"},
-            "401": {"$ref": "#/components/responses/Error"},
-            "403": {"$ref": "#/components/responses/Error"},
-            "404": {"$ref": "#/components/responses/Error"},
-            "413": {"$ref": "#/components/responses/Error"},
-            "429": {"$ref": "#/components/responses/Error"},
-            "503": {"$ref": "#/components/responses/Error"},
-        },
+        "responses": responses,
     });
     if let Some(b) = body {
         o["requestBody"] =
@@ -52,18 +61,45 @@ fn op(
 
 const READERS: &str = "investigator, analyst (names of people without a position pseudonymised)";
 
-/// The document.
-pub fn document() -> Value {
+/// The document, with the bounds of this server's configuration.
+pub fn document(c: &Config) -> Value {
     let limit = || {
         q(
             "limit",
-            "page size (server maximum applies)",
+            "page size",
             false,
-            json!({"type": "integer"}),
+            json!({"type": "integer", "minimum": 1, "maximum": c.max_page}),
         )
     };
-    let offset = || q("offset", "items to skip", false, json!({"type": "integer"}));
-    let ids = json!({"type": "array", "items": {"type": "string"}});
+    let offset = || {
+        q(
+            "offset",
+            "items to skip",
+            false,
+            json!({"type": "integer", "minimum": 0}),
+        )
+    };
+    let id = json!({"type": "string", "minLength": 1, "maxLength": 256});
+    let ids = |max: usize| json!({"type": "array", "items": id, "maxItems": max});
+    let date =
+        json!({"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"});
+    let kinds: Vec<&str> = EdgeKind::ALL.iter().map(|k| k.as_str()).collect();
+    let kinds = json!({"name": "kinds", "in": "query", "required": false, "style": "form", "explode": false,
+        "description": "edge kinds to follow (all when absent)", "schema": {"type": "array", "items": {"type": "string", "enum": kinds}}});
+    let screen_body = json!({
+        "type": "object",
+        "properties": {"tender": id, "agency": id, "bidders": ids(c.max_bidders), "officials": ids(c.max_bidders), "as_of": date},
+        "anyOf": [{"required": ["tender"]},
+                  {"required": ["agency", "bidders"], "properties": {"bidders": {"minItems": 1}}}],
+    });
+    let token_body = json!({
+        "type": "object", "required": ["role"],
+        "properties": {"role": {"type": "string", "enum": ["investigator", "analyst", "admin", "auditor"]},
+                       "days": {"type": "integer", "minimum": 1, "maximum": 3650},
+                       "note": {"type": "string", "maxLength": 256}},
+    });
+    let err_schema = json!({"type": "object", "required": ["error"], "properties": {"error": {"type": "object",
+        "required": ["code", "message"], "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}});
     json!({
         "openapi": "3.1.0",
         "info": {"title": "Qinglian investigator API", "version": env!("CARGO_PKG_VERSION"),
@@ -71,44 +107,41 @@ pub fn document() -> Value {
         "security": [{"bearer": []}],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "responses": {"Error": {"description": "An error with a stable code", "content": {"application/json": {"schema": {
-                "type": "object", "properties": {"error": {"type": "object", "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}}}}}},
+            "responses": {"Error": {"description": "An error with a stable code", "content": {"application/json": {"schema": err_schema}}}},
         },
         "paths": {
-            "/healthz": {"get": {"summary": "Liveness; no authentication", "security": [], "responses": {"200": {"description": "OK"}}}},
-            "/v1/openapi.json": {"get": op("This document", "every role", vec![], None, false)},
-            "/v1/entities": {"get": op("Search by identifier, bundle id or name (exact identifiers first; same-name people listed separately)", READERS,
-                vec![q("q", "resident ID, credit code, bundle id or name", true, json!({"type": "string"})), limit()], None, true)},
-            "/v1/entities/{id}": {"get": op("An entity with its edges (paginated per kind and direction), each with validity and source row", READERS,
+            "/healthz": {"get": {"summary": "Liveness; no authentication", "security": [], "responses": {"200": {"description": "OK"}, "429": {"$ref": "#/components/responses/Error"}}}},
+            "/v1/openapi.json": {"get": op(c, "This document", "every role", vec![], None, false)},
+            "/v1/entities": {"get": op(c, "Search by identifier, bundle id or name (exact identifiers first; same-name people listed separately)", READERS,
+                vec![q("q", "resident ID, credit code, bundle id or name", true, json!({"type": "string", "minLength": 1, "maxLength": 256, "pattern": "\\S"})), limit()], None, true)},
+            "/v1/entities/{id}": {"get": op(c, "An entity with its edges (paginated per kind and direction), each with validity and source row", READERS,
                 vec![p("id", "bundle id, alias or identifier"), limit(), offset()], None, true)},
-            "/v1/paths": {"get": op("Shortest evidence chains between two entities (bidirectional, bounded)", READERS,
-                vec![q("from", "entity", true, json!({"type": "string"})), q("to", "entity", true, json!({"type": "string"})),
-                     q("max_hops", "at most the server's bound (6)", false, json!({"type": "integer"})),
-                     q("as_of", "YYYY-MM-DD: only edges holding that day", false, json!({"type": "string", "format": "date"})),
-                     q("kinds", "comma-separated edge kinds", false, json!({"type": "string"})), limit()], None, true)},
-            "/v1/screen": {"post": op("Pre-award screening: findings, verdict, and a signed clearance when clear", READERS, vec![],
-                Some(json!({"type": "object", "properties": {"tender": {"type": "string"}, "agency": {"type": "string"}, "bidders": ids, "officials": ids,
-                    "as_of": {"type": "string", "format": "date"}}})), true)},
-            "/v1/findings": {"get": op("Stored screening results (every built-in rule), paginated", READERS,
-                vec![q("rule", "rule id", false, json!({"type": "string"})), q("severity", "red, yellow, green", false, json!({"type": "string"})),
+            "/v1/paths": {"get": op(c, "Shortest evidence chains between two entities (bidirectional, bounded)", READERS,
+                vec![q("from", "entity", true, id.clone()), q("to", "entity", true, id.clone()),
+                     q("max_hops", "longest chain", false, json!({"type": "integer", "minimum": 1, "maximum": c.max_hops})),
+                     q("as_of", "YYYY-MM-DD: only edges holding that day", false, date.clone()),
+                     kinds, q("limit", "chains", false, json!({"type": "integer", "minimum": 1, "maximum": 50}))], None, true)},
+            "/v1/screen": {"post": op(c, "Pre-award screening: findings, verdict, and a signed clearance when clear", READERS, vec![],
+                Some(screen_body), true)},
+            "/v1/findings": {"get": op(c, "Stored screening results (every built-in rule), paginated", READERS,
+                vec![q("rule", "rule id", false, json!({"type": "string"})), q("severity", "colour", false, json!({"type": "string", "enum": ["red", "yellow", "green"]})),
                      q("official", "official's id", false, json!({"type": "string"})), q("agency", "agency id", false, json!({"type": "string"})), limit(), offset()], None, true)},
-            "/v1/officials/{id}/risk": {"get": op("An official's roll-up: colour and findings per rule", READERS, vec![p("id", "official")], None, true)},
-            "/v1/subgraph": {"get": op("Neighbourhood export for Gephi, yEd or spreadsheets", "investigator",
-                vec![q("center", "entity", true, json!({"type": "string"})), q("hops", "radius (server maximum applies)", false, json!({"type": "integer"})),
-                     q("format", "json, graphml, gexf, csv or dot", false, json!({"type": "string"})), q("as_of", "YYYY-MM-DD", false, json!({"type": "string"}))], None, true)},
-            "/v1/evidence/{finding}": {"post": op("Evidence bundle: finding, chain, source rows with file hashes, rule text, data version; hashed and signed", "investigator",
+            "/v1/officials/{id}/risk": {"get": op(c, "An official's roll-up: colour and findings per rule", READERS, vec![p("id", "official")], None, true)},
+            "/v1/subgraph": {"get": op(c, "Neighbourhood export for Gephi, yEd or spreadsheets", "investigator",
+                vec![q("center", "entity", true, id.clone()), q("hops", "radius", false, json!({"type": "integer", "minimum": 1, "maximum": c.max_export_hops})),
+                     q("format", "file format", false, json!({"type": "string", "enum": ["json", "graphml", "gexf", "csv", "dot"]})), q("as_of", "YYYY-MM-DD", false, date.clone())], None, true)},
+            "/v1/evidence/{finding}": {"post": op(c, "Evidence bundle: finding, chain, source rows with file hashes, rule text, data version; hashed and signed", "investigator",
                 vec![p("finding", "finding id")], None, true)},
-            "/v1/clearances/verify": {"post": op("Checks a clearance's signature and whether the data changed since", "investigator, analyst, auditor", vec![],
-                Some(json!({"type": "object"})), false)},
+            "/v1/clearances/verify": {"post": op(c, "Checks a clearance's signature and whether the data changed since", "investigator, analyst, auditor", vec![],
+                Some(json!({"type": "object", "required": ["signature"], "properties": {"signature": {"type": "string"}}})), false)},
             "/v1/admin/tokens": {
-                "get": op("List tokens (never their secrets)", "admin", vec![], None, false),
-                "post": op("Create a token; the response shows it once", "admin", vec![],
-                    Some(json!({"type": "object", "properties": {"role": {"type": "string"}, "days": {"type": "integer"}, "note": {"type": "string"}}})), false),
+                "get": op(c, "List tokens (never their secrets)", "admin", vec![], None, false),
+                "post": op(c, "Create a token; the response shows it once", "admin", vec![], Some(token_body), false),
             },
-            "/v1/admin/tokens/{id}": {"delete": op("Revoke a token", "admin", vec![p("id", "token id")], None, false)},
-            "/v1/admin/loads": {"get": op("Committed loads and their files", "admin", vec![], None, false)},
-            "/v1/audit": {"get": op("Audit records", "auditor", vec![limit(), offset()], None, false)},
-            "/v1/audit/verify": {"get": op("Verify the audit chain", "auditor", vec![], None, false)},
+            "/v1/admin/tokens/{id}": {"delete": op(c, "Revoke a token", "admin", vec![p("id", "token id")], None, false)},
+            "/v1/admin/loads": {"get": op(c, "Committed loads and their files", "admin", vec![], None, false)},
+            "/v1/audit": {"get": op(c, "Audit records", "auditor", vec![limit(), offset()], None, false)},
+            "/v1/audit/verify": {"get": op(c, "Verify the audit chain", "auditor", vec![], None, false)},
         }
     })
 }

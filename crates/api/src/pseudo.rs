@@ -161,14 +161,16 @@ fn rewrite_strings(v: &mut Value, private: &BTreeMap<String, Private>, public: &
 }
 
 /// The string with every private person's name, identifiers and birth date replaced; None when
-/// nothing changed.
+/// nothing changed. Names tied to an id (`张伟 (P0000017)`) are replaced first, each by its own
+/// pseudonym; then bare names — by the pseudonym, or by a plain 某人 when two private people in
+/// the answer share the name and the sentence does not say which.
 fn scrub(
     s: &str,
     private: &BTreeMap<String, Private>,
     public: &BTreeSet<String>,
 ) -> Option<String> {
     let mut out = s.to_owned();
-    for (id, p) in private {
+    for p in private.values() {
         for secret in &p.secrets {
             if out.contains(secret.as_str()) {
                 out = out.replace(secret.as_str(), WITHHELD);
@@ -179,16 +181,24 @@ fn scrub(
         if let Some(b) = p.birth.as_deref().filter(|b| out.contains(b) && out != *b) {
             out = out.replace(b, WITHHELD);
         }
-        if p.name.is_empty() {
-            continue;
-        }
+    }
+    for (id, p) in private.iter().filter(|(_, p)| !p.name.is_empty()) {
         out = out.replace(
             &format!("{} ({id})", p.name),
             &format!("{} ({id})", p.pseudonym),
         );
-        if !public.contains(&p.name) {
-            out = replace_outside(&out, &p.name, &p.pseudonym, public);
+    }
+    for p in private.values() {
+        if p.name.is_empty() || public.contains(&p.name) || !out.contains(p.name.as_str()) {
+            continue;
         }
+        let shared = private.values().filter(|q| q.name == p.name).count() > 1;
+        let with = if shared {
+            "某人"
+        } else {
+            p.pseudonym.as_str()
+        };
+        out = replace_outside(&out, &p.name, with, public);
     }
     (out != s).then_some(out)
 }

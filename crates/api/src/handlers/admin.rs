@@ -45,8 +45,9 @@ pub(super) async fn create_token(State(st): St, body: Bytes) -> Answer {
     let days = match b.get("days") {
         None | Some(Value::Null) => 90,
         Some(d) => d
-            .as_i64()
-            .filter(|d| (1..=MAX_DAYS).contains(d))
+            .as_f64()
+            .filter(|d| d.fract() == 0.0 && (1.0..=MAX_DAYS as f64).contains(d))
+            .map(|d| d as i64)
             .ok_or_else(|| {
                 ApiError::bad(
                     "bad_body",
@@ -64,10 +65,14 @@ pub(super) async fn create_token(State(st): St, body: Bytes) -> Answer {
             ))
         }
     };
-    let (rec, token) = st
-        .tokens
-        .create(role, days.unsigned_abs(), note)
-        .map_err(|_| ApiError::internal("tokens"))?;
+    let note = note.to_owned();
+    // The token file is locked while it changes: wait for the lock off the async threads.
+    let st2 = st.clone();
+    let (rec, token) =
+        tokio::task::spawn_blocking(move || st2.tokens.create(role, days.unsigned_abs(), &note))
+            .await
+            .map_err(|_| ApiError::internal("tokens"))?
+            .map_err(|_| ApiError::internal("tokens"))?;
     Ok(Out::Json(
         json!({"id": rec.id, "role": rec.role, "expires": rec.expires, "expires_at": time_text(rec.expires), "token": token}),
         vec![rec.id],
@@ -75,7 +80,11 @@ pub(super) async fn create_token(State(st): St, body: Bytes) -> Answer {
 }
 
 pub(super) async fn revoke_token(State(st): St, Path(id): Path<String>) -> Answer {
-    match st.tokens.revoke(&id) {
+    let (st2, id2) = (st.clone(), id.clone());
+    let r = tokio::task::spawn_blocking(move || st2.tokens.revoke(&id2))
+        .await
+        .map_err(|_| ApiError::internal("tokens"))?;
+    match r {
         Ok(true) => Ok(Out::Json(json!({"revoked": id}), vec![id])),
         Ok(false) => Err(ApiError::not_found(format!("no token {id}"))),
         Err(_) => Err(ApiError::internal("tokens")),

@@ -85,8 +85,8 @@ async fn healthz(axum::extract::State(st): St) -> axum::Json<serde_json::Value> 
     )
 }
 
-async fn openapi() -> Answer {
-    Ok(Out::Json(crate::openapi::document(), Vec::new()))
+async fn openapi(axum::extract::State(st): St) -> Answer {
+    Ok(Out::Json(crate::openapi::document(&st.config), Vec::new()))
 }
 
 /// Runs engine work on the blocking pool, bounded by the request's deadline (the engine checks

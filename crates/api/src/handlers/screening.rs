@@ -103,7 +103,8 @@ fn screen_request(
     let bidders = resolve(bidders_raw, NodeKind::Company);
     let officials = resolve(strings(b, "officials")?, NodeKind::Person);
     if !unknown.is_empty() {
-        return Err(ApiError::bad(
+        return Err(ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
             "unknown_ids",
             format!("not found (or of the wrong kind): {}", unknown.join(", ")),
         ));
