@@ -76,7 +76,7 @@ pub fn document(c: &Config) -> Value {
             "offset",
             "items to skip",
             false,
-            json!({"type": "integer", "minimum": 0}),
+            json!({"type": "integer", "minimum": 0, "maximum": u32::MAX}),
         )
     };
     let id = json!({"type": "string", "minLength": 1, "maxLength": 256});
@@ -113,7 +113,7 @@ pub fn document(c: &Config) -> Value {
             "/healthz": {"get": {"summary": "Liveness; no authentication", "security": [], "responses": {"200": {"description": "OK"}, "429": {"$ref": "#/components/responses/Error"}}}},
             "/v1/openapi.json": {"get": op(c, "This document", "every role", vec![], None, false)},
             "/v1/entities": {"get": op(c, "Search by identifier, bundle id or name (exact identifiers first; same-name people listed separately)", READERS,
-                vec![q("q", "resident ID, credit code, bundle id or name", true, json!({"type": "string", "minLength": 1, "maxLength": 256, "pattern": "\\S"})), limit()], None, true)},
+                vec![q("q", "resident ID, credit code, bundle id or name", true, json!({"type": "string", "minLength": 1, "maxLength": crate::handlers::MAX_QUERY_CHARS, "pattern": "\\S"})), limit()], None, true)},
             "/v1/entities/{id}": {"get": op(c, "An entity with its edges (paginated per kind and direction), each with validity and source row", READERS,
                 vec![p("id", "bundle id, alias or identifier"), limit(), offset()], None, true)},
             "/v1/paths": {"get": op(c, "Shortest evidence chains between two entities (bidirectional, bounded)", READERS,

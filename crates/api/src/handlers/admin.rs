@@ -43,7 +43,7 @@ pub(super) async fn create_token(State(st): St, body: Bytes) -> Answer {
             )
         })?;
     let days = match b.get("days") {
-        None | Some(Value::Null) => 90,
+        None => 90,
         Some(d) => d
             .as_f64()
             .filter(|d| d.fract() == 0.0 && (1.0..=MAX_DAYS as f64).contains(d))
@@ -56,7 +56,7 @@ pub(super) async fn create_token(State(st): St, body: Bytes) -> Answer {
             })?,
     };
     let note = match b.get("note") {
-        None | Some(Value::Null) => "",
+        None => "",
         Some(Value::String(s)) if s.len() <= 256 => s.as_str(),
         Some(_) => {
             return Err(ApiError::bad(

@@ -13,11 +13,20 @@ use qinglian_engine::snapshot::flag;
 use qinglian_model::{Date, EdgeKind, NodeKind};
 use serde_json::{json, Value};
 
+/// Longest search text (as declared in the OpenAPI document).
+pub(crate) const MAX_QUERY_CHARS: usize = 256;
+
 pub(super) async fn search(State(st): St, Extension(ctx): Extension<Ctx>, q: Params) -> Answer {
     let query = q.get("q").map(|s| s.trim().to_owned()).unwrap_or_default();
     let (_, limit) = page(&st, &q)?;
     if query.is_empty() {
         return Err(ApiError::bad("bad_parameter", "q is required"));
+    }
+    if query.chars().count() > MAX_QUERY_CHARS {
+        return Err(ApiError::bad(
+            "bad_parameter",
+            format!("q is longer than {MAX_QUERY_CHARS} characters"),
+        ));
     }
     let (v, ids) = search_results(&st, &ctx, &query, limit);
     Ok(Out::Json(v, ids))

@@ -5,6 +5,7 @@
 
 mod admin;
 mod graph;
+pub(crate) use graph::MAX_QUERY_CHARS;
 mod screening;
 
 use crate::auth::Route;
@@ -146,7 +147,8 @@ fn page(st: &AppState, q: &Params) -> Result<(usize, usize), ApiError> {
             format!("limit must be between 1 and {}", st.config.max_page),
         ));
     }
-    Ok((number(q, "offset", 0)?, limit))
+    let offset: u32 = number(q, "offset", 0)?;
+    Ok((offset as usize, limit))
 }
 
 fn date(q: &Params, k: &str) -> Result<Option<i32>, ApiError> {

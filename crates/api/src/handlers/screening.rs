@@ -229,9 +229,10 @@ pub(super) async fn official_risk(
 ) -> Answer {
     let n = node(&st, &ctx, &id)?;
     if st.snap.kind_of(n) != NodeKind::Person {
-        return Err(ApiError::bad(
+        return Err(ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
             "not_a_person",
-            format!("{id} is a {}", st.snap.kind_of(n)),
+            format!("{id} is a {}, not a person", st.snap.kind_of(n)),
         ));
     }
     let ext = st.snap.ext(n).to_owned();
