@@ -16,7 +16,7 @@
 //! Run: `cargo bench --bench queries -- --db DB --data BUNDLE --results DIR --scale M`
 
 use anyhow::{Context, Result};
-use qinglian_engine::exec::{self, ExecOptions};
+use qinglian_engine::exec::ExecOptions;
 use qinglian_engine::paths::{neighbourhood, PathOptions, Searcher};
 use qinglian_model::EdgeKind;
 use rayon::prelude::*;
@@ -107,8 +107,7 @@ fn main() -> Result<()> {
         for _ in 0..repeat {
             // Compiled afresh each time: planning and the pruning sets are part of the query.
             let t = Instant::now();
-            let c = exec::compile(&r0, &snap)?;
-            let r = exec::run(&snap, &c, &opts)?;
+            let r = qinglian_engine::screen(&snap, std::slice::from_ref(&r0), &opts)?;
             emit(&scale, q, t, r.findings.len(), &serde_json::json!({}));
             run = Some(r);
         }
@@ -214,11 +213,9 @@ fn main() -> Result<()> {
     // Every built-in rule, compiled and run as `qinglian screen` does.
     for _ in 0..repeat {
         let t = Instant::now();
-        let mut n = 0;
-        for r in &rules {
-            let c = exec::compile(r, &snap)?;
-            n += exec::run(&snap, &c, &opts)?.findings.len();
-        }
+        let n = qinglian_engine::screen(&snap, &rules, &opts)?
+            .findings
+            .len();
         emit(
             &scale,
             "screen_all",

@@ -1,5 +1,6 @@
 //! `qinglian screen`, `qinglian risk`, `qinglian rules`.
 
+use super::out::{self, Align, Table};
 use super::DbArg;
 use anyhow::{bail, Context, Result};
 use qinglian_engine::exec::{self, ExecOptions};
@@ -37,7 +38,7 @@ pub struct ScreenArgs {
     #[arg(long = "rule")]
     pub only: Vec<String>,
     /// Only what was known on this day counts (YYYY-MM-DD).
-    #[arg(long)]
+    #[arg(long, value_parser = date_arg)]
     pub as_of: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Jsonl)]
@@ -45,15 +46,56 @@ pub struct ScreenArgs {
     /// Write findings here instead of standard output.
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Exit with status 3 when any finding has this colour or higher.
-    #[arg(long)]
-    pub fail_on: Option<String>,
+    /// Exit with status 3 when any finding has this severity or higher.
+    #[arg(long, value_enum)]
+    pub fail_on: Option<Level>,
     /// Run the rules this many times and report each run's time (for profiling).
     #[arg(long, default_value_t = 1, hide = true)]
     pub repeat: usize,
-    /// Pruning sets: auto, always or never (for profiling; findings do not change).
-    #[arg(long, default_value = "auto", hide = true)]
-    pub pruning: String,
+    /// Pruning sets (for profiling; findings do not change).
+    #[arg(long, value_enum, default_value_t = Pruning::Auto, hide = true)]
+    pub pruning: Pruning,
+}
+
+/// A severity named on the command line.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Level {
+    /// A controlling link.
+    Red,
+    /// A minority or indirect link.
+    Yellow,
+    /// Worth a look.
+    Green,
+}
+
+impl Level {
+    fn severity(self) -> qinglian_rules::Severity {
+        match self {
+            Level::Red => qinglian_rules::Severity::Red,
+            Level::Yellow => qinglian_rules::Severity::Yellow,
+            Level::Green => qinglian_rules::Severity::Green,
+        }
+    }
+}
+
+/// Pruning sets of the executor.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Pruning {
+    /// Where the planner expects them to pay.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// What `risk` rolls findings up by.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum By {
+    /// The official a finding names.
+    Official,
+    /// The tender: the finding's, or the one its contract came out of.
+    Tender,
 }
 
 /// Roll findings up per official or per tender.
@@ -61,16 +103,16 @@ pub struct ScreenArgs {
 pub struct RiskArgs {
     #[command(flatten)]
     pub db: DbArg,
-    /// official or tender.
-    #[arg(long, default_value = "official")]
-    pub by: String,
+    /// What to roll up by.
+    #[arg(long, value_enum, default_value_t = By::Official)]
+    pub by: By,
     /// A folder of rule files that add to or override the built-in rules.
     #[arg(long)]
     pub rules: Option<PathBuf>,
-    /// Only what was known on this day counts.
-    #[arg(long)]
+    /// Only what was known on this day counts (YYYY-MM-DD).
+    #[arg(long, value_parser = date_arg)]
     pub as_of: Option<String>,
-    /// Print JSON lines.
+    /// Print JSON lines (docs/cli.md).
     #[arg(long)]
     pub json: bool,
     /// Rows to print.
@@ -123,6 +165,14 @@ pub fn load_rules(extra: Option<&PathBuf>) -> Result<Vec<Rule>> {
     Ok(qinglian_rules::with_overrides(base, extra))
 }
 
+/// A `YYYY-MM-DD` option, checked when the command line is parsed (a bad date is a usage
+/// error, exit status 2).
+pub fn date_arg(s: &str) -> Result<String, String> {
+    Date::parse(s)
+        .map(|_| s.to_owned())
+        .map_err(|e| e.to_string())
+}
+
 pub fn parse_date(s: &Option<String>) -> Result<Option<i32>> {
     s.as_deref()
         .map(|d| {
@@ -153,26 +203,24 @@ pub fn screen_all(
             );
         }
     }
-    let mut all = Vec::new();
-    for r in rules
+    let chosen: Vec<qinglian_rules::Rule> = rules
         .iter()
         .filter(|r| only.is_empty() || only.contains(&r.id))
-    {
-        let c = exec::compile(r, snap)?;
-        let run = exec::run(snap, &c, opts)?;
-        if verbose {
+        .cloned()
+        .collect();
+    let done = qinglian_engine::screen(snap, &chosen, opts)?;
+    if verbose {
+        for r in &done.per_rule {
             eprintln!(
                 "{:<22} {:>7} findings in {:>8.1} ms{}",
-                r.id,
-                run.findings.len(),
-                run.elapsed.as_secs_f64() * 1e3,
-                if run.truncated { " (truncated)" } else { "" }
+                r.rule,
+                r.findings,
+                r.elapsed.as_secs_f64() * 1e3,
+                if r.truncated { " (truncated)" } else { "" }
             );
         }
-        all.extend(run.findings);
     }
-    all.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
-    Ok(all)
+    Ok(done.findings)
 }
 
 /// Loads a bundle into memory and builds its snapshot (for `screen --bundle`).
@@ -213,11 +261,10 @@ pub fn screen(a: &ScreenArgs) -> Result<ExitCode> {
     let opts = ExecOptions {
         as_of: parse_date(&a.as_of)?,
         deadline: None,
-        pruning: match a.pruning.as_str() {
-            "auto" => exec::Pruning::Auto,
-            "always" => exec::Pruning::Always,
-            "never" => exec::Pruning::Never,
-            other => anyhow::bail!("--pruning {other}: expected auto, always or never"),
+        pruning: match a.pruning {
+            Pruning::Auto => exec::Pruning::Auto,
+            Pruning::Always => exec::Pruning::Always,
+            Pruning::Never => exec::Pruning::Never,
         },
     };
     for i in 1..a.repeat {
@@ -238,16 +285,14 @@ pub fn screen(a: &ScreenArgs) -> Result<ExitCode> {
             .map(|f| serde_json::to_string(f).map(|s| s + "\n"))
             .collect::<Result<String, _>>()?,
         Format::Csv => findings::to_csv(&found),
-        Format::Table => findings::to_table(&found),
+        Format::Table => findings_table(&found),
     };
     match &a.out {
         Some(p) => std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))?,
         None => std::io::stdout().lock().write_all(text.as_bytes())?,
     }
-    if let Some(level) = &a.fail_on {
-        let l = qinglian_rules::Severity::parse(level)
-            .with_context(|| format!("--fail-on {level}: expected red, yellow or green"))?;
-        if found.iter().any(|f| f.severity >= l) {
+    if let Some(level) = a.fail_on {
+        if found.iter().any(|f| f.severity >= level.severity()) {
             return Ok(ExitCode::from(3));
         }
     }
@@ -255,10 +300,9 @@ pub fn screen(a: &ScreenArgs) -> Result<ExitCode> {
 }
 
 pub fn risk(a: &RiskArgs) -> Result<ExitCode> {
-    let by = match a.by.as_str() {
-        "official" => RollupBy::Official,
-        "tender" => RollupBy::Tender,
-        other => bail!("--by {other}: expected official or tender"),
+    let by = match a.by {
+        By::Official => RollupBy::Official,
+        By::Tender => RollupBy::Tender,
     };
     let (_db, snap) = super::db::open_snapshot(&a.db.db)?;
     let rules = load_rules(a.rules.as_ref())?;
@@ -268,21 +312,42 @@ pub fn risk(a: &RiskArgs) -> Result<ExitCode> {
     };
     let found = screen_all(&snap, &rules, &[], &opts, false)?;
     let rows = findings::rollup(&snap, &found, by);
-    for r in rows.iter().take(a.top) {
-        if a.json {
-            println!("{}", serde_json::to_string(r)?);
-        } else {
-            let per: Vec<String> = r.by_rule.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            println!(
-                "{:<7} {:<10} {:<16} findings={:<3} max_score={:<5} {}",
-                r.colour.as_str(),
-                r.id,
-                r.name,
-                r.findings,
-                r.max_score,
-                per.join(" ")
-            );
+    if a.json {
+        for r in rows.iter().take(a.top) {
+            println!("{}", serde_json::to_string(&risk_json(r))?);
         }
+    } else {
+        let mut t = Table::new(&[
+            Align::Left,
+            Align::Left,
+            Align::Left,
+            Align::Right,
+            Align::Right,
+            Align::Left,
+        ]);
+        t.row([
+            "severity",
+            match a.by {
+                By::Official => "official",
+                By::Tender => "tender",
+            },
+            "name",
+            "findings",
+            "max_score",
+            "findings per rule",
+        ]);
+        for r in rows.iter().take(a.top) {
+            let per: Vec<String> = r.by_rule.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            t.row([
+                r.colour.as_str().to_owned(),
+                r.id.clone(),
+                r.name.clone(),
+                r.findings.to_string(),
+                r.max_score.to_string(),
+                per.join(" "),
+            ]);
+        }
+        t.print();
     }
     if rows.len() > a.top {
         eprintln!("... {} more (--top N)", rows.len() - a.top);
@@ -304,7 +369,7 @@ pub fn rules(cmd: &RulesCmd) -> Result<ExitCode> {
                             );
                         }
                     }
-                    println!("ok  {:<22} {}", r.id, r.source);
+                    println!("ok  {} {}", out::left(&r.id, 22), r.source);
                 }
                 Ok(ExitCode::SUCCESS)
             }
@@ -317,9 +382,11 @@ pub fn rules(cmd: &RulesCmd) -> Result<ExitCode> {
             }
         },
         RulesCmd::List { rules } => {
+            let mut t = Table::new(&[Align::Left, Align::Left, Align::Left]);
             for r in load_rules(rules.as_ref())? {
-                println!("{:<22} {:<7} {}", r.id, r.severity.as_str(), r.title);
+                t.row([r.id.as_str(), r.severity.as_str(), r.title.as_str()]);
             }
+            t.print();
             Ok(ExitCode::SUCCESS)
         }
         RulesCmd::Explain { id, db, rules } => {
@@ -335,4 +402,58 @@ pub fn rules(cmd: &RulesCmd) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// A roll-up row as the CLI prints it: the engine's row with `colour` named `severity`, the
+/// word findings use (docs/cli.md).
+fn risk_json(r: &findings::RiskRow) -> serde_json::Value {
+    serde_json::json!({
+        "id": r.id,
+        "name": r.name,
+        "severity": r.colour,
+        "findings": r.findings,
+        "max_score": r.max_score,
+        "by_rule": r.by_rule,
+    })
+}
+
+/// Findings as an aligned table: columns padded by display width, so that ids and names in
+/// Chinese keep the columns straight; the explanation, last, is not padded.
+pub fn findings_table(found: &[Finding]) -> String {
+    let mut t = Table::new(&[
+        Align::Left,
+        Align::Left,
+        Align::Right,
+        Align::Left,
+        Align::Left,
+        Align::Left,
+        Align::Left,
+        Align::Left,
+        Align::Left,
+    ]);
+    t.row([
+        "pattern",
+        "severity",
+        "score",
+        "official",
+        "official_name",
+        "target",
+        "target2",
+        "ref",
+        "explanation",
+    ]);
+    for f in found {
+        t.row([
+            f.pattern.clone(),
+            f.severity.as_str().to_owned(),
+            f.score.to_string(),
+            f.official.clone(),
+            f.official_name.clone(),
+            f.target.clone(),
+            f.target2.clone(),
+            f.ref_id.clone(),
+            f.explanation.clone(),
+        ]);
+    }
+    t.render()
 }

@@ -34,7 +34,7 @@ pub struct AppState {
     /// The database folder.
     pub db: PathBuf,
     /// Store generation the snapshot reflects.
-    pub generation: u64,
+    pub generation: qinglian_model::Generation,
     /// Committed loads (data version).
     pub loads: Vec<LoadRecord>,
     /// Source files.
@@ -64,22 +64,15 @@ impl AppState {
     pub fn new(
         snap: Snapshot,
         db: PathBuf,
-        generation: u64,
+        generation: qinglian_model::Generation,
         loads: Vec<LoadRecord>,
         files: Vec<FileInfo>,
         config: Config,
     ) -> Result<AppState, String> {
         let rules = qinglian_rules::builtins().map_err(|e| e.to_string())?;
-        let mut findings = Vec::new();
-        for r in &rules {
-            let c = qinglian_engine::exec::compile(r, &snap).map_err(|e| e.to_string())?;
-            findings.extend(
-                qinglian_engine::exec::run(&snap, &c, &Default::default())
-                    .map_err(|e| e.to_string())?
-                    .findings,
-            );
-        }
-        findings.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
+        let findings = qinglian_engine::screen(&snap, &rules, &Default::default())
+            .map_err(|e| e.to_string())?
+            .findings;
         let audit = audit::AuditLog::open(&db)?;
         let key = sign::Key::load_or_create(&db)?;
         let busy = Arc::new(tokio::sync::Semaphore::new(config.max_concurrent.max(1)));

@@ -162,6 +162,25 @@ impl Finding {
     }
 }
 
+/// Findings are equal as values (every field); their order is the canonical one — rule, then
+/// official, target, second target and reference — which one key of one rule never shares
+/// with another finding (the id, a hash of the same fields, breaks any tie).
+impl Eq for Finding {}
+
+impl PartialOrd for Finding {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Finding {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.order_key()
+            .cmp(&other.order_key())
+            .then_with(|| self.id.cmp(&other.id))
+    }
+}
+
 /// Escapes a CSV cell that a spreadsheet would read as a formula.
 pub fn csv_safe(s: &str) -> String {
     if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {

@@ -13,7 +13,10 @@ pub mod findings;
 pub mod native;
 pub mod paths;
 pub mod preaward;
+pub mod screen;
 pub mod snapshot;
+
+pub use screen::{screen, RuleStat, Screening};
 
 use qinglian_store::{GraphDb, Store, StoreError};
 use snapshot::Snapshot;

@@ -165,7 +165,7 @@ pub fn screen(snap: &Snapshot, req: &Request, today: i32) -> Outcome {
     }
     findings.extend(bidder_pairs(snap, &bidders, tref));
     findings.extend(blacklisted(snap, &bidders, day, tref));
-    findings.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
+    findings.sort();
     let verdict = findings.iter().map(|f| f.severity).max();
     Outcome {
         findings,

@@ -368,49 +368,7 @@ fn check_template(t: &str, vars: &Vars) -> Result<(), String> {
     Ok(())
 }
 
-/// The built-in rule files, compiled into the binary so that `screen` works from any folder.
-pub const BUILTIN: &[(&str, &str)] = &[
-    (
-        "relative_wins",
-        include_str!("../../../queries/relative_wins.toml"),
-    ),
-    (
-        "self_dealing",
-        include_str!("../../../queries/self_dealing.toml"),
-    ),
-    (
-        "linked_subsidy",
-        include_str!("../../../queries/linked_subsidy.toml"),
-    ),
-    (
-        "bid_rigging",
-        include_str!("../../../queries/bid_rigging.toml"),
-    ),
-    (
-        "blacklisted_bidder",
-        include_str!("../../../queries/blacklisted_bidder.toml"),
-    ),
-    (
-        "deceased_recipient",
-        include_str!("../../../queries/deceased_recipient.toml"),
-    ),
-    (
-        "revolving_door",
-        include_str!("../../../queries/revolving_door.toml"),
-    ),
-    (
-        "undeclared_interest",
-        include_str!("../../../queries/undeclared_interest.toml"),
-    ),
-    (
-        "evaluator_conflict",
-        include_str!("../../../queries/evaluator_conflict.toml"),
-    ),
-    (
-        "split_contracts",
-        include_str!("../../../queries/split_contracts.toml"),
-    ),
-];
+include!(concat!(env!("OUT_DIR"), "/builtin.rs"));
 
 /// The built-in rules, checked.
 pub fn builtins() -> Result<Vec<Rule>, RuleError> {

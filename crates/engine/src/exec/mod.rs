@@ -180,7 +180,7 @@ pub fn run(snap: &Snapshot, c: &Compiled, opts: &ExecOptions) -> Result<RuleRun,
             rule: c.rule.id.clone(),
             message: m,
         })?;
-        findings.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
+        findings.sort();
         return Ok(RuleRun {
             findings,
             truncated: false,
@@ -212,7 +212,7 @@ pub fn run(snap: &Snapshot, c: &Compiled, opts: &ExecOptions) -> Result<RuleRun,
         .into_iter()
         .map(|(k, b)| finding(&g, c, k, &b))
         .collect();
-    findings.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
+    findings.sort();
     Ok(RuleRun {
         findings,
         truncated,
