@@ -2,8 +2,9 @@
 //!
 //! Every subcommand works on a database folder (`--db`, `QINGLIAN_DB`, default
 //! `./qinglian.db`) holding the sled store, the snapshot cache, the token file and the audit
-//! log. Exit status: 0 on success, 1 on failure, 2 on a usage error, 3 when `screen` found
-//! red findings and `--fail-on red` was given.
+//! log. Exit status (docs/cli.md): 0 on success, 1 on failure (an error, a rejected load,
+//! rule files that do not check, a broken audit trail), 2 on a usage error, 3 when `screen
+//! --fail-on LEVEL` found a finding of that severity or higher.
 
 mod cmd;
 
@@ -12,9 +13,8 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = cmd::Cli::parse();
-    if cli.is_server() {
-        log_to_stderr();
-    } else {
+    log_to_stderr();
+    if !cli.is_server() {
         restore_sigpipe();
     }
     match cmd::run(cli) {
@@ -26,8 +26,11 @@ fn main() -> ExitCode {
     }
 }
 
-/// The server's log (`tracing` events from the API: an unreadable token file, a failed audit
-/// write) on standard error; `RUST_LOG` filters it, by default warnings and errors only.
+/// The log of every command on standard error: `tracing` events from the CLI (what it opens,
+/// each phase of a load), the engine and the API (an unreadable token file, a failed audit
+/// write). `RUST_LOG` filters it (`RUST_LOG=debug`, `RUST_LOG=qinglian=debug`); by default
+/// warnings and errors only, so normal output is unchanged. Standard output stays the
+/// command's answer alone.
 fn log_to_stderr() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));

@@ -77,8 +77,20 @@ fn a_reader_that_stops_early_ends_the_output_quietly() {
 #[test]
 fn help_works_for_every_subcommand() {
     for sub in [
-        "ingest", "stats", "show", "screen", "risk", "rules", "generate", "path", "subgraph",
-        "merges", "loads",
+        "ingest",
+        "stats",
+        "show",
+        "screen",
+        "risk",
+        "rules",
+        "generate",
+        "path",
+        "subgraph",
+        "merges",
+        "loads",
+        "search",
+        "completions",
+        "man",
     ] {
         let o = run(&[sub, "--help"]);
         assert!(o.status.success(), "{sub} --help");
@@ -358,11 +370,15 @@ fn show_path_subgraph_merges_and_risk_work_on_the_tiny_bundle() {
     let top: serde_json::Value =
         serde_json::from_str(risk.lines().next().expect("a row")).expect("json");
     assert_eq!(
-        (top["id"].as_str(), top["colour"].as_str()),
+        (top["id"].as_str(), top["severity"].as_str()),
         (Some("P1"), Some("red"))
     );
     let by_tender = ok(&["risk", "--by", "tender", "--db", dbs]);
-    assert!(by_tender.starts_with("red     T1"), "{by_tender}");
+    let first = by_tender.lines().nth(1).unwrap_or_default();
+    assert!(
+        by_tender.starts_with("severity  tender") && first.starts_with("red       T1"),
+        "{by_tender}"
+    );
     assert_eq!(ok(&["merges", "--db", dbs]), "");
     let explain = ok(&["rules", "explain", "relative_wins", "--db", dbs]);
     assert!(explain.contains("start: every"), "{explain}");
@@ -568,4 +584,364 @@ fn ingest_prints_how_many_fields_lost_zero_width_characters() {
         out.contains("zero-width characters removed from 2 fields (people.csv 1, relations.csv 1)"),
         "{out}"
     );
+}
+
+/// The demo bundle loaded into a fresh database.
+fn demo_db(dir: &Path) -> String {
+    let db = dir.join("zone.db");
+    let dbs = db.to_str().expect("path").to_owned();
+    ok(&[
+        "ingest",
+        root().join("data-samples/zone").to_str().expect("path"),
+        "--db",
+        &dbs,
+    ]);
+    dbs
+}
+
+#[test]
+fn every_command_logs_to_stderr_as_rust_log_says() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("db");
+    let dbs = db.to_str().expect("path");
+    ok(&["ingest", tiny().to_str().expect("path"), "--db", dbs]);
+    let o = bin()
+        .args(["stats", "--db", dbs])
+        .env("RUST_LOG", "debug")
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        o.status.success() && err.contains("opening the database"),
+        "{err}"
+    );
+    // The log is on standard error only; the answer on standard output is unchanged.
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("opening the database"));
+    let o = bin()
+        .args(["stats", "--db", dbs])
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("runs");
+    assert!(
+        String::from_utf8_lossy(&o.stderr).is_empty(),
+        "quiet by default (warn): {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn a_failed_first_load_leaves_no_database_behind() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = dir.path().join("bad");
+    std::fs::create_dir(&bad).expect("mkdir");
+    std::fs::write(
+        bad.join("relations.csv"),
+        "person_id,relative_id,relation\nP1,P404,child\n",
+    )
+    .expect("write");
+    // A folder that did not exist: removed again.
+    let db = dir.path().join("newdir");
+    let o = run(&[
+        "ingest",
+        bad.to_str().expect("path"),
+        "--db",
+        db.to_str().expect("path"),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!db.exists(), "a rejected first load left {}", db.display());
+    // A bundle folder that does not exist: the same.
+    let o = run(&[
+        "ingest",
+        dir.path().join("nowhere").to_str().expect("path"),
+        "--db",
+        db.to_str().expect("path"),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!db.exists(), "a failed first load left {}", db.display());
+    // A folder that existed is kept, with whatever was in it, and is still no database.
+    let mine = dir.path().join("mine");
+    std::fs::create_dir(&mine).expect("mkdir");
+    std::fs::write(mine.join("notes.txt"), "keep me").expect("write");
+    let o = run(&[
+        "ingest",
+        bad.to_str().expect("path"),
+        "--db",
+        mine.to_str().expect("path"),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let left: Vec<String> = std::fs::read_dir(&mine)
+        .expect("still there")
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, vec!["notes.txt".to_owned()]);
+    let o = run(&["stats", "--db", mine.to_str().expect("path")]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no database here"));
+    // A database that existed keeps its loads after a failed one.
+    let good = dir.path().join("good");
+    let gs = good.to_str().expect("path");
+    ok(&["ingest", tiny().to_str().expect("path"), "--db", gs]);
+    let o = run(&["ingest", bad.to_str().expect("path"), "--db", gs]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(stats(&good)["loads"], 1);
+}
+
+/// Whether `s` holds a run of ten digits (a Unix time in seconds) or more.
+fn has_unix_time(s: &str) -> bool {
+    let mut run = 0;
+    for c in s.chars() {
+        run = if c.is_ascii_digit() { run + 1 } else { 0 };
+        if run >= 10 {
+            return true;
+        }
+    }
+    false
+}
+
+#[test]
+fn loads_and_audit_records_print_dates() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("db");
+    let dbs = db.to_str().expect("path");
+    ok(&["ingest", tiny().to_str().expect("path"), "--db", dbs]);
+    let loads = ok(&["loads", "--db", dbs]);
+    let first = loads.lines().next().unwrap_or_default();
+    // Everything but the bundle's hash.
+    let head = first.split(" bundle sha256").next().unwrap_or_default();
+    assert!(head.contains(" UTC") && !has_unix_time(head), "{loads}");
+    // An audit record as the server writes it (show does not check the chain).
+    std::fs::write(
+        db.join("audit.log"),
+        concat!(
+            r#"{"seq":1,"prev":"","entry":{"ts":1700000000123,"client":"127.0.0.1","token_id":"t1","#,
+            r#""role":"investigator","method":"GET","route":"entities","path":"/v1/entities","query":"q=x","#,
+            r#""body":"","case":"C-1","purpose":"demo","status":200,"result":{"ids":[]}},"hash":"00"}"#,
+            "\n"
+        ),
+    )
+    .expect("write");
+    let shown = ok(&["audit", "show", "--db", dbs]);
+    let v: serde_json::Value = serde_json::from_str(shown.trim()).expect("a JSON line");
+    assert_eq!(v["time"], "2023-11-14 22:13:20.123 UTC", "{shown}");
+    assert_eq!(v["entry"]["ts"], 1_700_000_000_123u64, "the record is kept");
+    assert!(shown.starts_with(r#"{"time":"#), "{shown}");
+}
+
+#[test]
+fn search_finds_people_and_companies_and_tells_same_names_apart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dbs = demo_db(dir.path());
+    // Two people called 张伟 (and 张伟功, whose name starts so), apart by birth year and ID.
+    let text = ok(&["search", "张伟", "--db", &dbs]);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("match"), "{text}");
+    assert!(
+        lines[1].contains("P0000151")
+            && lines[1].contains("1953")
+            && lines[1].contains("330127********2874"),
+        "{text}"
+    );
+    assert!(
+        lines[2].contains("P0000156") && lines[2].contains("1974"),
+        "{text}"
+    );
+    assert!(
+        lines[3].starts_with("name_prefix") && lines[3].contains("张伟功"),
+        "{text}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&ok(&[
+        "search", "张伟", "--db", &dbs, "--json", "--limit", "2",
+    ]))
+    .expect("json");
+    let r = json["results"].as_array().expect("results");
+    assert_eq!(r.len(), 2);
+    assert_eq!(json["truncated"], true);
+    assert_eq!(
+        (r[0]["match"].as_str(), r[0]["birth_year"].as_i64()),
+        (Some("name"), Some(1953))
+    );
+    // An official: positions tell who is who.
+    let official: serde_json::Value =
+        serde_json::from_str(&ok(&["search", "吴紫育", "--db", &dbs, "--json"])).expect("json");
+    let p = &official["results"][0];
+    assert_eq!(
+        (p["id"].as_str(), p["official"].as_bool()),
+        (Some("P0000060"), Some(true))
+    );
+    assert_eq!(p["positions"][0]["agency"], "A00010", "{official}");
+    // By resident ID number, credit code and bundle id.
+    let by_id = ok(&["search", "330122197301139121", "--db", &dbs]);
+    assert!(
+        by_id
+            .lines()
+            .nth(1)
+            .is_some_and(|l| l.starts_with("identifier") && l.contains("P0000060")),
+        "{by_id}"
+    );
+    let company = ok(&["search", "91330114336815908C", "--db", &dbs]);
+    assert!(
+        company.contains("C000000") && company.contains("杭州众德测绘有限公司"),
+        "{company}"
+    );
+    let bundle_id = ok(&["search", "C000000", "--db", &dbs]);
+    assert!(
+        bundle_id
+            .lines()
+            .nth(1)
+            .is_some_and(|l| l.starts_with("id ")),
+        "{bundle_id}"
+    );
+    // Nothing found is an answer, not an error.
+    let o = run(&["search", "无此人", "--db", &dbs]);
+    assert!(o.status.success() && o.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("0 results"));
+}
+
+#[test]
+fn bad_option_values_are_usage_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("db");
+    let dbs = db.to_str().expect("path");
+    ok(&["ingest", tiny().to_str().expect("path"), "--db", dbs]);
+    for args in [
+        &["screen", "--db", dbs, "--fail-on", "purple"][..],
+        &["screen", "--db", dbs, "--as-of", "2020-13-01"],
+        &["risk", "--db", dbs, "--by", "agency"],
+        &[
+            "path",
+            "P1",
+            "C1",
+            "--db",
+            dbs,
+            "--kinds",
+            "RELATION,COUSIN",
+        ],
+        &["subgraph", "P1", "--db", dbs, "--format", "xml"],
+        &["generate", "--out", dbs, "--profile", "city"],
+        &["token", "create", "--role", "boss", "--db", dbs],
+        &["search", "张伟", "--db", dbs, "--limit", "0"],
+    ] {
+        let o = run(args);
+        assert_eq!(
+            o.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(o.stdout.is_empty(), "{args:?} printed before refusing");
+    }
+    // Lower case edge kinds are fine.
+    ok(&["path", "P1", "C1", "--db", dbs, "--kinds", "relation,owns"]);
+}
+
+#[test]
+fn completions_and_man_pages() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let s = ok(&["completions", shell]);
+        assert!(s.contains("qinglian") && s.contains("search"), "{shell}");
+    }
+    assert!(ok(&["completions", "bash"]).contains("--fail-on"));
+    assert_eq!(run(&["completions", "tcsh"]).status.code(), Some(2));
+    let page = ok(&["man"]);
+    assert!(page.starts_with(".ie") || page.starts_with(".TH"), "{page}");
+    assert!(
+        page.contains(".TH qinglian 1")
+            && page.contains("EXIT STATUS")
+            && page.contains("QINGLIAN_DB"),
+        "{page}"
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("man1");
+    ok(&["man", "--out", out.to_str().expect("path")]);
+    for f in [
+        "qinglian.1",
+        "qinglian-ingest.1",
+        "qinglian-search.1",
+        "qinglian-token-create.1",
+    ] {
+        let text = std::fs::read_to_string(out.join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+        assert!(text.contains(".TH"), "{f}");
+    }
+}
+
+/// The display width (terminal cells) of `s`: two for each CJK character.
+fn cells(s: &str) -> usize {
+    s.chars()
+        .map(|c| {
+            let c = c as u32;
+            let wide = (0x1100..=0x115F).contains(&c)
+                || (0x2E80..=0xA4CF).contains(&c)
+                || (0xAC00..=0xD7A3).contains(&c)
+                || (0xF900..=0xFAFF).contains(&c)
+                || (0xFE30..=0xFE4F).contains(&c)
+                || (0xFF00..=0xFF60).contains(&c)
+                || (0xFFE0..=0xFFE6).contains(&c)
+                || (0x20000..=0x3FFFD).contains(&c);
+            if wide {
+                2
+            } else {
+                1
+            }
+        })
+        .sum()
+}
+
+#[test]
+fn tables_with_chinese_names_stay_aligned() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dbs = demo_db(dir.path());
+    // risk: names of two and three characters; the last column (findings per rule) starts at
+    // the same cell on every line.
+    let risk = ok(&["risk", "--db", &dbs, "--top", "40"]);
+    let starts: Vec<usize> = risk
+        .lines()
+        .map(|l| cells(&l[..l.rfind("  ").map_or(0, |i| i + 2)]))
+        .collect();
+    assert!(
+        starts.len() > 10 && starts.iter().all(|&s| s == starts[0]),
+        "{starts:?}\n{risk}"
+    );
+    // screen --format table, with Chinese ids in padded columns: each explanation starts
+    // where the header's does.
+    let bundle = dir.path().join("cn");
+    std::fs::create_dir(&bundle).expect("mkdir");
+    std::fs::write(
+        bundle.join("people.csv"),
+        "id,name,id_number,birth_date,death_date\n王芳,王芳,,1930-01-01,2019-06-30\nP2,李娜,,1931-01-01,2018-01-01\n",
+    )
+    .expect("write");
+    std::fs::write(
+        bundle.join("agencies.csv"),
+        "id,name,parent_id,region\n民政局,某区民政局,,\n",
+    )
+    .expect("write");
+    std::fs::write(
+        bundle.join("subsidies.csv"),
+        "id,agency_id,recipient_id,amount,paid,approver_id\n补贴一号,民政局,王芳,1200,2020-01-15,\nS2,民政局,P2,800,2020-02-01,\n",
+    )
+    .expect("write");
+    let b = bundle.to_str().expect("path");
+    let table = ok(&["screen", "--bundle", b, "--format", "table"]);
+    let jsonl = ok(&["screen", "--bundle", b]);
+    let explanations: Vec<String> = jsonl
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("json");
+            v["explanation"].as_str().unwrap_or_default().to_owned()
+        })
+        .collect();
+    assert_eq!(explanations.len(), 2, "{jsonl}");
+    let lines: Vec<&str> = table.lines().collect();
+    let header = lines[0];
+    assert!(
+        header.contains("severity") && !header.contains("colour"),
+        "{header}"
+    );
+    let want = cells(&header[..header.find("explanation").expect("an explanation column")]);
+    for (line, e) in lines[1..].iter().zip(&explanations) {
+        let at = line
+            .rfind(e.as_str())
+            .expect("the explanation is on its line");
+        assert_eq!(cells(&line[..at]), want, "\n{table}");
+    }
 }

@@ -27,6 +27,7 @@ impl DbPaths {
 /// Opens the graph, creating the folder when `create` is set.
 pub fn open(root: &Path, create: bool) -> Result<GraphDb<SledStore>> {
     let p = DbPaths::new(root);
+    tracing::debug!(db = %root.display(), create, "opening the database");
     if !create && !p.store().exists() {
         anyhow::bail!(
             "{}: no database here; create one with `qinglian ingest BUNDLE_DIR --db {}`",
@@ -47,6 +48,12 @@ pub fn open_snapshot(
     let db = open(root, false)?;
     let t = std::time::Instant::now();
     let (snap, rebuilt) = qinglian_engine::open_snapshot(&db, &DbPaths::new(root).snapshot())?;
+    tracing::debug!(
+        rebuilt,
+        nodes = snap.node_count(),
+        ms = t.elapsed().as_millis(),
+        "snapshot opened"
+    );
     if rebuilt {
         eprintln!(
             "snapshot rebuilt from the store in {:.2}s",

@@ -1,5 +1,6 @@
 //! `qinglian generate`.
 
+use super::out::{Align, Table};
 use anyhow::Result;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,16 +17,24 @@ pub struct Args {
     /// Output folder (created).
     #[arg(long)]
     pub out: PathBuf,
-    /// province (default) or zone (one development zone, as the demo bundle).
-    #[arg(long, default_value = "province")]
-    pub profile: String,
+    /// What kind of world.
+    #[arg(long, value_enum, default_value_t = Profile::Province)]
+    pub profile: Profile,
+}
+
+/// `generate --profile`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum Profile {
+    /// A province: many agencies, people and companies.
+    Province,
+    /// One development zone, as the demo bundle.
+    Zone,
 }
 
 pub fn run(a: &Args) -> Result<ExitCode> {
-    let profile = match a.profile.as_str() {
-        "province" => qinglian_synth::Profile::Province,
-        "zone" => qinglian_synth::Profile::Zone,
-        other => anyhow::bail!("--profile {other}: expected province or zone"),
+    let profile = match a.profile {
+        Profile::Province => qinglian_synth::Profile::Province,
+        Profile::Zone => qinglian_synth::Profile::Zone,
     };
     let rep = qinglian_synth::generate(
         &qinglian_synth::Options {
@@ -35,12 +44,16 @@ pub fn run(a: &Args) -> Result<ExitCode> {
         },
         &a.out,
     )?;
+    let mut t = Table::new(&[Align::Left, Align::Right]);
     for (f, n) in &rep.files {
-        println!("{f:<22} {n:>10}");
+        t.row([f.clone(), n.to_string()]);
     }
+    t.print();
+    let mut t = Table::new(&[Align::Left, Align::Left, Align::Left, Align::Right]);
     for (p, k, n) in &rep.truth {
-        println!("truth {p:<20} {k:<10} {n}");
+        t.row(["truth".to_owned(), p.clone(), k.clone(), n.to_string()]);
     }
+    t.print();
     println!("wrote {} in {:.1}s", a.out.display(), rep.seconds);
     Ok(ExitCode::SUCCESS)
 }

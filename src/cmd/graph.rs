@@ -1,7 +1,8 @@
 //! `qinglian path`, `qinglian subgraph`, `qinglian merges`, `qinglian loads`.
 
+use super::out::{self, Align, Table};
 use super::DbArg;
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use qinglian_engine::describe::{cite, edge_json, node_json};
 use qinglian_engine::paths::{neighbourhood, PathOptions, Searcher};
 use qinglian_engine::snapshot::Snapshot;
@@ -22,17 +23,59 @@ pub struct PathArgs {
     #[arg(long, default_value_t = 6)]
     pub max_hops: u32,
     /// Only edges that hold on this day (YYYY-MM-DD).
-    #[arg(long)]
+    #[arg(long, value_parser = super::rules::date_arg)]
     pub as_of: Option<String>,
     /// Edge kinds to follow, comma-separated (default: all), e.g. RELATION,OWNS,ROLE.
-    #[arg(long, value_delimiter = ',')]
-    pub kinds: Vec<String>,
+    #[arg(long, value_delimiter = ',', value_parser = edge_kind_arg)]
+    pub kinds: Vec<EdgeKind>,
     /// Most chains printed.
     #[arg(long, default_value_t = 10)]
     pub limit: usize,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Formats of `subgraph`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// `{"nodes": [...], "edges": [...]}`.
+    Json,
+    /// GraphML (yEd, Gephi, networkx).
+    Graphml,
+    /// GEXF 1.3 (Gephi).
+    Gexf,
+    /// One CSV row per edge, with both ends.
+    Csv,
+    /// Graphviz DOT.
+    Dot,
+}
+
+impl ExportFormat {
+    fn engine(self) -> qinglian_engine::export::Format {
+        use qinglian_engine::export::Format;
+        match self {
+            ExportFormat::Json => Format::Json,
+            ExportFormat::Graphml => Format::GraphMl,
+            ExportFormat::Gexf => Format::Gexf,
+            ExportFormat::Csv => Format::Csv,
+            ExportFormat::Dot => Format::Dot,
+        }
+    }
+}
+
+/// An edge kind named on the command line, any case (`--kinds relation,owns`).
+fn edge_kind_arg(s: &str) -> Result<EdgeKind, String> {
+    EdgeKind::parse(&s.trim().to_ascii_uppercase()).ok_or_else(|| {
+        format!(
+            "unknown edge kind; expected one of {}",
+            EdgeKind::ALL
+                .iter()
+                .map(|k| k.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    })
 }
 
 /// Export the neighbourhood of an entity.
@@ -45,11 +88,11 @@ pub struct SubgraphArgs {
     /// Radius in hops.
     #[arg(long, default_value_t = 2)]
     pub hops: u32,
-    /// json, graphml, gexf, csv or dot.
-    #[arg(long, default_value = "json")]
-    pub format: String,
-    /// Only edges that hold on this day.
-    #[arg(long)]
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
+    pub format: ExportFormat,
+    /// Only edges that hold on this day (YYYY-MM-DD).
+    #[arg(long, value_parser = super::rules::date_arg)]
     pub as_of: Option<String>,
     /// Most nodes exported.
     #[arg(long, default_value_t = 10_000)]
@@ -83,16 +126,6 @@ pub fn find(snap: &Snapshot, id: &str) -> Result<u32> {
         .with_context(|| format!("no entity with id, alias or identifier {id:?}"))
 }
 
-pub fn kinds(names: &[String]) -> Result<Vec<EdgeKind>> {
-    names
-        .iter()
-        .map(|k| {
-            EdgeKind::parse(&k.to_ascii_uppercase())
-                .with_context(|| format!("unknown edge kind {k}"))
-        })
-        .collect()
-}
-
 pub fn path(a: &PathArgs) -> Result<ExitCode> {
     let (_db, snap) = super::db::open_snapshot(&a.db.db)?;
     let (from, to) = (find(&snap, &a.from)?, find(&snap, &a.to)?);
@@ -100,7 +133,7 @@ pub fn path(a: &PathArgs) -> Result<ExitCode> {
     let opts = PathOptions {
         max_hops: a.max_hops,
         as_of,
-        kinds: kinds(&a.kinds)?,
+        kinds: a.kinds.clone(),
         limit: a.limit,
         ..PathOptions::default()
     };
@@ -197,12 +230,7 @@ pub fn path(a: &PathArgs) -> Result<ExitCode> {
 }
 
 pub fn subgraph(a: &SubgraphArgs) -> Result<ExitCode> {
-    let Some(format) = qinglian_engine::export::Format::parse(&a.format) else {
-        bail!(
-            "--format {}: expected json, graphml, gexf, csv or dot",
-            a.format
-        );
-    };
+    let format = a.format.engine();
     let (_db, snap) = super::db::open_snapshot(&a.db.db)?;
     let c = find(&snap, &a.center)?;
     let (nodes, edges, truncated) = neighbourhood(
@@ -278,15 +306,32 @@ pub fn loads(a: &LoadsArgs) -> Result<ExitCode> {
     let db = super::db::open(&a.db.db, false)?;
     for l in db.loads()? {
         println!(
-            "load #{} {} ({}), {} warnings, bundle sha256 {}",
-            l.number, l.bundle, l.unix_time, l.warnings, l.bundle_hash
+            "load #{} {} at {}, {} warnings, bundle sha256 {}",
+            l.number,
+            l.bundle,
+            out::unix_secs(l.unix_time),
+            l.warnings,
+            l.bundle_hash
         );
+        let mut t = Table::new(&[
+            Align::Left,
+            Align::Right,
+            Align::Right,
+            Align::Right,
+            Align::Right,
+        ])
+        .indent("  ");
+        t.row(["file", "read", "loaded", "merged", "warned"]);
         for f in &l.files {
-            println!(
-                "  {:<22} read {:>9} loaded {:>9} merged {:>6} warned {:>6}",
-                f.name, f.read, f.loaded, f.merged, f.warned
-            );
+            t.row([
+                f.name.clone(),
+                f.read.to_string(),
+                f.loaded.to_string(),
+                f.merged.to_string(),
+                f.warned.to_string(),
+            ]);
         }
+        t.print();
     }
     Ok(ExitCode::SUCCESS)
 }

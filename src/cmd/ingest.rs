@@ -1,7 +1,8 @@
 //! `qinglian ingest`.
 
+use super::out::{Align, Table};
 use super::DbArg;
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use indicatif::{ProgressBar, ProgressStyle};
 use qinglian_ingest::{Encoding, IngestError, IngestOptions, Progress};
@@ -9,7 +10,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Load a bundle folder (SCHEMA.md) into the database as one atomic load.
+/// Load a bundle folder (docs/format.md) into the database as one atomic load.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The bundle folder.
@@ -45,50 +46,161 @@ fn encoding_parser() -> impl TypedValueParser<Value = Encoding> {
     .try_map(|s| s.parse::<Encoding>())
 }
 
-pub fn run(a: &Args) -> Result<ExitCode> {
-    let mut db = super::db::open(&a.db.db, true)?;
-    let bar = if std::io::stderr().is_terminal() {
-        let b = ProgressBar::new(0);
-        b.set_style(
-            ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {bytes}/{total_bytes}")
+/// Thousandths of the progress bar at which each phase of a load starts. Parsing advances
+/// with the bytes read (entity files, then, after identities are resolved, relationship
+/// files); the snapshot build, which takes about half of a large load (docs/performance.md),
+/// has the second half. The bar ends at 100 % when the snapshot is written.
+mod phase {
+    pub const PARSE_END: u64 = 400;
+    pub const ENCODE: u64 = 400;
+    pub const COMMIT: u64 = 450;
+    pub const SNAPSHOT: u64 = 500;
+    pub const DONE: u64 = 1000;
+}
+
+/// The progress bar of a load: one bar across every phase, never moving backwards.
+#[derive(Debug)]
+struct LoadBar {
+    bar: Option<ProgressBar>,
+    at: std::sync::atomic::AtomicU64,
+}
+
+impl LoadBar {
+    /// A bar on standard error when it is a terminal; none otherwise (logs stay clean).
+    fn for_stderr() -> LoadBar {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let b = ProgressBar::new(phase::DONE);
+            b.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} {msg:<28} [{bar:30}] {percent:>3}% {elapsed}",
+                )
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        Some(b)
-    } else {
-        None
-    };
-    let progress = |p: Progress| {
-        if let Some(b) = &bar {
-            match p {
-                Progress::Parsing { bytes, total } => {
-                    b.set_length(total);
-                    b.set_position(bytes);
-                    b.set_message("parsing");
-                }
-                Progress::Resolving => b.set_message("resolving identities"),
-                Progress::Writing => b.set_message("encoding"),
-                Progress::Committing => b.set_message("committing (flush + fsync)"),
-            }
+            );
+            b.enable_steady_tick(std::time::Duration::from_millis(120));
+            b
+        });
+        LoadBar::new(bar)
+    }
+
+    fn new(bar: Option<ProgressBar>) -> LoadBar {
+        LoadBar {
+            bar,
+            at: std::sync::atomic::AtomicU64::new(0),
         }
-    };
+    }
+
+    /// Moves to `pos` (thousandths) unless the bar is already further on.
+    fn to(&self, pos: u64, msg: &'static str) {
+        let before = self.at.fetch_max(pos, std::sync::atomic::Ordering::Relaxed);
+        if let Some(b) = &self.bar {
+            b.set_position(before.max(pos));
+            b.set_message(msg);
+        }
+    }
+
+    /// What the loader reports. Parsing events come from several threads at once.
+    fn on(&self, p: &Progress) {
+        match p {
+            Progress::Parsing { bytes, total } => {
+                let pos = if *total == 0 {
+                    phase::PARSE_END
+                } else {
+                    phase::PARSE_END * (*bytes).min(*total) / *total
+                };
+                self.to(pos, "parsing");
+            }
+            Progress::Resolving => self.to(0, "resolving identities"),
+            Progress::Writing => self.to(phase::ENCODE, "encoding"),
+            Progress::Committing => self.to(phase::COMMIT, "committing (flush + fsync)"),
+        }
+        tracing::debug!(?p, "ingest progress");
+    }
+
+    fn snapshot(&self) {
+        self.to(phase::SNAPSHOT, "building the snapshot");
+        tracing::debug!("building the snapshot");
+    }
+
+    /// The load and its snapshot are done: the bar shows 100 % and stays.
+    fn done(&self) {
+        self.to(phase::DONE, "done");
+        if let Some(b) = &self.bar {
+            b.finish();
+        }
+    }
+
+    /// The load was refused: the bar goes away.
+    fn clear(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+pub fn run(a: &Args) -> Result<ExitCode> {
+    // What this command creates, so that a failed first load can take it away again: the
+    // database folder itself, or the store inside a folder that was already there.
+    let root = &a.db.db;
+    let new_root = std::fs::symlink_metadata(root).is_err();
+    let new_store = std::fs::symlink_metadata(super::db::DbPaths::new(root).store()).is_err();
+    let mut committed = false;
+    let result = load(a, &mut committed);
+    if !committed && (new_root || new_store) {
+        let (what, remove) = if new_root {
+            (root.clone(), std::fs::remove_dir_all(root))
+        } else {
+            let store = super::db::DbPaths::new(root).store();
+            let r = std::fs::remove_dir_all(&store);
+            let _ = std::fs::remove_file(super::db::DbPaths::new(root).snapshot());
+            (store, r)
+        };
+        match remove {
+            Ok(()) => {
+                tracing::debug!(path = %what.display(), "removed what the failed load created")
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => eprintln!(
+                "warning: could not remove {}, created by this failed load: {e}",
+                what.display()
+            ),
+        }
+    }
+    result
+}
+
+/// Opens (creating) the database, loads the bundle, builds the snapshot, prints the report.
+/// `committed` is set once the database holds a committed load of this bundle.
+fn load(a: &Args, committed: &mut bool) -> Result<ExitCode> {
+    let mut db = super::db::open(&a.db.db, true)?;
+    let bar = LoadBar::for_stderr();
     let opts = IngestOptions {
         max_field_bytes: a.max_field_bytes,
         encoding: a.encoding,
         ..IngestOptions::default()
     };
     let t0 = std::time::Instant::now();
-    let result = qinglian_ingest::ingest(&mut db, &a.bundle, &opts, &progress);
-    if let Some(b) = &bar {
-        b.finish_and_clear();
-    }
+    let result = qinglian_ingest::ingest(&mut db, &a.bundle, &opts, &|p| bar.on(&p));
     match result {
         Ok(rep) => {
+            *committed = true;
             if let Some(n) = rep.already_loaded {
+                bar.done();
                 println!(
                     "{}: already loaded as load #{n}; nothing changed",
                     a.bundle.display()
                 );
                 return Ok(ExitCode::SUCCESS);
+            }
+            let load_secs = t0.elapsed().as_secs_f64();
+            // Build the snapshot now, so that the first query opens at once.
+            bar.snapshot();
+            let t = std::time::Instant::now();
+            let paths = super::db::DbPaths::new(&a.db.db);
+            let snap = qinglian_engine::open_snapshot(&db, &paths.snapshot());
+            let snap_secs = t.elapsed().as_secs_f64();
+            match &snap {
+                Ok(_) => bar.done(),
+                Err(_) => bar.clear(),
             }
             print_table(&rep.files);
             if !rep.ignored.is_empty() {
@@ -123,34 +235,33 @@ pub fn run(a: &Args) -> Result<ExitCode> {
             );
             if let Some(p) = &a.warnings_out {
                 let text: String = rep.warnings.iter().map(|w| format!("{w}\n")).collect();
-                std::fs::write(p, text)?;
+                std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))?;
             }
             if let Some(load) = &rep.load {
                 let nodes: u64 = load.added.nodes.iter().sum();
                 let edges: u64 = load.added.edges.iter().sum();
                 println!(
-                    "load #{} committed: {nodes} nodes, {edges} edges, {} blacklist entries, {} merges, {} warnings in {:.2}s ({})",
+                    "load #{} committed: {nodes} nodes, {edges} edges, {} blacklist entries, {} merges, {} warnings in {load_secs:.2}s ({})",
                     load.number,
                     load.added.blacklist,
                     load.added.merges,
                     load.warnings,
-                    t0.elapsed().as_secs_f64(),
                     rep.timings.iter().map(|(k, d)| format!("{k} {:.2}s", d.as_secs_f64())).collect::<Vec<_>>().join(", ")
                 );
             }
-            // Build the snapshot now, so that the first query opens at once.
-            let t = std::time::Instant::now();
-            let paths = super::db::DbPaths::new(&a.db.db);
-            let (snap, _) = qinglian_engine::open_snapshot(&db, &paths.snapshot())?;
+            let (snap, _) = snap.context(
+                "the load is committed, but its snapshot could not be built (the next command \
+                 tries again)",
+            )?;
             println!(
-                "snapshot: {} nodes, {:.0} MB, built in {:.2}s",
+                "snapshot: {} nodes, {:.0} MB, built in {snap_secs:.2}s",
                 snap.node_count(),
                 snap.byte_len() as f64 / 1e6,
-                t.elapsed().as_secs_f64()
             );
             Ok(ExitCode::SUCCESS)
         }
         Err(IngestError::Rejected(r)) => {
+            bar.clear();
             print_table(&r.files);
             print_diags(
                 "error",
@@ -173,7 +284,10 @@ pub fn run(a: &Args) -> Result<ExitCode> {
             );
             Ok(ExitCode::from(1))
         }
-        Err(e) => Err(e.into()),
+        Err(e) => {
+            bar.clear();
+            Err(e.into())
+        }
     }
 }
 
@@ -181,16 +295,26 @@ fn print_table(files: &[qinglian_store::FileSummary]) {
     if files.is_empty() {
         return;
     }
-    println!(
-        "{:<22} {:>10} {:>10} {:>8} {:>8} {:>9}",
-        "file", "read", "loaded", "merged", "warned", "rejected"
-    );
+    let mut t = Table::new(&[
+        Align::Left,
+        Align::Right,
+        Align::Right,
+        Align::Right,
+        Align::Right,
+        Align::Right,
+    ]);
+    t.row(["file", "read", "loaded", "merged", "warned", "rejected"]);
     for f in files {
-        println!(
-            "{:<22} {:>10} {:>10} {:>8} {:>8} {:>9}",
-            f.name, f.read, f.loaded, f.merged, f.warned, f.rejected
-        );
+        t.row([
+            f.name.clone(),
+            f.read.to_string(),
+            f.loaded.to_string(),
+            f.merged.to_string(),
+            f.warned.to_string(),
+            f.rejected.to_string(),
+        ]);
     }
+    t.print();
 }
 
 fn print_diags(what: &str, items: &[String], total: usize, show: usize) {
@@ -206,6 +330,60 @@ fn print_diags(what: &str, items: &[String], total: usize, show: usize) {
             } else {
                 ""
             }
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A load's events as the loader sends them, then the snapshot: the bar only moves
+    /// forwards and ends full.
+    #[test]
+    fn the_bar_covers_every_phase_and_ends_at_100_percent() {
+        let b = ProgressBar::with_draw_target(
+            Some(phase::DONE),
+            indicatif::ProgressDrawTarget::hidden(),
+        );
+        let bar = LoadBar::new(Some(b.clone()));
+        let mut seen = vec![b.position()];
+        let events = [
+            Progress::Parsing {
+                bytes: 0,
+                total: 1000,
+            },
+            Progress::Parsing {
+                bytes: 300,
+                total: 1000,
+            },
+            Progress::Resolving,
+            Progress::Parsing {
+                bytes: 1000,
+                total: 1000,
+            },
+            Progress::Writing,
+            Progress::Committing,
+        ];
+        for e in &events {
+            bar.on(e);
+            seen.push(b.position());
+        }
+        assert_eq!(b.position(), phase::COMMIT);
+        bar.snapshot();
+        seen.push(b.position());
+        assert_eq!(b.position(), phase::SNAPSHOT);
+        bar.done();
+        seen.push(b.position());
+        assert!(seen.windows(2).all(|w| w[0] <= w[1]), "{seen:?}");
+        assert_eq!(b.position(), b.length().unwrap_or(0));
+        assert!(b.is_finished());
+        // An empty bundle still moves on.
+        let e = LoadBar::new(Some(ProgressBar::hidden()));
+        e.on(&Progress::Parsing { bytes: 0, total: 0 });
+        assert_eq!(
+            e.at.load(std::sync::atomic::Ordering::Relaxed),
+            phase::PARSE_END
         );
     }
 }

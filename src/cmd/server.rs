@@ -1,5 +1,6 @@
 //! `qinglian serve`, `qinglian token`, `qinglian audit`.
 
+use super::out::{self, Align, Table};
 use super::DbArg;
 use anyhow::{bail, Context, Result};
 use qinglian_api::auth::{Role, TokenStore};
@@ -26,8 +27,8 @@ pub struct ServeArgs {
 pub enum TokenCmd {
     /// Create a token and print it once.
     Create {
-        /// investigator, analyst, admin or auditor.
-        #[arg(long)]
+        /// What the token may do (docs/api.md, "Roles").
+        #[arg(long, value_parser = ["investigator", "analyst", "admin", "auditor"])]
         role: String,
         /// Days until it expires.
         #[arg(long, default_value_t = 90)]
@@ -70,7 +71,8 @@ pub enum AuditCmd {
         #[arg(long)]
         reason: String,
     },
-    /// Print records.
+    /// Print records, one JSON object per line, each with a readable UTC `time` first (the
+    /// record's `entry.ts` is Unix milliseconds).
     Show {
         #[command(flatten)]
         db: DbArg,
@@ -136,7 +138,7 @@ pub fn token(c: &TokenCmd) -> Result<ExitCode> {
                 "token {} ({}) expires {}; it is shown once:",
                 rec.id,
                 rec.role.as_str(),
-                date(rec.expires)
+                out::unix_secs(rec.expires)
             );
             println!("{token}");
         }
@@ -150,43 +152,25 @@ pub fn token(c: &TokenCmd) -> Result<ExitCode> {
             println!("revoked {id}");
         }
         TokenCmd::List { db } => {
+            // No header: every line starts with a token id, for scripts.
+            let mut table = Table::new(&[Align::Left; 6]);
             for t in TokenStore::new(&folder(db)?)
                 .list()
                 .map_err(anyhow::Error::msg)?
             {
-                println!(
-                    "{} {:<12} created {} expires {}{} {}",
-                    t.id,
-                    t.role.as_str(),
-                    date(t.created),
-                    date(t.expires),
-                    if t.revoked { " REVOKED" } else { "" },
-                    t.note
-                );
+                table.row([
+                    t.id.clone(),
+                    t.role.as_str().to_owned(),
+                    format!("created {}", out::unix_secs(t.created)),
+                    format!("expires {}", out::unix_secs(t.expires)),
+                    if t.revoked { "REVOKED" } else { "" }.to_owned(),
+                    t.note.clone(),
+                ]);
             }
+            table.print();
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Unix seconds as `YYYY-MM-DD HH:MM UTC`.
-fn date(unix: u64) -> String {
-    i64::try_from(unix)
-        .ok()
-        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
-        .map_or_else(
-            || "after 9999-12-31".to_owned(),
-            |t| {
-                format!(
-                    "{:04}-{:02}-{:02} {:02}:{:02} UTC",
-                    t.year(),
-                    u8::from(t.month()),
-                    t.day(),
-                    t.hour(),
-                    t.minute()
-                )
-            },
-        )
 }
 
 pub fn audit(c: &AuditCmd) -> Result<ExitCode> {
@@ -226,10 +210,24 @@ pub fn audit(c: &AuditCmd) -> Result<ExitCode> {
             let (recs, total) =
                 qinglian_api::audit::read(&db.db, *offset, *limit).map_err(anyhow::Error::msg)?;
             for r in recs {
-                println!("{}", serde_json::to_string(&r)?);
+                println!("{}", with_time(&r)?);
             }
             eprintln!("{total} records");
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// An audit record as one JSON line with `"time"` first: its `entry.ts` (Unix milliseconds) as
+/// `YYYY-MM-DD HH:MM:SS.mmm UTC`. The record's own fields follow unchanged, in stored order; a
+/// record whose entry could not be parsed has no time.
+fn with_time(r: &qinglian_api::audit::Record) -> Result<String> {
+    let json = serde_json::to_string(r)?;
+    Ok(match (&r.entry, json.strip_prefix('{')) {
+        (Some(e), Some(rest)) => format!(
+            "{{\"time\":{},{rest}",
+            serde_json::to_string(&out::unix_millis(e.ts))?
+        ),
+        _ => json,
+    })
 }

@@ -1,5 +1,6 @@
 //! `qinglian stats`.
 
+use super::out::{Align, Table};
 use super::DbArg;
 use anyhow::Result;
 use qinglian_model::{EdgeKind, NodeKind};
@@ -10,7 +11,8 @@ use std::process::ExitCode;
 pub struct Args {
     #[command(flatten)]
     pub db: DbArg,
-    /// Print JSON: {"nodes": {...}, "edges": {...}, "blacklist": n, "merges": n, ...}.
+    /// Print JSON: {"nodes": {...}, "edges": {...}, "blacklist": n, "merges": n, ...}
+    /// (docs/cli.md).
     #[arg(long)]
     pub json: bool,
 }
@@ -35,14 +37,16 @@ pub fn run(a: &Args) -> Result<ExitCode> {
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         println!("loads: {}  (generation {})", st.loads, st.generation);
-        println!("nodes:");
+        let mut t = Table::new(&[Align::Left, Align::Right]).indent("  ");
         for k in NodeKind::ALL {
-            println!("  {:<12} {:>12}", k.as_str(), c.nodes[k.index()]);
+            t.row([k.as_str().to_owned(), c.nodes[k.index()].to_string()]);
         }
-        println!("edges:");
+        let nodes = t.render();
+        let mut t = Table::new(&[Align::Left, Align::Right]).indent("  ");
         for k in EdgeKind::ALL {
-            println!("  {:<12} {:>12}", k.as_str(), c.edges[k.index()]);
+            t.row([k.as_str().to_owned(), c.edges[k.index()].to_string()]);
         }
+        print!("nodes:\n{nodes}edges:\n{}", t.render());
         println!("blacklist entries: {}\nmerges: {}", c.blacklist, c.merges);
     }
     Ok(ExitCode::SUCCESS)
