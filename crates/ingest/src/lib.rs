@@ -26,7 +26,7 @@ pub use decode::{Encoding, UnknownEncoding};
 pub use diag::{Diagnostic, Severity};
 
 use diag::FileDiags;
-use qinglian_model::FileId;
+use qinglian_model::{EdgeKind, FileId, NodeKind};
 use qinglian_store::{FileSummary, GraphDb, LoadRecord, Store, StoreError};
 use rayon::prelude::*;
 use resolve::{Existing, Resolver};
@@ -243,7 +243,7 @@ const PART_BYTES: usize = 4 << 20;
 /// Edges encoded by one parallel unit, with the problems it found.
 struct Encoded {
     chunks: Vec<Vec<u8>>,
-    counts: [u64; 14],
+    counts: [u64; EdgeKind::COUNT],
     edges: u64,
     errors: Vec<(u64, usize, String)>,
     read: u64,
@@ -421,7 +421,7 @@ pub fn ingest<S: Store>(
             let mut enc = qinglian_store::ChunkEncoder::new();
             let mut out = Encoded {
                 chunks: Vec::new(),
-                counts: [0; 14],
+                counts: [0; EdgeKind::COUNT],
                 edges: 0,
                 errors: Vec::new(),
                 read: 0,
@@ -579,7 +579,7 @@ pub fn ingest<S: Store>(
     progress(Progress::Writing);
     let resolver = resolver_owned;
     writer.append_node_chunks(resolver.new_chunks, &resolver.new_nodes)?;
-    writer.append_node_chunks(resolver.nodes.finish(), &[0; 6])?;
+    writer.append_node_chunks(resolver.nodes.finish(), &[0; NodeKind::COUNT])?;
     let merges = resolver.merges;
     for (chunks, counts) in edge_chunks {
         writer.append_edge_chunks(chunks, &counts)?;

@@ -108,11 +108,11 @@ pub(crate) struct Resolver {
     /// Chunks of the new nodes' records.
     pub new_chunks: Vec<Vec<u8>>,
     /// New nodes per kind.
-    pub new_nodes: [u64; 6],
+    pub new_nodes: [u64; NodeKind::COUNT],
     /// Kinds whose entity file is in the bundle but could not be read.
-    unread: [bool; 6],
+    unread: [bool; NodeKind::COUNT],
     /// References to unknown ids that may have been in an unread file, per that file's kind.
-    unchecked: [AtomicU64; 6],
+    unchecked: [AtomicU64; NodeKind::COUNT],
 }
 
 impl Resolver {

@@ -637,7 +637,7 @@ pub(crate) fn read_edge_row<'a>(kind: FileKind, cx: &mut Cx<'a>) -> Option<EdgeD
         FileKind::Declarations => {
             let [p, s, rel] = cx.fields();
             let (p, s) = (cx.required(p), cx.required(s));
-            let label = cx.label(rel, DECLARATION_LABELS);
+            let label = cx.label(rel, kinds::DECLARATIONS);
             let mut e = cx.edge(EdgeKind::Declared, p?, s?);
             e.label = label;
             e
@@ -648,18 +648,3 @@ pub(crate) fn read_edge_row<'a>(kind: FileKind, cx: &mut Cx<'a>) -> Option<EdgeD
     e.props = cx.props();
     Some(e)
 }
-
-/// What a declaration may say: a relative's relation, or the kind of a company interest.
-const DECLARATION_LABELS: &[&str] = &[
-    "spouse",
-    "parent",
-    "child",
-    "sibling",
-    "in_law",
-    "associate",
-    "other",
-    "interest",
-    "shareholder",
-    "legal_rep",
-    "director",
-];

@@ -14,6 +14,10 @@ macro_rules! named_enum {
             /// Every value, in declaration order (which is also the numeric order).
             pub const ALL: &'static [$name] = &[$($name::$v),+];
 
+            /// How many values there are: the length of [`Self::ALL`], for arrays indexed by
+            /// [`Self::index`].
+            pub const COUNT: usize = Self::ALL.len();
+
             /// The name used in files, rules and output.
             pub fn as_str(self) -> &'static str {
                 match self { $($name::$v => $s),+ }
@@ -136,7 +140,8 @@ impl EdgeKind {
     /// The label vocabulary of this kind, when it has a closed one.
     pub fn known_labels(self) -> Option<&'static [&'static str]> {
         match self {
-            EdgeKind::Relation | EdgeKind::Declared => Some(RELATIONS),
+            EdgeKind::Relation => Some(RELATIONS),
+            EdgeKind::Declared => Some(DECLARATIONS),
             EdgeKind::Role => Some(ROLES),
             EdgeKind::Handled => Some(TENDER_ROLES),
             _ => None,
@@ -154,6 +159,27 @@ pub const RELATIONS: &[&str] = &[
     "associate",
     "other",
 ];
+/// What a declaration may say about a company: the kind of interest the official has in it.
+pub const INTERESTS: &[&str] = &["interest", "shareholder", "legal_rep", "director"];
+/// `declarations.csv` vocabulary: a relative's relation ([`RELATIONS`]) or the kind of a company
+/// interest ([`INTERESTS`]), in that order.
+pub const DECLARATIONS: &[&str] = &DECLARATIONS_ARRAY;
+const DECLARATIONS_ARRAY: [&str; RELATIONS.len() + INTERESTS.len()] = concat(RELATIONS, INTERESTS);
+
+/// `a` then `b`, in a constant.
+const fn concat<const N: usize>(a: &[&'static str], b: &[&'static str]) -> [&'static str; N] {
+    let mut out = [""; N];
+    let mut i = 0;
+    while i < a.len() {
+        out[i] = a[i];
+        i += 1;
+    }
+    while i < N {
+        out[i] = b[i - a.len()];
+        i += 1;
+    }
+    out
+}
 /// The relations that count as family in the built-in rules.
 pub const FAMILY: &[&str] = &["spouse", "parent", "child", "sibling", "in_law"];
 /// `roles.csv` vocabulary.
@@ -187,6 +213,25 @@ mod tests {
             assert_eq!(NodeKind::parse(k.as_str()), Some(*k));
         }
         assert_eq!(EdgeKind::parse("owns"), None);
+    }
+
+    #[test]
+    fn counts_match_the_lists() {
+        assert_eq!(NodeKind::COUNT, 6);
+        assert_eq!(EdgeKind::COUNT, 14);
+        assert_eq!(NodeKind::from_index(NodeKind::COUNT), None);
+        assert_eq!(
+            EdgeKind::from_index(EdgeKind::COUNT - 1),
+            Some(EdgeKind::Declared)
+        );
+    }
+
+    #[test]
+    fn vocabularies() {
+        assert_eq!(DECLARATIONS, [RELATIONS, INTERESTS].concat());
+        assert!(FAMILY.iter().all(|f| RELATIONS.contains(f)));
+        assert_eq!(EdgeKind::Declared.known_labels(), Some(DECLARATIONS));
+        assert_eq!(EdgeKind::Relation.known_labels(), Some(RELATIONS));
     }
 
     #[test]

@@ -13,8 +13,10 @@ pub mod records;
 
 pub use date::{Date, DateError, Interval};
 pub use ident::{CreditCode, IdentError, ResidentId};
-pub use kinds::{EdgeKind, NodeKind, FAMILY, RELATIONS, ROLES, TENDER_ROLES};
+pub use kinds::{
+    EdgeKind, NodeKind, DECLARATIONS, FAMILY, INTERESTS, RELATIONS, ROLES, TENDER_ROLES,
+};
 pub use records::{
-    Attrs, BlacklistRecord, EdgeRecord, EdgeRecordRef, FileId, MergeKey, MergeRecord, NodeId,
-    NodeRecord, Provenance,
+    Attrs, BlacklistRecord, EdgeRecord, EdgeRecordRef, FileId, Generation, MergeKey, MergeRecord,
+    NodeId, NodeRecord, Provenance,
 };

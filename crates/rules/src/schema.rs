@@ -126,20 +126,5 @@ pub fn edge_prop(kinds: &[EdgeKind], p: &str) -> Option<Ty> {
 
 /// Labels a rule may name for an edge kind (`None`: free text, such as position titles).
 pub fn labels(k: EdgeKind) -> Option<&'static [&'static str]> {
-    match k {
-        EdgeKind::Declared => Some(&[
-            "spouse",
-            "parent",
-            "child",
-            "sibling",
-            "in_law",
-            "associate",
-            "other",
-            "interest",
-            "shareholder",
-            "legal_rep",
-            "director",
-        ]),
-        other => other.known_labels(),
-    }
+    k.known_labels()
 }

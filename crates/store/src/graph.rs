@@ -14,7 +14,8 @@
 
 use crate::{Batch, KeyValue, Store, StoreError, MAX_VALUE_LEN};
 use qinglian_model::{
-    BlacklistRecord, EdgeKind, EdgeRecord, FileId, MergeRecord, NodeId, NodeKind, NodeRecord,
+    BlacklistRecord, EdgeKind, EdgeRecord, FileId, Generation, MergeRecord, NodeId, NodeKind,
+    NodeRecord,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -70,9 +71,9 @@ const K_STATE: &[u8] = b"M/state";
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CountsByKind {
     /// Nodes per kind.
-    pub nodes: [u64; 6],
+    pub nodes: [u64; NodeKind::COUNT],
     /// Edges per kind.
-    pub edges: [u64; 14],
+    pub edges: [u64; EdgeKind::COUNT],
     /// Blacklist entries.
     pub blacklist: u64,
     /// Recorded merges.
@@ -100,7 +101,7 @@ impl CountsByKind {
 pub struct DbState {
     /// Incremented by every committed load; a snapshot built at one generation is stale at
     /// the next.
-    pub generation: u64,
+    pub generation: Generation,
     /// Next node id to hand out.
     pub next_node: u32,
     /// Next file id to hand out.
@@ -428,7 +429,7 @@ impl<S: Store> GraphDb<S> {
             warnings: w.warning_count,
         };
         let mut state = self.state.clone();
-        state.generation += 1;
+        state.generation = state.generation.next();
         state.loads = w.number;
         state.next_node = w.next_node;
         state.next_file = w.next_file;
@@ -640,7 +641,7 @@ impl LoadWriter {
     pub fn append_edge_chunks(
         &mut self,
         chunks: Vec<Vec<u8>>,
-        counts: &[u64; 14],
+        counts: &[u64; EdgeKind::COUNT],
     ) -> Result<(), StoreError> {
         self.edges.flush(&mut self.batch)?;
         for c in chunks {
@@ -659,7 +660,7 @@ impl LoadWriter {
     pub fn append_node_chunks(
         &mut self,
         chunks: Vec<Vec<u8>>,
-        new_counts: &[u64; 6],
+        new_counts: &[u64; NodeKind::COUNT],
     ) -> Result<(), StoreError> {
         self.nodes.flush(&mut self.batch)?;
         for c in chunks {

@@ -24,6 +24,8 @@ pub use graph::{
     FileInfo, FileSummary, GraphDb, LoadRecord, LoadWriter, CHUNK_TARGET, FORMAT_VERSION,
 };
 pub use mem::MemStore;
+/// The store's generation, defined in the model so that every crate names it the same way.
+pub use qinglian_model::Generation;
 pub use sled_store::{SledStore, LOCK_WAIT, SEGMENT_SIZE};
 
 /// Largest value a batch accepts. sled 0.34.7 lost data with values over about 128 KB in our

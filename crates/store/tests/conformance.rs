@@ -46,7 +46,7 @@ fn opening_an_empty_store_writes_the_format_version() {
         db.store().get(b"M/format").expect("get").as_deref(),
         Some(&FORMAT_VERSION.to_le_bytes()[..])
     );
-    assert_eq!(db.state().generation, 0);
+    assert_eq!(db.state().generation, qinglian_store::Generation(0));
 }
 
 #[test]

@@ -1311,14 +1311,14 @@ impl World {
                 decl.push(Declaration {
                     o,
                     subject: Ent::P(s),
-                    rel: "spouse",
+                    rel: Rel::Spouse.as_str(),
                 });
             }
             for &c in &ch {
                 decl.push(Declaration {
                     o,
                     subject: Ent::P(c),
-                    rel: "child",
+                    rel: Rel::Child.as_str(),
                 });
             }
             for c in comps {

@@ -13,7 +13,7 @@ pub(crate) enum Ent {
     C(u32),
 }
 
-/// What `b` is to `a` in a relations row.
+/// What `b` is to `a` in a relations row, in the order of [`qinglian_model::RELATIONS`].
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum Rel {
     Spouse,
@@ -26,19 +26,13 @@ pub(crate) enum Rel {
 }
 
 impl Rel {
+    /// The label in the files: the variant's entry in the model's vocabulary (same order).
     pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Rel::Spouse => "spouse",
-            Rel::Parent => "parent",
-            Rel::Child => "child",
-            Rel::Sibling => "sibling",
-            Rel::InLaw => "in_law",
-            Rel::Associate => "associate",
-            Rel::Other => "other",
-        }
+        qinglian_model::RELATIONS[self as usize]
     }
 }
 
+/// A company role, in the order of [`qinglian_model::ROLES`].
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum RoleKind {
     LegalRep,
@@ -49,17 +43,13 @@ pub(crate) enum RoleKind {
 }
 
 impl RoleKind {
+    /// The label in the files: the variant's entry in the model's vocabulary (same order).
     pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            RoleKind::LegalRep => "legal_rep",
-            RoleKind::Director => "director",
-            RoleKind::Supervisor => "supervisor",
-            RoleKind::Manager => "manager",
-            RoleKind::Employee => "employee",
-        }
+        qinglian_model::ROLES[self as usize]
     }
 }
 
+/// A tender role, in the order of [`qinglian_model::TENDER_ROLES`].
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum TRole {
     Requester,
@@ -68,12 +58,9 @@ pub(crate) enum TRole {
 }
 
 impl TRole {
+    /// The label in the files: the variant's entry in the model's vocabulary (same order).
     pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            TRole::Requester => "requester",
-            TRole::Evaluator => "evaluator",
-            TRole::Approver => "approver",
-        }
+        qinglian_model::TENDER_ROLES[self as usize]
     }
 }
 
@@ -1715,5 +1702,44 @@ fn split_shares(r: &mut Rng, k: usize) -> Vec<u32> {
 impl Rng {
     pub(crate) fn pick_str(&mut self, s: &[String]) -> String {
         s[self.below(s.len())].clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `Parent` -> `parent`, `InLaw` -> `in_law`: the variant's name in snake case.
+    fn snake(v: impl std::fmt::Debug) -> String {
+        let mut out = String::new();
+        for (i, c) in format!("{v:?}").chars().enumerate() {
+            if c.is_ascii_uppercase() && i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        }
+        out
+    }
+
+    #[test]
+    fn labels_are_the_models_in_variant_order() {
+        use Rel::*;
+        let rels = [Spouse, Parent, Child, Sibling, InLaw, Associate, Other];
+        assert_eq!(rels.len(), qinglian_model::RELATIONS.len());
+        for r in rels {
+            assert_eq!(r.as_str(), snake(r));
+        }
+        use RoleKind::*;
+        let roles = [LegalRep, Director, Supervisor, Manager, Employee];
+        assert_eq!(roles.len(), qinglian_model::ROLES.len());
+        for r in roles {
+            assert_eq!(r.as_str(), snake(r));
+        }
+        use TRole::*;
+        let troles = [Requester, Evaluator, Approver];
+        assert_eq!(troles.len(), qinglian_model::TENDER_ROLES.len());
+        for r in troles {
+            assert_eq!(r.as_str(), snake(r));
+        }
     }
 }

@@ -163,29 +163,9 @@ fn files_follow_the_schema_and_every_reference_resolves() {
             assert!(known.contains(&r[col].as_str()), "{f} {col}={}", r[col]);
         }
     };
-    vocab(
-        "relations.csv",
-        "relation",
-        &[
-            "spouse",
-            "parent",
-            "child",
-            "sibling",
-            "in_law",
-            "associate",
-            "other",
-        ],
-    );
-    vocab(
-        "roles.csv",
-        "role",
-        &["legal_rep", "director", "supervisor", "manager", "employee"],
-    );
-    vocab(
-        "tender_officials.csv",
-        "role",
-        &["requester", "evaluator", "approver"],
-    );
+    vocab("relations.csv", "relation", qinglian_model::RELATIONS);
+    vocab("roles.csv", "role", qinglian_model::ROLES);
+    vocab("tender_officials.csv", "role", qinglian_model::TENDER_ROLES);
     vocab("bids.csv", "won", &["true", "false"]);
     vocab(
         "declarations.csv",

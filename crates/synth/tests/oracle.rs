@@ -7,10 +7,9 @@
 mod common;
 
 use common::*;
+use qinglian_model::FAMILY;
 use qinglian_synth::Profile;
 use std::collections::{BTreeSet, HashMap, HashSet};
-
-const FAMILY: [&str; 5] = ["spouse", "parent", "child", "sibling", "in_law"];
 
 struct Bundle {
     fam: HashMap<String, Vec<String>>,

@@ -3,7 +3,7 @@
 //! keeps only what is true.
 
 use super::graph::{Bind, EdgeRef, G};
-use super::plan::Plan;
+use super::plan::{KindMask, Plan};
 use qinglian_model::{EdgeKind, NodeKind};
 use qinglian_rules::ast::CmpOp;
 
@@ -86,7 +86,7 @@ pub(crate) enum CExpr {
     },
     IsNull(Box<CExpr>, bool),
     In(Box<CExpr>, Vec<CLit>),
-    KindTest(usize, [bool; 6]),
+    KindTest(usize, KindMask),
     Arith(char, Box<CExpr>, Box<CExpr>),
     Exists(Box<Plan>),
 }

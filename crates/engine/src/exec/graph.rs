@@ -2,7 +2,7 @@
 //! bindings of a match in progress.
 
 use crate::snapshot::{EdgeView, Snapshot};
-use qinglian_model::EdgeKind;
+use qinglian_model::{EdgeKind, NodeKind};
 
 /// An edge: its kind and index within the kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -32,7 +32,7 @@ pub(crate) struct G<'a> {
     pub listed: &'a [i32],
     pub flags: &'a [u8],
     pub ranks: &'a [u32],
-    pub kind_start: [u32; 7],
+    pub kind_start: [u32; NodeKind::COUNT + 1],
     /// Only data known on this day counts (see `ExecOptions::as_of`).
     pub as_of: Option<i32>,
     /// `has_edges` bitmaps per kind: [out, in].
@@ -41,8 +41,8 @@ pub(crate) struct G<'a> {
 
 impl<'a> G<'a> {
     pub(crate) fn new(snap: &'a Snapshot, as_of: Option<i32>) -> G<'a> {
-        let mut kind_start = [0u32; 7];
-        for k in qinglian_model::NodeKind::ALL {
+        let mut kind_start = [0u32; NodeKind::COUNT + 1];
+        for k in NodeKind::ALL {
             kind_start[k.index()] = snap.kind_range(*k).start;
             kind_start[k.index() + 1] = snap.kind_range(*k).end;
         }
@@ -78,7 +78,7 @@ impl<'a> G<'a> {
     #[inline]
     pub(crate) fn kind_idx(&self, n: u32) -> usize {
         let mut k = 0;
-        while k < 5 && n >= self.kind_start[k + 1] {
+        while k < NodeKind::COUNT - 1 && n >= self.kind_start[k + 1] {
             k += 1;
         }
         k

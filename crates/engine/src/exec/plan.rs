@@ -26,19 +26,22 @@ pub(crate) struct RelSpec {
     pub dir: Dir,
 }
 
+/// The node kinds a variable may take, indexed by [`NodeKind::index`].
+pub(crate) type KindMask = [bool; NodeKind::COUNT];
+
 /// How a plan begins.
 #[derive(Clone, Debug)]
 pub(crate) enum Start {
     /// Every node of some kinds.
-    Nodes { slot: usize, kinds: [bool; 6] },
+    Nodes { slot: usize, kinds: KindMask },
     /// Every edge of some kinds: binds both ends (and the edge).
     Edges {
         rel: RelSpec,
         a: usize,
         b: usize,
         edge: usize,
-        a_kinds: [bool; 6],
-        b_kinds: [bool; 6],
+        a_kinds: KindMask,
+        b_kinds: KindMask,
     },
     /// A sub-plan: the outer variables are bound already.
     Bound,
@@ -55,7 +58,7 @@ pub(crate) enum Step {
         from_left: bool,
         to_bound: bool,
         edge: usize,
-        to_kinds: [bool; 6],
+        to_kinds: KindMask,
     },
     /// A variable-length edge.
     Path {
@@ -68,7 +71,7 @@ pub(crate) enum Step {
         lo: u32,
         hi: u32,
         valid_at: Option<CExpr>,
-        to_kinds: [bool; 6],
+        to_kinds: KindMask,
     },
     /// Nodes sharing a normalised phone (tag 0) or address (tag 1) with `from`, through the
     /// code index: an equality join written `x.phone = y.phone`.
@@ -77,7 +80,7 @@ pub(crate) enum Step {
         to: usize,
         tag: usize,
         to_bound: bool,
-        to_kinds: [bool; 6],
+        to_kinds: KindMask,
     },
     /// A condition.
     Filter(CExpr),
@@ -175,7 +178,7 @@ struct Rel<'q> {
 /// here: costing a check from the bound-first side once charged relative_wins' "this agency
 /// awarded this contract" at contracts-per-agency rows, a figure that grows with the data, and
 /// flipped the plan from 3M people up to a start 3.6x slower.
-fn reads_forward(r: &Rel<'_>, bound: &[bool], masks: &[[bool; 6]], snap: &Snapshot) -> bool {
+fn reads_forward(r: &Rel<'_>, bound: &[bool], masks: &[KindMask], snap: &Snapshot) -> bool {
     if bound[r.a] && bound[r.b] && r.hops.is_none() && r.code.is_none() {
         let specs = type_specs(r.types, snap);
         let from_a = degree(snap, &specs, r.dir, true, &masks[r.a]);
@@ -216,8 +219,8 @@ pub(crate) struct Outer<'p> {
     pub plan_paths: &'p BTreeMap<String, usize>,
 }
 
-fn kinds_mask(kinds: &[NodeKind]) -> [bool; 6] {
-    let mut m = [kinds.is_empty(); 6];
+fn kinds_mask(kinds: &[NodeKind]) -> KindMask {
+    let mut m = [kinds.is_empty(); NodeKind::COUNT];
     for k in kinds {
         m[k.index()] = true;
     }
@@ -277,20 +280,23 @@ fn label_fraction(snap: &Snapshot, t: &TypeSpec) -> f64 {
 
 /// Average number of edges of `types` per node of `kinds`, following `dir` seen from the
 /// pattern's left side when `forward`.
-fn degree(snap: &Snapshot, types: &[TypeSpec], dir: Dir, forward: bool, kinds: &[bool; 6]) -> f64 {
+fn degree(snap: &Snapshot, types: &[TypeSpec], dir: Dir, forward: bool, kinds: &KindMask) -> f64 {
     let st = snap.stats();
-    let nodes: u64 = (0..6).filter(|&k| kinds[k]).map(|k| st.nodes[k]).sum();
+    let nodes: u64 = (0..NodeKind::COUNT)
+        .filter(|&k| kinds[k])
+        .map(|k| st.nodes[k])
+        .sum();
     if nodes == 0 {
         return 0.0;
     }
     let mut d = 0.0;
     for t in types {
         let k = t.kind as usize;
-        let out: u64 = (0..6)
+        let out: u64 = (0..NodeKind::COUNT)
             .filter(|&x| kinds[x])
             .map(|x| st.by_tail_kind[k][x])
             .sum();
-        let inc: u64 = (0..6)
+        let inc: u64 = (0..NodeKind::COUNT)
             .filter(|&x| kinds[x])
             .map(|x| st.by_head_kind[k][x])
             .sum();
@@ -305,8 +311,8 @@ fn degree(snap: &Snapshot, types: &[TypeSpec], dir: Dir, forward: bool, kinds: &
 }
 
 /// The node kinds an edge pattern can reach from one side.
-fn far_kinds(types: &[TypeSpec], dir: Dir, forward: bool) -> [bool; 6] {
-    let mut m = [false; 6];
+fn far_kinds(types: &[TypeSpec], dir: Dir, forward: bool) -> KindMask {
+    let mut m = [false; NodeKind::COUNT];
     for t in types {
         let k = EdgeKind::ALL[t.kind as usize];
         let (fk, tk) = (k.from_kinds(), k.to_kinds());
@@ -324,12 +330,12 @@ fn far_kinds(types: &[TypeSpec], dir: Dir, forward: bool) -> [bool; 6] {
     m
 }
 
-fn and(m: &[bool; 6], n: &[bool; 6]) -> [bool; 6] {
+fn and(m: &KindMask, n: &KindMask) -> KindMask {
     std::array::from_fn(|i| m[i] && n[i])
 }
 
-fn count(snap: &Snapshot, kinds: &[bool; 6]) -> f64 {
-    (0..6)
+fn count(snap: &Snapshot, kinds: &KindMask) -> f64 {
+    (0..NodeKind::COUNT)
         .filter(|&k| kinds[k])
         .map(|k| snap.stats().nodes[k] as f64)
         .sum()
@@ -471,7 +477,7 @@ pub(crate) fn plan_branch(
         }
         plan_chain.push(chain);
     }
-    let mut masks = vec![[true; 6]; node_slot.len()];
+    let mut masks = vec![[true; NodeKind::COUNT]; node_slot.len()];
     for (name, &s) in &node_slot {
         masks[s] = kinds_mask(&node_kinds(vars, name));
     }
@@ -524,7 +530,7 @@ pub(crate) fn plan_branch(
         cands.push((Cand::Bound, 1.0));
     } else {
         for (s, m) in masks.iter().enumerate() {
-            if *m != [true; 6] {
+            if *m != [true; NodeKind::COUNT] {
                 cands.push((Cand::Node(s), count(snap, m)));
             }
         }
@@ -739,7 +745,7 @@ pub(crate) fn plan_branch(
         let far = far_kinds(&specs, r.dir, forward);
         let to_kinds = masks[to];
         let check_kinds = if far.iter().zip(&to_kinds).all(|(f, t)| !*f || *t) {
-            [true; 6]
+            [true; NodeKind::COUNT]
         } else {
             to_kinds
         };
@@ -1043,7 +1049,7 @@ fn edge_prop(name: &str) -> Option<EdgeProp> {
 
 struct Search<'a, 'q> {
     rels: &'a [Rel<'q>],
-    masks: &'a [[bool; 6]],
+    masks: &'a [KindMask],
     conds: &'a [Cond<'q>],
     snap: &'a Snapshot,
     node_slot: &'a BTreeMap<String, usize>,

@@ -13,9 +13,9 @@
 //! loses a match.
 
 use super::graph::G;
-use super::plan::{Plan, RelSpec, Step};
+use super::plan::{KindMask, Plan, RelSpec, Step};
 use super::run::directions;
-use qinglian_model::EdgeKind;
+use qinglian_model::{EdgeKind, NodeKind};
 use qinglian_rules::ast::Dir;
 
 /// A set of nodes, one bit per node.
@@ -53,8 +53,8 @@ fn and_into(acc: &mut Option<Bits>, b: Bits) {
 }
 
 /// The nodes of the kinds in `mask`.
-fn kinds(g: &G<'_>, mask: &[bool; 6], n: usize) -> Option<Bits> {
-    if mask == &[true; 6] {
+fn kinds(g: &G<'_>, mask: &KindMask, n: usize) -> Option<Bits> {
+    if mask == &[true; NodeKind::COUNT] {
         return None;
     }
     let mut b = empty(n);

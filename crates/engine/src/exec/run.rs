@@ -5,8 +5,8 @@
 //! not depend on the order in which threads find matches, so output is deterministic.
 
 use super::graph::{Bind, EdgeRef, G};
-use super::plan::{ChainItem, Plan, RelSpec, Start, Step, TypeSpec};
-use qinglian_model::EdgeKind;
+use super::plan::{ChainItem, KindMask, Plan, RelSpec, Start, Step, TypeSpec};
+use qinglian_model::{EdgeKind, NodeKind};
 use qinglian_rules::ast::Dir;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -314,8 +314,8 @@ pub(crate) fn each_edge(
 }
 
 #[inline]
-fn kind_ok(g: &G<'_>, mask: &[bool; 6], n: u32) -> bool {
-    mask == &[true; 6] || mask[g.kind_idx(n)]
+fn kind_ok(g: &G<'_>, mask: &KindMask, n: u32) -> bool {
+    mask == &[true; NodeKind::COUNT] || mask[g.kind_idx(n)]
 }
 
 /// Runs steps `i..` on `b`; returns false when the sink asked to stop.
@@ -469,7 +469,7 @@ struct PathSpec<'p> {
     lo: u32,
     hi: u32,
     day: Option<i32>,
-    to_kinds: &'p [bool; 6],
+    to_kinds: &'p KindMask,
     target: Option<u32>,
     plan: &'p Plan,
     to: usize,
@@ -552,7 +552,7 @@ pub(crate) fn run_branch(
 ) -> (FxHashMap<Key, Best>, bool) {
     // Start items: (kind index of edge or u8::MAX for nodes, index).
     let items: Vec<(u8, u32, u32)> = match &plan.start {
-        Start::Nodes { kinds, .. } => (0..6)
+        Start::Nodes { kinds, .. } => (0..NodeKind::COUNT)
             .filter(|&k| kinds[k])
             .flat_map(|k| {
                 let (a, z) = (g.kind_start[k], g.kind_start[k + 1]);

@@ -41,7 +41,7 @@ pub(crate) fn plan_text(p: &Plan) -> String {
     let mut out = String::new();
     match &p.start {
         Start::Nodes { slot, kinds } => {
-            let ks: Vec<&str> = (0..6)
+            let ks: Vec<&str> = (0..NodeKind::COUNT)
                 .filter(|&k| kinds[k])
                 .map(|k| NodeKind::ALL[k].as_str())
                 .collect();
@@ -251,7 +251,7 @@ pub(crate) fn expr_text(p: &Plan, e: &CExpr) -> String {
         CExpr::IsNull(x, n) => format!("{} IS {}NULL", t(x), if *n { "" } else { "NOT " }),
         CExpr::In(x, l) => format!("{} IN [{} values]", t(x), l.len()),
         CExpr::KindTest(s, m) => {
-            let ks: Vec<&str> = (0..6)
+            let ks: Vec<&str> = (0..NodeKind::COUNT)
                 .filter(|&k| m[k])
                 .map(|k| NodeKind::ALL[k].as_str())
                 .collect();

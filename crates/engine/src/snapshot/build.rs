@@ -100,13 +100,13 @@ fn build_into<S: Store, W: Write>(db: &GraphDb<S>, mut w: Writer<W>) -> Result<W
     let n = order.len();
     // `order` is the canonical order: by kind, then bundle id. Node ids follow it except
     // within the Person range, laid out for locality (see `locality_order`).
-    let mut kind_start = [0u32; 7];
+    let mut kind_start = [0u32; NodeKind::COUNT + 1];
     for &i in &order {
         if let Some(r) = &recs[i as usize] {
             kind_start[r.kind.index() + 1] += 1;
         }
     }
-    for i in 1..7 {
+    for i in 1..=NodeKind::COUNT {
         kind_start[i] += kind_start[i - 1];
     }
     let mut canon_of = vec![u32::MAX; recs.len()];
@@ -114,17 +114,17 @@ fn build_into<S: Store, W: Write>(db: &GraphDb<S>, mut w: Writer<W>) -> Result<W
         canon_of[old as usize] = c as u32;
     }
     // Ranks (position in bundle-id order across kinds): each kind's run of the canonical order
-    // is sorted by bundle id; merge the six runs.
+    // is sorted by bundle id; merge the runs.
     let ext_of = |c: u32| {
         recs[order[c as usize] as usize]
             .as_ref()
             .map_or("", |r| r.ext_id.as_str())
     };
     let mut rank_canon = vec![0u32; n];
-    let mut heads: Vec<u32> = kind_start[..6].to_vec();
+    let mut heads: Vec<u32> = kind_start[..NodeKind::COUNT].to_vec();
     for r in 0..n as u32 {
         let mut best: Option<usize> = None;
-        for k in 0..6 {
+        for k in 0..NodeKind::COUNT {
             if heads[k] < kind_start[k + 1] {
                 let better = match best {
                     None => true,
@@ -372,7 +372,7 @@ fn build_into<S: Store, W: Write>(db: &GraphDb<S>, mut w: Writer<W>) -> Result<W
         .map(|(k, v)| decode_chunk(k, v))
         .collect::<Result<_, _>>()?;
     drop(chunks);
-    let mut by_kind: Vec<Vec<EdgeRecord>> = vec![Vec::new(); EdgeKind::ALL.len()];
+    let mut by_kind: Vec<Vec<EdgeRecord>> = vec![Vec::new(); EdgeKind::COUNT];
     for e in decoded.into_iter().flatten() {
         by_kind[e.kind.index()].push(e);
     }
@@ -403,7 +403,12 @@ fn build_into<S: Store, W: Write>(db: &GraphDb<S>, mut w: Writer<W>) -> Result<W
         stats.labels.push(a.label_counts.clone());
         stats.tails[k] = a.tails;
         stats.heads[k] = a.heads;
-        let kind_of = |x: u32| kind_start[1..].iter().position(|&st| x < st).unwrap_or(5);
+        let kind_of = |x: u32| {
+            kind_start[1..]
+                .iter()
+                .position(|&st| x < st)
+                .unwrap_or(NodeKind::COUNT - 1)
+        };
         for (&t, &h) in a.src.iter().zip(&a.dst) {
             stats.by_tail_kind[k][kind_of(t)] += 1;
             stats.by_head_kind[k][kind_of(h)] += 1;
@@ -514,7 +519,7 @@ fn build_into<S: Store, W: Write>(db: &GraphDb<S>, mut w: Writer<W>) -> Result<W
 fn locality_order(
     rel: &[(u32, u32)],
     canon_of: &[u32],
-    kind_start: &[u32; 7],
+    kind_start: &[u32; NodeKind::COUNT + 1],
     n: usize,
 ) -> Vec<u32> {
     let mut perm: Vec<u32> = (0..n as u32).collect();
@@ -655,7 +660,7 @@ struct KindArrays {
 }
 
 /// The node-id range spanned by some kinds (kinds are contiguous ranges).
-fn span(kinds: &[NodeKind], kind_start: &[u32; 7]) -> (u32, u32) {
+fn span(kinds: &[NodeKind], kind_start: &[u32; NodeKind::COUNT + 1]) -> (u32, u32) {
     let lo = kinds
         .iter()
         .map(|k| kind_start[k.index()])
@@ -673,18 +678,13 @@ fn kind_arrays(
     kind: EdgeKind,
     es: &[EdgeRecord],
     snap_of: &[u32],
-    kind_start: &[u32; 7],
+    kind_start: &[u32; NodeKind::COUNT + 1],
 ) -> Result<(KindArrays, Vec<String>), EngineError> {
     // Labels: the vocabulary first (so that every relation has its inverse), then the rest in
     // order of appearance.
     let mut labels: Vec<String> = vec![String::new()];
     if let Some(v) = kind.known_labels() {
         labels.extend(v.iter().map(|s| (*s).to_owned()));
-    }
-    if kind == EdgeKind::Declared {
-        for extra in ["interest", "shareholder", "legal_rep", "director"] {
-            labels.push(extra.to_owned());
-        }
     }
     let mut code: FxHashMap<String, u32> = labels
         .iter()

@@ -18,7 +18,9 @@ pub use buf::{OpenError, Sec};
 pub use build::{build, build_to_file};
 
 use buf::Backing;
-use qinglian_model::{Attrs, BlacklistRecord, EdgeKind, Interval, NodeKind, Provenance};
+use qinglian_model::{
+    Attrs, BlacklistRecord, EdgeKind, Generation, Interval, NodeKind, Provenance,
+};
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
 use std::path::Path;
@@ -118,19 +120,19 @@ pub(crate) struct EdgeSecs {
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Stats {
     /// Nodes per kind.
-    pub nodes: [u64; 6],
+    pub nodes: [u64; NodeKind::COUNT],
     /// Edges per kind.
-    pub edges: [u64; 14],
+    pub edges: [u64; EdgeKind::COUNT],
     /// Edges per kind and label code.
     pub labels: Vec<Vec<u64>>,
     /// Distinct tails per edge kind (nodes with at least one outgoing edge of the kind).
-    pub tails: [u64; 14],
+    pub tails: [u64; EdgeKind::COUNT],
     /// Distinct heads per edge kind.
-    pub heads: [u64; 14],
+    pub heads: [u64; EdgeKind::COUNT],
     /// Edges per kind by the kind of their tail node.
-    pub by_tail_kind: [[u64; 6]; 14],
+    pub by_tail_kind: [[u64; NodeKind::COUNT]; EdgeKind::COUNT],
     /// Edges per kind by the kind of their head node.
-    pub by_head_kind: [[u64; 6]; 14],
+    pub by_head_kind: [[u64; NodeKind::COUNT]; EdgeKind::COUNT],
     /// Per code column (phone, address): Σ over codes of (nodes with the code)², the number
     /// of ordered pairs an equality join yields.
     pub code_pairs: [u64; 2],
@@ -141,9 +143,9 @@ pub struct Stats {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub(crate) struct Meta {
     version: u32,
-    generation: u64,
+    generation: Generation,
     n: u32,
-    kind_start: [u32; 7],
+    kind_start: [u32; NodeKind::COUNT + 1],
     files: Vec<FileMeta>,
     labels: Vec<Vec<String>>,
     inverse: Vec<Vec<u32>>,
@@ -179,7 +181,7 @@ pub struct Snapshot {
     /// Per edge kind and direction (0 out, 1 in): a bit per node that has such an edge.
     /// Built on first use: 170 KB for a million nodes stays in cache where the CSR offsets
     /// (4 MB per kind) do not, so a walk that would find nothing costs a cache hit.
-    bits: [[std::sync::OnceLock<Vec<u64>>; 2]; 14],
+    bits: [[std::sync::OnceLock<Vec<u64>>; 2]; EdgeKind::COUNT],
 }
 
 /// One edge kind's arrays.
@@ -314,11 +316,11 @@ impl<'a> EdgeView<'a> {
 
 impl Snapshot {
     /// Opens a snapshot file and checks that it matches the store's `generation`.
-    pub fn open(path: &Path, generation: u64) -> Result<Snapshot, OpenError> {
+    pub fn open(path: &Path, generation: Generation) -> Result<Snapshot, OpenError> {
         Snapshot::from_backing(buf::map_file(path)?, Some(generation))
     }
 
-    fn from_backing(buf: Backing, generation: Option<u64>) -> Result<Snapshot, OpenError> {
+    fn from_backing(buf: Backing, generation: Option<Generation>) -> Result<Snapshot, OpenError> {
         let meta: Meta = buf
             .meta_bytes()
             .and_then(|b| postcard::from_bytes(b).ok())
@@ -446,7 +448,7 @@ impl Snapshot {
     }
 
     /// The store generation this snapshot reflects.
-    pub fn generation(&self) -> u64 {
+    pub fn generation(&self) -> Generation {
         self.meta.generation
     }
 
@@ -468,7 +470,7 @@ impl Snapshot {
         let i = self.meta.kind_start[1..]
             .iter()
             .position(|&s| n < s)
-            .unwrap_or(5);
+            .unwrap_or(NodeKind::COUNT - 1);
         NodeKind::ALL[i]
     }
 
