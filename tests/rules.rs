@@ -398,3 +398,21 @@ fn screening_is_deterministic() -> Result<(), Box<dyn std::error::Error>> {
     }
     Ok(())
 }
+
+/// A misspelt native parameter is an error of `rules check` naming it, not a silent default.
+#[test]
+fn rules_check_refuses_a_misspelt_native_parameter() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let text = std::fs::read_to_string(root().join("queries/split_contracts.toml")).expect("rule");
+    let bad = text.replace("window_days = ", "window_dayz = ");
+    assert_ne!(bad, text);
+    std::fs::write(tmp.path().join("split_contracts.toml"), bad).expect("write");
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_qinglian"))
+        .args(["rules", "check"])
+        .arg(tmp.path())
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success(), "{err}");
+    assert!(err.contains("window_dayz"), "{err}");
+}

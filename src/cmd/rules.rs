@@ -360,13 +360,9 @@ pub fn rules(cmd: &RulesCmd) -> Result<ExitCode> {
         RulesCmd::Check { dir } => match qinglian_rules::load_dir(dir) {
             Ok(rs) => {
                 for r in &rs {
-                    if let qinglian_rules::Body::Native { name, .. } = &r.body {
-                        if qinglian_engine::native::lookup(name).is_none() {
-                            bail!(
-                                "{}: native rule `{name}` is not registered (known: {})",
-                                r.source,
-                                qinglian_engine::native::NAMES.join(", ")
-                            );
+                    if let qinglian_rules::Body::Native { name, params } = &r.body {
+                        if let Err(e) = qinglian_engine::native::check_params(name, params) {
+                            bail!("{}: {e}", r.source);
                         }
                     }
                     println!("ok  {} {}", out::left(&r.id, 22), r.source);

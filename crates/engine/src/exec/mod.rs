@@ -88,6 +88,12 @@ pub fn compile(rule: &Rule, snap: &Snapshot) -> Result<Compiled, EngineError> {
         },
         other => other,
     };
+    if let Body::Native { name, params } = &rule.body {
+        crate::native::check_params(name, params).map_err(|message| EngineError::Rule {
+            rule: rule.id.clone(),
+            message,
+        })?;
+    }
     let mut branches = Vec::new();
     if let Some((query, vars)) = rule.query() {
         for (i, (b, v)) in query.branches.iter().zip(vars).enumerate() {

@@ -22,12 +22,56 @@ pub fn lookup(name: &str) -> Option<NativeFn> {
 /// Names in the registry.
 pub const NAMES: &[&str] = &["split_contracts"];
 
-fn param_f64(p: &toml::Table, k: &str, default: f64) -> Result<f64, String> {
-    match p.get(k) {
-        None => Ok(default),
-        Some(toml::Value::Float(f)) => Ok(*f),
-        Some(toml::Value::Integer(i)) => Ok(*i as f64),
-        Some(v) => Err(format!("parameter `{k}` must be a number, found {v}")),
+/// Checks a native rule's `[params]` against its typed parameters: an unknown (misspelt) key,
+/// a value of the wrong type or out of range is an error naming it, never a silent default.
+/// `qinglian rules check` and every compile of the rule run it.
+pub fn check_params(name: &str, params: &toml::Table) -> Result<(), String> {
+    match name {
+        "split_contracts" => SplitParams::from_table(params).map(|_| ()),
+        _ => Err(format!(
+            "native rule `{name}` is not registered (known: {})",
+            NAMES.join(", ")
+        )),
+    }
+}
+
+/// `split_contracts`' parameters.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct SplitParams {
+    /// Longest span of one run of contracts, days.
+    window_days: u32,
+    /// The procurement threshold each contract stays under.
+    threshold: f64,
+    /// Fewest contracts in a run.
+    min_contracts: u32,
+    /// Red when the run's total exceeds this many thresholds.
+    red_multiple: f64,
+}
+
+impl Default for SplitParams {
+    fn default() -> Self {
+        SplitParams {
+            window_days: 90,
+            threshold: 1_000_000.0,
+            min_contracts: 3,
+            red_multiple: 2.0,
+        }
+    }
+}
+
+impl SplitParams {
+    fn from_table(t: &toml::Table) -> Result<SplitParams, String> {
+        let p: SplitParams = toml::Value::Table(t.clone())
+            .try_into()
+            .map_err(|e: toml::de::Error| format!("[params]: {}", e.message()))?;
+        if !(p.threshold > 0.0 && p.red_multiple >= 1.0 && p.min_contracts >= 2) {
+            return Err(
+                "[params]: threshold must be positive, red_multiple at least 1, min_contracts at least 2"
+                    .into(),
+            );
+        }
+        Ok(p)
     }
 }
 
@@ -41,10 +85,10 @@ fn split_contracts(
     opts: &ExecOptions,
     rule: &Rule,
 ) -> Result<Vec<Finding>, String> {
-    let window = param_f64(p, "window_days", 90.0)? as i32;
-    let threshold = param_f64(p, "threshold", 1_000_000.0)?;
-    let min_n = param_f64(p, "min_contracts", 3.0)? as usize;
-    let red_multiple = param_f64(p, "red_multiple", 2.0)?;
+    let sp = SplitParams::from_table(p)?;
+    let window = i32::try_from(sp.window_days).unwrap_or(i32::MAX);
+    let (threshold, red_multiple) = (sp.threshold, sp.red_multiple);
+    let min_n = sp.min_contracts as usize;
     let awarded = snap.edges(EdgeKind::Awarded);
     let to = snap.edges(EdgeKind::To);
     let (dates, amounts) = (snap.dates(), snap.amounts());
@@ -135,4 +179,24 @@ fn split_contracts(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(t: &str) -> toml::Table {
+        toml::from_str(t).expect("TOML")
+    }
+
+    #[test]
+    fn misspelt_or_mistyped_parameters_are_errors() {
+        assert!(check_params("split_contracts", &table("window_days = 30")).is_ok());
+        let e = check_params("split_contracts", &table("window_dayz = 30")).expect_err("misspelt");
+        assert!(e.contains("window_dayz"), "{e}");
+        let e = check_params("split_contracts", &table("threshold = \"big\"")).expect_err("type");
+        assert!(e.contains("threshold") || e.contains("invalid type"), "{e}");
+        assert!(check_params("split_contracts", &table("threshold = -1.0")).is_err());
+        assert!(check_params("nope", &table("")).is_err());
+    }
 }
