@@ -102,11 +102,10 @@ impl LoadBar {
     fn on(&self, p: &Progress) {
         match p {
             Progress::Parsing { bytes, total } => {
-                let pos = if *total == 0 {
-                    phase::PARSE_END
-                } else {
-                    phase::PARSE_END * (*bytes).min(*total) / *total
-                };
+                // An empty bundle has nothing to parse: that phase is done.
+                let pos = (phase::PARSE_END * (*bytes).min(*total))
+                    .checked_div(*total)
+                    .unwrap_or(phase::PARSE_END);
                 self.to(pos, "parsing");
             }
             Progress::Resolving => self.to(0, "resolving identities"),
@@ -156,7 +155,7 @@ pub fn run(a: &Args) -> Result<ExitCode> {
         };
         match remove {
             Ok(()) => {
-                tracing::debug!(path = %what.display(), "removed what the failed load created")
+                tracing::debug!(path = %what.display(), "removed what the failed load created");
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => eprintln!(

@@ -124,9 +124,8 @@ pub fn unix_secs(unix: u64) -> String {
 
 /// Unix milliseconds as `YYYY-MM-DD HH:MM:SS.mmm UTC`.
 pub fn unix_millis(ms: u64) -> String {
-    i128::try_from(ms)
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .ok()
-        .and_then(|ms| time::OffsetDateTime::from_unix_timestamp_nanos(ms * 1_000_000).ok())
         .map_or_else(|| "after 9999-12-31".to_owned(), |t| utc(t, true))
 }
 
