@@ -63,6 +63,8 @@ mod phase {
 struct LoadBar {
     bar: Option<ProgressBar>,
     at: std::sync::atomic::AtomicU64,
+    /// Identities are resolved: what is parsed now are the relationship files.
+    resolved: std::sync::atomic::AtomicBool,
 }
 
 impl LoadBar {
@@ -86,6 +88,7 @@ impl LoadBar {
         LoadBar {
             bar,
             at: std::sync::atomic::AtomicU64::new(0),
+            resolved: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -106,9 +109,21 @@ impl LoadBar {
                 let pos = (phase::PARSE_END * (*bytes).min(*total))
                     .checked_div(*total)
                     .unwrap_or(phase::PARSE_END);
-                self.to(pos, "parsing");
+                let resolved = self.resolved.load(std::sync::atomic::Ordering::Relaxed);
+                self.to(
+                    pos,
+                    if resolved {
+                        "parsing relationships"
+                    } else {
+                        "parsing entities"
+                    },
+                );
             }
-            Progress::Resolving => self.to(0, "resolving identities"),
+            Progress::Resolving => {
+                self.resolved
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+                self.to(0, "resolving identities");
+            }
             Progress::Writing => self.to(phase::ENCODE, "encoding"),
             Progress::Committing => self.to(phase::COMMIT, "committing (flush + fsync)"),
         }
@@ -125,6 +140,10 @@ impl LoadBar {
         self.to(phase::DONE, "done");
         if let Some(b) = &self.bar {
             b.finish();
+            // The finished bar leaves the cursor at its end; the report starts on a new line.
+            if !b.is_hidden() {
+                eprintln!();
+            }
         }
     }
 
