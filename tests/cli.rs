@@ -945,3 +945,42 @@ fn tables_with_chinese_names_stay_aligned() {
         assert_eq!(cells(&line[..at]), want, "\n{table}");
     }
 }
+
+#[test]
+fn the_readme_examples_print_what_the_readme_says() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dbs = demo_db(dir.path());
+    // The `path` example: a multi-hop chain, shown verbatim.
+    let cmd = "qinglian path P0000275 C000101 --kinds RELATION,OWNS,ROLE --db zone.db";
+    assert!(readme.contains(cmd), "the README runs {cmd}");
+    let shown = readme
+        .split("```text\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .expect("a text block with the chain");
+    let out = ok(&[
+        "path",
+        "P0000275",
+        "C000101",
+        "--kinds",
+        "RELATION,OWNS,ROLE",
+        "--db",
+        &dbs,
+    ]);
+    assert_eq!(out, shown);
+    assert!(out.contains("of 4 hop(s)"), "{out}");
+    // `merges` on the demo prints nothing, as the README says.
+    assert!(readme.contains("The demo has none"));
+    let o = run(&["merges", "--db", &dbs]);
+    assert!(o.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("0 merge(s)"));
+    // No split_contracts case is planted, and the README does not claim one is.
+    assert!(!readme.contains("every kind of conflict planted"));
+    let o = run(&["screen", "--db", &dbs, "--rule", "split_contracts"]);
+    assert!(o.status.success() && o.stdout.is_empty());
+    let truth =
+        std::fs::read_to_string(root().join("data-samples/zone/truth.jsonl")).expect("truth");
+    assert!(!truth.contains("\"split_contracts\""));
+    assert!(readme.contains("`split_contracts` has none"));
+}
