@@ -1,103 +1,12 @@
-//! Compiled expressions: variables resolved to slots, properties to columns, labels to codes.
-//! Evaluation is three-valued (SQL): a comparison with a missing value is unknown, and WHERE
-//! keeps only what is true.
+//! Evaluating compiled expressions (`ir::CExpr`) on a binding. Evaluation is three-valued
+//! (SQL): a comparison with a missing value is unknown, and WHERE keeps only what is true.
+//! `EXISTS` runs its sub-plan through `G::exists` (the executor's `run::exists`, handed in
+//! when the view is made, since the executor itself evaluates conditions).
 
 use super::graph::{Bind, EdgeRef, G};
-use super::plan::{KindMask, Plan};
+use super::ir::{CExpr, CLit, EdgeAt, EdgeProp, NodeProp, PathOrEdge};
 use qinglian_model::{EdgeKind, NodeKind};
 use qinglian_rules::ast::CmpOp;
-
-/// A node property, resolved to where it is stored.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum NodeProp {
-    Id,
-    Name,
-    Kind,
-    /// The main date column, meaningful for one kind (birth, founded, published, signed, paid).
-    MainDate(NodeKind),
-    Death,
-    Identifier(NodeKind),
-    Listed,
-    Blacklisted,
-    Official,
-    Amount,
-    Budget,
-    Phone,
-    Address,
-    Title,
-}
-
-/// An edge property.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum EdgeProp {
-    Start,
-    End,
-    Label,
-    Kind,
-    Value,
-    Won,
-    Submitted,
-}
-
-/// Which edge a property is read from.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum EdgeAt {
-    /// A single-edge variable.
-    Slot(usize),
-    /// The first edge of a path variable.
-    First(usize),
-    /// The last edge of a path variable.
-    Last(usize),
-}
-
-/// A literal.
-#[derive(Clone, Debug)]
-pub(crate) enum CLit {
-    Null,
-    Bool(bool),
-    Num(f64),
-    Str(String),
-    Date(i32),
-}
-
-/// A compiled expression.
-#[derive(Clone, Debug)]
-pub(crate) enum CExpr {
-    Lit(CLit),
-    Node(usize),
-    /// A node variable the matched branch does not bind (grades over UNION branches).
-    Missing,
-    NodeProp(usize, NodeProp),
-    EdgeProp(EdgeAt, EdgeProp),
-    /// A path or edge variable as a value (for `=`), or len/first/last.
-    Len(PathOrEdge),
-    ValidAt(PathOrEdge, Box<CExpr>),
-    Controlling(PathOrEdge),
-    During(Box<CExpr>, PathOrEdge),
-    Not(Box<CExpr>),
-    And(Vec<CExpr>),
-    Or(Vec<CExpr>),
-    Cmp(CmpOp, Box<CExpr>, Box<CExpr>),
-    Within {
-        a: Box<CExpr>,
-        days: i32,
-        after: bool,
-        b: Box<CExpr>,
-    },
-    IsNull(Box<CExpr>, bool),
-    In(Box<CExpr>, Vec<CLit>),
-    KindTest(usize, KindMask),
-    Arith(char, Box<CExpr>, Box<CExpr>),
-    Exists(Box<Plan>),
-}
-
-/// A path or a single edge, as function arguments take them.
-#[derive(Clone, Copy, Debug)]
-pub(crate) enum PathOrEdge {
-    Path(usize),
-    Edge(usize),
-    Missing,
-}
 
 /// A value.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -279,7 +188,7 @@ impl<'a> G<'a> {
                 ),
             },
             CExpr::KindTest(s, mask) => Some(mask[self.snap.kind_of(b.nodes[*s]).index()]),
-            CExpr::Exists(plan) => Some(super::run::exists(self, plan, b)),
+            CExpr::Exists(plan) => Some((self.exists)(self, plan, b)),
             other => match self.eval(other, b) {
                 Val::Bool(t) => Some(t),
                 _ => None,

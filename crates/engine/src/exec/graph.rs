@@ -1,8 +1,12 @@
-//! The executor's view of a snapshot (every column it reads, fetched once per query) and the
-//! bindings of a match in progress.
+//! The executor's view of a snapshot (every column it reads, fetched once per query), the
+//! bindings of a match in progress, and walking adjacency lists: the edges an edge pattern
+//! (`ir::RelSpec`) may take from a node, in either direction, with label and as-of filters.
+//! Both the executor (`run.rs`) and the pruning passes (`prune.rs`) read edges through here.
 
+use super::ir::{Plan, RelSpec, TypeSpec};
 use crate::snapshot::{EdgeView, Snapshot};
 use qinglian_model::{EdgeKind, NodeKind};
+use qinglian_rules::ast::Dir;
 
 /// An edge: its kind and index within the kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -37,10 +41,19 @@ pub(crate) struct G<'a> {
     pub as_of: Option<i32>,
     /// `has_edges` bitmaps per kind: [out, in].
     pub bits: Vec<[&'a [u64]; 2]>,
+    /// Whether an `EXISTS` sub-plan has a match given the outer bindings: the executor's
+    /// `run::exists`. Evaluating a condition (`expr.rs`) may run a sub-plan and running a plan
+    /// evaluates conditions, so the evaluator is handed the runner instead of importing it.
+    pub exists: fn(&G<'_>, &Plan, &Bind) -> bool,
 }
 
 impl<'a> G<'a> {
-    pub(crate) fn new(snap: &'a Snapshot, as_of: Option<i32>) -> G<'a> {
+    /// The view of `snap` as of `as_of`, answering `EXISTS` with `exists`.
+    pub(crate) fn new(
+        snap: &'a Snapshot,
+        as_of: Option<i32>,
+        exists: fn(&G<'_>, &Plan, &Bind) -> bool,
+    ) -> G<'a> {
         let mut kind_start = [0u32; NodeKind::COUNT + 1];
         for k in NodeKind::ALL {
             kind_start[k.index()] = snap.kind_range(*k).start;
@@ -63,6 +76,7 @@ impl<'a> G<'a> {
                 .iter()
                 .map(|k| [snap.has_edges(*k, 0), snap.has_edges(*k, 1)])
                 .collect(),
+            exists,
         }
     }
 
@@ -106,6 +120,124 @@ impl<'a> G<'a> {
             }
         }
     }
+}
+
+/// Which adjacency lists an expansion reads, and whether labels read inverted.
+#[inline]
+pub(crate) fn directions(dir: Dir, from_left: bool) -> (bool, bool) {
+    match (dir, from_left) {
+        (Dir::Out, true) | (Dir::In, false) => (true, false),
+        (Dir::In, true) | (Dir::Out, false) => (false, true),
+        (Dir::Both, _) => (true, true),
+    }
+}
+
+/// Whether edge `e` of `t`'s kind passes `t`'s label filter (`inverted`: read from the
+/// head's side of an undirected pattern, so RELATION and DECLARED labels read inverted).
+#[inline]
+pub(crate) fn label_ok(g: &G<'_>, t: &TypeSpec, e: usize, inverted: bool) -> bool {
+    if t.mask.is_none() {
+        return true;
+    }
+    code_ok(g, t, g.ev[t.kind as usize].label(e), inverted)
+}
+
+/// Whether label code `code` passes `t`'s label filter, read inverted when `inverted`.
+#[inline]
+fn code_ok(g: &G<'_>, t: &TypeSpec, code: u32, inverted: bool) -> bool {
+    let Some(mask) = &t.mask else { return true };
+    let mut c = code;
+    if inverted
+        && matches!(
+            EdgeKind::ALL[t.kind as usize],
+            EdgeKind::Relation | EdgeKind::Declared
+        )
+    {
+        c = g
+            .snap
+            .inverse_labels(EdgeKind::ALL[t.kind as usize])
+            .get(c as usize)
+            .copied()
+            .unwrap_or(c);
+    }
+    mask.get(c as usize).copied().unwrap_or(false)
+}
+
+/// Calls `f(edge, far node)` for every edge an expansion may take from `cur`.
+#[inline]
+pub(crate) fn each_edge(
+    g: &G<'_>,
+    rel: &RelSpec,
+    from_left: bool,
+    cur: u32,
+    mut f: impl FnMut(EdgeRef, u32) -> bool,
+) -> bool {
+    let (use_out, use_in) = directions(rel.dir, from_left);
+    let both = rel.dir == Dir::Both;
+    for t in &rel.types {
+        let k = t.kind as usize;
+        let v = &g.ev[k];
+        // Labels read from the pattern's left node: an out-edge of the right node, or an
+        // in-edge of the left node, is read inverted.
+        if both {
+            if let Some(ents) = v.both(cur) {
+                for ent in ents {
+                    let head = ent[2] & crate::snapshot::BOTH_HEAD != 0;
+                    let e = (ent[2] & !crate::snapshot::BOTH_HEAD) as usize;
+                    if code_ok(g, t, ent[1], if head { from_left } else { !from_left })
+                        && g.edge_known(k, e)
+                        && !f(
+                            EdgeRef {
+                                kind: t.kind,
+                                idx: e as u32,
+                            },
+                            ent[0],
+                        )
+                    {
+                        return false;
+                    }
+                }
+                continue;
+            }
+        }
+        if use_out && g.has(k, 0, cur) {
+            let r = v.out(cur);
+            let base = r.start;
+            for (j, ent) in v.out_ent[r].iter().enumerate() {
+                let e = base + j;
+                if code_ok(g, t, ent[1], both && !from_left)
+                    && g.edge_known(k, e)
+                    && !f(
+                        EdgeRef {
+                            kind: t.kind,
+                            idx: e as u32,
+                        },
+                        ent[0],
+                    )
+                {
+                    return false;
+                }
+            }
+        }
+        if use_in && g.has(k, 1, cur) {
+            for ent in &v.in_ent[v.in_range(cur)] {
+                let e = ent[2] as usize;
+                if code_ok(g, t, ent[1], both && from_left)
+                    && g.edge_known(k, e)
+                    && !f(
+                        EdgeRef {
+                            kind: t.kind,
+                            idx: e as u32,
+                        },
+                        ent[0],
+                    )
+                {
+                    return false;
+                }
+            }
+        }
+    }
+    true
 }
 
 /// The walks a variable-length step found from one node, kept so that the next binding walking

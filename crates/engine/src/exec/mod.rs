@@ -1,25 +1,37 @@
 //! Running rules: compile each branch of a rule to a plan, run the plans over the snapshot in
 //! parallel, keep one deterministic witness per finding, grade and score it, and assemble its
 //! evidence.
+//!
+//! The files, each using only those listed before it (no file imports one listed after it):
+//! `ir.rs` (plans and compiled expressions, as data), `graph.rs` (the snapshot as the executor
+//! reads it; walking adjacency lists), `expr.rs` (evaluating conditions), `compile.rs`
+//! (expressions to `CExpr`), `plan.rs` (cost model, order search, step emission), `prune.rs`
+//! (pruning sets), `run.rs` (running a plan), `text.rs` (plans and windows in words), and this
+//! file, which ties them together.
 
+pub(crate) mod compile;
 pub(crate) mod expr;
 pub(crate) mod graph;
+pub(crate) mod ir;
 pub(crate) mod plan;
 pub(crate) mod prune;
 pub(crate) mod run;
 mod text;
 
 pub use graph::EdgeRef;
+pub use prune::Pruning;
 
 use crate::findings::{Evidence, Finding};
 use crate::snapshot::Snapshot;
 use crate::EngineError;
-use expr::{CExpr, Val};
+use compile::Compile;
+use expr::Val;
 use graph::{Bind, G};
-use plan::{Compile, Plan};
+use ir::{CExpr, Plan};
 use qinglian_rules::{Body, Rule, Severity};
 use rustc_hash::FxHashMap;
 use std::time::{Duration, Instant};
+use text::show;
 
 /// How a screening runs.
 #[derive(Clone, Debug, Default)]
@@ -32,18 +44,6 @@ pub struct ExecOptions {
     /// Whether to compute pruning sets (see `prune`). Findings never depend on it; the first
     /// run of a compiled rule fixes it for that compiled rule.
     pub pruning: Pruning,
-}
-
-/// When a run computes its pruning sets.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Pruning {
-    /// When the plan expects to touch more rows than the sets would cost to compute.
-    #[default]
-    Auto,
-    /// Always (tests compare it with `Never`).
-    Always,
-    /// Never.
-    Never,
 }
 
 /// A rule ready to run on one snapshot.
@@ -98,13 +98,7 @@ pub fn compile(rule: &Rule, snap: &Snapshot) -> Result<Compiled, EngineError> {
     if let Some((query, vars)) = rule.query() {
         for (i, (b, v)) in query.branches.iter().zip(vars).enumerate() {
             let plan = plan::plan(b, v, snap).map_err(tag)?;
-            let cx = Compile {
-                node: &plan.node_slot,
-                edge: &plan.edge_slot,
-                path: &plan.path_slot,
-                vars: v,
-                snap,
-            };
+            let cx = plan::compiler(&plan, v, snap);
             let grades = rule
                 .grades
                 .iter()
@@ -160,20 +154,6 @@ fn template(t: &str, cx: &Compile<'_>) -> Result<Vec<Piece>, EngineError> {
     Ok(out)
 }
 
-/// A value as text, for explanations and windows.
-pub(crate) fn show(g: &G<'_>, v: Val<'_>) -> String {
-    match v {
-        Val::Null => "—".into(),
-        Val::Bool(b) => b.to_string(),
-        Val::Num(n) if n.fract() == 0.0 && n.abs() < 1e15 => format!("{}", n as i64),
-        Val::Num(n) => format!("{n}"),
-        Val::Date(d) => qinglian_model::Date(d).to_string(),
-        Val::Str(s) => s.to_owned(),
-        Val::Code(tag, c) => g.snap.code_text(tag as usize, c).to_owned(),
-        Val::Node(n) => g.snap.name(n).to_owned(),
-    }
-}
-
 /// Runs one compiled rule.
 pub fn run(snap: &Snapshot, c: &Compiled, opts: &ExecOptions) -> Result<RuleRun, EngineError> {
     let t0 = Instant::now();
@@ -193,7 +173,7 @@ pub fn run(snap: &Snapshot, c: &Compiled, opts: &ExecOptions) -> Result<RuleRun,
             elapsed: t0.elapsed(),
         });
     }
-    let g = G::new(snap, opts.as_of);
+    let g = G::new(snap, opts.as_of, run::exists);
     let limits = run::Limits::new(opts.deadline);
     let mut best: FxHashMap<run::Key, run::Best> = FxHashMap::default();
     let mut truncated = false;

@@ -3,164 +3,18 @@
 //! first step where all its variables are bound. `valid_at(path, date)` whose date is known
 //! before the path is expanded is pushed into the expansion and checked edge by edge.
 
-use super::expr::{CExpr, CLit, EdgeAt, EdgeProp, NodeProp, PathOrEdge};
+use super::compile::{node_kinds, Compile, Outer};
+use super::ir::{
+    kinds_mask, CExpr, ChainItem, KindMask, Plan, RelSpec, Start, Step, TypeSpec, RETURN_NAMES,
+};
 use crate::snapshot::Snapshot;
 use crate::EngineError;
 use qinglian_model::{EdgeKind, NodeKind};
-use qinglian_rules::ast::{Branch, Dir, EdgeType, Expr, Lit, PathPattern};
-use qinglian_rules::check::{VarKind, Vars};
+use qinglian_rules::ast::{Branch, Dir, EdgeType, Expr, PathPattern, SubQuery};
+use qinglian_rules::check::Vars;
 use std::collections::BTreeMap;
 
-/// One edge kind an edge pattern accepts, with its label filter.
-#[derive(Clone, Debug)]
-pub(crate) struct TypeSpec {
-    pub kind: u8,
-    /// Accepted label codes (`None`: every label).
-    pub mask: Option<Vec<bool>>,
-}
-
-/// An edge pattern between a left node A and a right node B, as written.
-#[derive(Clone, Debug)]
-pub(crate) struct RelSpec {
-    pub types: Vec<TypeSpec>,
-    pub dir: Dir,
-}
-
-/// The node kinds a variable may take, indexed by [`NodeKind::index`].
-pub(crate) type KindMask = [bool; NodeKind::COUNT];
-
-/// How a plan begins.
-#[derive(Clone, Debug)]
-pub(crate) enum Start {
-    /// Every node of some kinds.
-    Nodes { slot: usize, kinds: KindMask },
-    /// Every edge of some kinds: binds both ends (and the edge).
-    Edges {
-        rel: RelSpec,
-        a: usize,
-        b: usize,
-        edge: usize,
-        a_kinds: KindMask,
-        b_kinds: KindMask,
-    },
-    /// A sub-plan: the outer variables are bound already.
-    Bound,
-}
-
-/// A step after the start.
-#[derive(Clone, Debug)]
-pub(crate) enum Step {
-    /// One edge from `from` to `to` (bound already when `to_bound`: then it is a check).
-    Expand {
-        rel: RelSpec,
-        from: usize,
-        to: usize,
-        from_left: bool,
-        to_bound: bool,
-        edge: usize,
-        to_kinds: KindMask,
-    },
-    /// A variable-length edge.
-    Path {
-        rel: RelSpec,
-        from: usize,
-        to: usize,
-        from_left: bool,
-        to_bound: bool,
-        path: usize,
-        lo: u32,
-        hi: u32,
-        valid_at: Option<CExpr>,
-        to_kinds: KindMask,
-    },
-    /// Nodes sharing a normalised phone (tag 0) or address (tag 1) with `from`, through the
-    /// code index: an equality join written `x.phone = y.phone`.
-    Code {
-        from: usize,
-        to: usize,
-        tag: usize,
-        to_bound: bool,
-        to_kinds: KindMask,
-    },
-    /// A condition.
-    Filter(CExpr),
-}
-
-/// A pattern element, for the evidence chain.
-#[derive(Clone, Debug)]
-pub(crate) enum ChainItem {
-    Node(usize),
-    /// A single edge slot.
-    Edge(usize),
-    /// A path slot and the node slots at its ends (left, right).
-    Path(usize),
-}
-
-/// A planned branch.
-#[derive(Clone, Debug)]
-pub(crate) struct Plan {
-    pub n_nodes: usize,
-    pub n_edges: usize,
-    pub n_paths: usize,
-    pub node_slot: BTreeMap<String, usize>,
-    pub edge_slot: BTreeMap<String, usize>,
-    pub path_slot: BTreeMap<String, usize>,
-    pub start: Start,
-    pub steps: Vec<Step>,
-    /// Node slots of official, target, target2, ref.
-    pub returns: [Option<usize>; 4],
-    /// Pattern order, for evidence.
-    pub chain: Vec<Vec<ChainItem>>,
-    /// For a sub-plan: (outer node slot, inner node slot), and the same for edges and paths.
-    pub outer_nodes: Vec<(usize, usize)>,
-    pub outer_edges: Vec<(usize, usize)>,
-    pub outer_paths: Vec<(usize, usize)>,
-    /// Estimated rows touched.
-    pub cost: f64,
-    /// The conjuncts of the WHERE clause (kept for describing the time windows of a finding).
-    pub conditions: Vec<CExpr>,
-    /// Per node slot, the nodes a binding must belong to (see `prune`); computed on the first
-    /// run against the snapshot the plan was made for, then reused.
-    pub need: std::sync::OnceLock<super::prune::Needs>,
-}
-
-impl Plan {
-    /// Whether node `x` may be bound to slot `slot` (always, before pruning sets exist).
-    #[inline]
-    pub(crate) fn allows(&self, slot: usize, x: u32) -> bool {
-        self.need
-            .get()
-            .and_then(|v| v.slots.get(slot))
-            .is_none_or(|n| super::prune::allows(n, x))
-    }
-
-    /// Whether expansion step `step` can lead anywhere from the current bindings: when the
-    /// next step closes a triangle back to a node bound earlier, the pair (this step's
-    /// `from`, that node) must be one the two edges can join (see `prune::Pairs`).
-    #[inline]
-    pub(crate) fn pair_allows(&self, step: usize, b: &super::graph::Bind) -> bool {
-        match self.need.get().and_then(|v| v.pairs.get(step)) {
-            Some(Some(p)) => p
-                .set
-                .contains(&super::prune::pair(b.nodes[p.from], b.nodes[p.other])),
-            _ => true,
-        }
-    }
-
-    /// Whether a walk of step `step` with `left` edges still to go should expand from `x`.
-    #[inline]
-    pub(crate) fn walk_allows(&self, step: usize, left: u32, x: u32) -> bool {
-        self.need
-            .get()
-            .and_then(|v| v.walks.get(step))
-            .and_then(|w| w.get(left as usize - 1))
-            .is_none_or(|b| super::prune::allows_bits(b, x))
-    }
-}
-
-/// Names of the RETURN items, in slot order.
-pub(crate) const RETURN_NAMES: [&str; 4] = ["official", "target", "target2", "ref"];
-
+/// An edge pattern between node slots `a` (left) and `b` (right), as the order search sees it.
 struct Rel<'q> {
     a: usize,
     b: usize,
@@ -210,28 +64,6 @@ fn code_join(e: &Expr) -> Option<(&str, &str, usize)> {
 struct Cond<'q> {
     expr: &'q Expr,
     vars: Vec<String>,
-}
-
-/// Everything known about the outer query when planning an EXISTS body.
-pub(crate) struct Outer<'p> {
-    pub plan_nodes: &'p BTreeMap<String, usize>,
-    pub plan_edges: &'p BTreeMap<String, usize>,
-    pub plan_paths: &'p BTreeMap<String, usize>,
-}
-
-fn kinds_mask(kinds: &[NodeKind]) -> KindMask {
-    let mut m = [kinds.is_empty(); NodeKind::COUNT];
-    for k in kinds {
-        m[k.index()] = true;
-    }
-    m
-}
-
-fn node_kinds(vars: &Vars, name: &str) -> Vec<NodeKind> {
-    match vars.get(name).map(|v| &v.kind) {
-        Some(VarKind::Node(k)) => k.clone(),
-        _ => Vec::new(),
-    }
 }
 
 fn type_specs(types: &[EdgeType], snap: &Snapshot) -> Vec<TypeSpec> {
@@ -390,106 +222,125 @@ fn selectivity(e: &Expr) -> f64 {
     }
 }
 
-/// Plans a branch (or an EXISTS body, when `outer` is given).
-pub(crate) fn plan_branch(
-    patterns: &[PathPattern],
-    filter: Option<&Expr>,
-    returns: &[qinglian_rules::ast::ReturnItem],
-    vars: &Vars,
-    snap: &Snapshot,
-    outer: Option<&Outer<'_>>,
-) -> Result<Plan, EngineError> {
-    let err = |m: String| EngineError::Rule {
-        rule: String::new(),
-        message: m,
-    };
-    let mut node_slot: BTreeMap<String, usize> = BTreeMap::new();
-    let mut edge_slot: BTreeMap<String, usize> = BTreeMap::new();
-    let mut path_slot: BTreeMap<String, usize> = BTreeMap::new();
-    let mut plan_chain = Vec::new();
-    let mut rels: Vec<Rel<'_>> = Vec::new();
-    // Outer variables first, so that a sub-plan can copy them in.
-    let (mut outer_nodes, mut outer_edges, mut outer_paths) = (Vec::new(), Vec::new(), Vec::new());
-    let mut mentioned = Vec::new();
-    for p in patterns {
-        mentioned.extend(p.nodes.iter().map(|n| n.var.clone()));
-        mentioned.extend(p.rels.iter().map(|r| r.var.clone()));
-    }
-    if let Some(f) = filter {
-        free_vars(f, &mut mentioned);
-    }
-    if let Some(o) = outer {
+/// The variables of a branch numbered into slots, the pattern order kept for evidence, and
+/// every edge pattern as a [`Rel`] between two node slots: what the order search and the step
+/// emission work on.
+#[derive(Default)]
+struct Layout<'q> {
+    node_slot: BTreeMap<String, usize>,
+    edge_slot: BTreeMap<String, usize>,
+    path_slot: BTreeMap<String, usize>,
+    /// For an EXISTS body: (outer slot, inner slot) per outer variable the body mentions.
+    outer_nodes: Vec<(usize, usize)>,
+    outer_edges: Vec<(usize, usize)>,
+    outer_paths: Vec<(usize, usize)>,
+    /// Pattern order, for evidence.
+    chain: Vec<Vec<ChainItem>>,
+    /// The edge patterns, then the code joins (see [`conditions`]).
+    rels: Vec<Rel<'q>>,
+}
+
+impl<'q> Layout<'q> {
+    /// Gives the outer variables an EXISTS body mentions the body's first slots, and records
+    /// where each is copied from: a sub-plan starts with them bound.
+    fn bind_outer(&mut self, patterns: &[PathPattern], filter: Option<&Expr>, o: &Outer<'_>) {
+        let mut mentioned = Vec::new();
+        for p in patterns {
+            mentioned.extend(p.nodes.iter().map(|n| n.var.clone()));
+            mentioned.extend(p.rels.iter().map(|r| r.var.clone()));
+        }
+        if let Some(f) = filter {
+            free_vars(f, &mut mentioned);
+        }
         for v in &mentioned {
             if let Some(&s) = o.plan_nodes.get(v) {
-                if !node_slot.contains_key(v) {
-                    let i = node_slot.len();
-                    node_slot.insert(v.clone(), i);
-                    outer_nodes.push((s, i));
+                if !self.node_slot.contains_key(v) {
+                    let i = self.node_slot.len();
+                    self.node_slot.insert(v.clone(), i);
+                    self.outer_nodes.push((s, i));
                 }
             } else if let Some(&s) = o.plan_edges.get(v) {
-                if !edge_slot.contains_key(v) {
-                    let i = edge_slot.len();
-                    edge_slot.insert(v.clone(), i);
-                    outer_edges.push((s, i));
+                if !self.edge_slot.contains_key(v) {
+                    let i = self.edge_slot.len();
+                    self.edge_slot.insert(v.clone(), i);
+                    self.outer_edges.push((s, i));
                 }
             } else if let Some(&s) = o.plan_paths.get(v) {
-                if !path_slot.contains_key(v) {
-                    let i = path_slot.len();
-                    path_slot.insert(v.clone(), i);
-                    outer_paths.push((s, i));
+                if !self.path_slot.contains_key(v) {
+                    let i = self.path_slot.len();
+                    self.path_slot.insert(v.clone(), i);
+                    self.outer_paths.push((s, i));
                 }
             }
         }
     }
-    for p in patterns {
-        let mut chain = Vec::new();
-        for (i, n) in p.nodes.iter().enumerate() {
-            let len = node_slot.len();
-            let s = *node_slot.entry(n.var.clone()).or_insert(len);
-            chain.push(ChainItem::Node(s));
-            if i < p.rels.len() {
-                let r = &p.rels[i];
-                let next = &p.nodes[i + 1];
-                let len = node_slot.len();
-                let b = *node_slot.entry(next.var.clone()).or_insert(len);
-                match r.hops {
-                    None => {
-                        let len = edge_slot.len();
-                        let e = *edge_slot.entry(r.var.clone()).or_insert(len);
-                        chain.push(ChainItem::Edge(e));
+
+    /// Numbers the patterns' own variables (a name seen again, in another pattern or the outer
+    /// query, keeps its slot: that is how patterns join), records each pattern's order for the
+    /// evidence chain, and makes a [`Rel`] of every edge pattern.
+    fn add_patterns(&mut self, patterns: &'q [PathPattern]) {
+        for p in patterns {
+            let mut chain = Vec::new();
+            for (i, n) in p.nodes.iter().enumerate() {
+                let len = self.node_slot.len();
+                let s = *self.node_slot.entry(n.var.clone()).or_insert(len);
+                chain.push(ChainItem::Node(s));
+                if i < p.rels.len() {
+                    let r = &p.rels[i];
+                    let next = &p.nodes[i + 1];
+                    let len = self.node_slot.len();
+                    let b = *self.node_slot.entry(next.var.clone()).or_insert(len);
+                    match r.hops {
+                        None => {
+                            let len = self.edge_slot.len();
+                            let e = *self.edge_slot.entry(r.var.clone()).or_insert(len);
+                            chain.push(ChainItem::Edge(e));
+                        }
+                        Some(_) => {
+                            let len = self.path_slot.len();
+                            let e = *self.path_slot.entry(r.var.clone()).or_insert(len);
+                            chain.push(ChainItem::Path(e));
+                        }
                     }
-                    Some(_) => {
-                        let len = path_slot.len();
-                        let e = *path_slot.entry(r.var.clone()).or_insert(len);
-                        chain.push(ChainItem::Path(e));
-                    }
+                    self.rels.push(Rel {
+                        a: s,
+                        b,
+                        var: &r.var,
+                        types: &r.types,
+                        dir: r.dir,
+                        hops: r.hops,
+                        code: None,
+                    });
                 }
-                rels.push(Rel {
-                    a: s,
-                    b,
-                    var: &r.var,
-                    types: &r.types,
-                    dir: r.dir,
-                    hops: r.hops,
-                    code: None,
-                });
             }
+            self.chain.push(chain);
         }
-        plan_chain.push(chain);
     }
+}
+
+/// Per node slot, the kinds the rule checker inferred for its variable: what a start scans,
+/// what the cost model counts, and the filter an expansion applies to the node it reaches.
+fn kind_masks(node_slot: &BTreeMap<String, usize>, vars: &Vars) -> Vec<KindMask> {
     let mut masks = vec![[true; NodeKind::COUNT]; node_slot.len()];
-    for (name, &s) in &node_slot {
+    for (name, &s) in node_slot {
         masks[s] = kinds_mask(&node_kinds(vars, name));
     }
-    // Conditions and the variables they need.
+    masks
+}
+
+/// The WHERE clause's conjuncts, each with the variables it needs: a conjunct is placed at the
+/// first step where all of them are bound, and the cost model applies its selectivity there.
+/// Each `x.phone = y.phone` / `x.address = y.address` also becomes a [`Rel`] through the code
+/// index, which the order search may choose like an edge (the condition stays a filter too).
+fn conditions<'q>(filter: Option<&'q Expr>, lay: &mut Layout<'q>) -> Vec<Cond<'q>> {
     let mut conj = Vec::new();
     if let Some(f) = filter {
         flatten(f, &mut conj);
     }
     for c in &conj {
         if let Some((x, y, tag)) = code_join(c) {
-            if let (Some(&a), Some(&b)) = (node_slot.get(x), node_slot.get(y)) {
-                rels.push(Rel {
+            if let (Some(&a), Some(&b)) = (lay.node_slot.get(x), lay.node_slot.get(y)) {
+                lay.rels.push(Rel {
                     a,
                     b,
                     var: "",
@@ -501,14 +352,14 @@ pub(crate) fn plan_branch(
             }
         }
     }
-    let all_bound: Vec<String> = node_slot
+    let all_bound: Vec<String> = lay
+        .node_slot
         .keys()
-        .chain(edge_slot.keys())
-        .chain(path_slot.keys())
+        .chain(lay.edge_slot.keys())
+        .chain(lay.path_slot.keys())
         .cloned()
         .collect();
-    let conds: Vec<Cond<'_>> = conj
-        .into_iter()
+    conj.into_iter()
         .map(|e| {
             let mut v = Vec::new();
             free_vars(e, &mut v);
@@ -517,16 +368,30 @@ pub(crate) fn plan_branch(
             v.dedup();
             Cond { expr: e, vars: v }
         })
-        .collect();
+        .collect()
+}
 
-    // Candidate starts.
-    enum Cand {
-        Node(usize),
-        Edge(usize),
-        Bound,
-    }
+/// A start the order search tries.
+enum Cand {
+    /// Every node of a slot's kinds.
+    Node(usize),
+    /// Every edge of a single-edge pattern.
+    Edge(usize),
+    /// The outer match (EXISTS bodies).
+    Bound,
+}
+
+/// The starts worth trying, each with the rows it reads: every node slot whose kinds are known
+/// (all nodes of those kinds) and every single-edge pattern (all edges of its types that pass
+/// its label filter); an EXISTS body starts from the outer match only.
+fn candidates(
+    lay: &Layout<'_>,
+    masks: &[KindMask],
+    sub: bool,
+    snap: &Snapshot,
+) -> Vec<(Cand, f64)> {
     let mut cands: Vec<(Cand, f64)> = Vec::new();
-    if outer.is_some() {
+    if sub {
         cands.push((Cand::Bound, 1.0));
     } else {
         for (s, m) in masks.iter().enumerate() {
@@ -534,7 +399,7 @@ pub(crate) fn plan_branch(
                 cands.push((Cand::Node(s), count(snap, m)));
             }
         }
-        for (i, r) in rels.iter().enumerate() {
+        for (i, r) in lay.rels.iter().enumerate() {
             if r.hops.is_none() && r.code.is_none() {
                 let specs = type_specs(r.types, snap);
                 let rows: f64 = specs
@@ -545,59 +410,74 @@ pub(crate) fn plan_branch(
             }
         }
     }
-    let slot_name = |s: usize| {
-        node_slot
-            .iter()
-            .find(|(_, v)| **v == s)
-            .map(|(k, _)| k.clone())
-            .unwrap_or_default()
+    cands
+}
+
+/// The [`Start`] of a candidate, with the node slots it binds and the rels it consumes.
+fn begin(
+    cand: &Cand,
+    lay: &Layout<'_>,
+    masks: &[KindMask],
+    snap: &Snapshot,
+) -> (Start, Vec<bool>, Vec<bool>) {
+    let mut bound = vec![false; lay.node_slot.len()];
+    let mut done = vec![false; lay.rels.len()];
+    let start = match *cand {
+        Cand::Node(s) => {
+            bound[s] = true;
+            Start::Nodes {
+                slot: s,
+                kinds: masks[s],
+            }
+        }
+        Cand::Edge(i) => {
+            let r = &lay.rels[i];
+            bound[r.a] = true;
+            bound[r.b] = true;
+            done[i] = true;
+            Start::Edges {
+                rel: RelSpec {
+                    types: type_specs(r.types, snap),
+                    dir: r.dir,
+                },
+                a: r.a,
+                b: r.b,
+                edge: lay.edge_slot[r.var],
+                a_kinds: masks[r.a],
+                b_kinds: masks[r.b],
+            }
+        }
+        Cand::Bound => {
+            for &(_, i) in &lay.outer_nodes {
+                bound[i] = true;
+            }
+            Start::Bound
+        }
     };
-    let mut best: Option<(f64, Start, Vec<usize>, Vec<bool>)> = None;
-    for (cand, rows0) in cands {
-        let mut bound = vec![false; node_slot.len()];
-        let mut done = vec![false; rels.len()];
-        let start = match cand {
-            Cand::Node(s) => {
-                bound[s] = true;
-                Start::Nodes {
-                    slot: s,
-                    kinds: masks[s],
-                }
-            }
-            Cand::Edge(i) => {
-                let r = &rels[i];
-                bound[r.a] = true;
-                bound[r.b] = true;
-                done[i] = true;
-                Start::Edges {
-                    rel: RelSpec {
-                        types: type_specs(r.types, snap),
-                        dir: r.dir,
-                    },
-                    a: r.a,
-                    b: r.b,
-                    edge: edge_slot[r.var],
-                    a_kinds: masks[r.a],
-                    b_kinds: masks[r.b],
-                }
-            }
-            Cand::Bound => {
-                for &(_, i) in &outer_nodes {
-                    bound[i] = true;
-                }
-                Start::Bound
-            }
-        };
-        // Every connected order of the remaining edges, cheapest under the cost model
-        // (patterns have a handful of edges, so the search is small; branch and bound).
-        let ctx = Search {
-            rels: &rels,
-            masks: &masks,
-            conds: &conds,
-            snap,
-            node_slot: &node_slot,
-            outer,
-        };
+    (start, bound, done)
+}
+
+/// The cheapest plan under the cost model: for every candidate start, every connected order of
+/// the remaining rels (patterns have a handful of edges, so the search is small; branch and
+/// bound against the best cost so far). Returns its estimated cost, start and order.
+fn choose(
+    lay: &Layout<'_>,
+    masks: &[KindMask],
+    conds: &[Cond<'_>],
+    snap: &Snapshot,
+    outer: Option<&Outer<'_>>,
+) -> Result<(f64, Start, Vec<usize>), EngineError> {
+    let ctx = Search {
+        rels: &lay.rels,
+        masks,
+        conds,
+        snap,
+        node_slot: &lay.node_slot,
+        outer,
+    };
+    let mut best: Option<(f64, Start, Vec<usize>)> = None;
+    for (cand, rows0) in candidates(lay, masks, outer.is_some(), snap) {
+        let (start, mut bound, mut done) = begin(&cand, lay, masks, snap);
         let mut applied = vec![false; conds.len()];
         let mut rows = rows0;
         ctx.apply(&mut rows, &mut applied, &bound, &done);
@@ -615,208 +495,302 @@ pub(crate) fn plan_branch(
         );
         if let Some((cost, order)) = found {
             if best.as_ref().is_none_or(|b| cost < b.0) {
-                best = Some((cost, start, order, Vec::new()));
+                best = Some((cost, start, order));
             }
         }
     }
-    let Some((cost, start, order, _)) = best else {
-        return Err(err(
+    best.ok_or_else(|| EngineError::Rule {
+        rule: String::new(),
+        message:
             "no way to plan this pattern: every part must connect to a node whose kind is known"
                 .into(),
-        ));
-    };
+    })
+}
 
-    // Emit steps along the chosen order.
-    let mut bound = vec![false; node_slot.len()];
-    let mut done = vec![false; rels.len()];
-    let mut steps = Vec::new();
-    let mut applied = vec![false; conds.len()];
-    match &start {
-        Start::Nodes { slot, .. } => bound[*slot] = true,
-        Start::Edges { a, b, edge, .. } => {
-            bound[*a] = true;
-            bound[*b] = true;
-            if let Some(i) = rels
-                .iter()
-                .position(|r| r.hops.is_none() && edge_slot.get(r.var) == Some(edge))
-            {
-                done[i] = true;
+/// Whether rel `r` is a check once `bound`: a single edge whose two ends are both bound.
+fn is_check(r: &Rel<'_>, bound: &[bool]) -> bool {
+    r.hops.is_none() && r.code.is_none() && bound[r.a] && bound[r.b]
+}
+
+/// The chosen order with every check moved to the first point where its two ends are bound.
+/// A check touches one short adjacency list and is usually far more selective than the
+/// conditions that became evaluable at the same point (in relative_wins, "this agency awarded
+/// this contract" keeps 1 binding in 5,000; the date window keeps 1 in 4), so it runs first.
+fn checks_first(order: &[usize], rels: &[Rel<'_>], bound: &[bool], done: &[bool]) -> Vec<usize> {
+    let mut b = bound.to_vec();
+    let mut placed = vec![false; rels.len()];
+    let mut out = Vec::with_capacity(order.len());
+    let push_checks = |b: &[bool], placed: &mut Vec<bool>, out: &mut Vec<usize>| {
+        for &j in order {
+            if !placed[j] && !done[j] && is_check(&rels[j], b) {
+                placed[j] = true;
+                out.push(j);
             }
         }
-        Start::Bound => {
-            for &(_, i) in &outer_nodes {
-                bound[i] = true;
+    };
+    push_checks(&b, &mut placed, &mut out);
+    for &i in order {
+        if placed[i] {
+            continue;
+        }
+        placed[i] = true;
+        out.push(i);
+        b[rels[i].a] = true;
+        b[rels[i].b] = true;
+        push_checks(&b, &mut placed, &mut out);
+    }
+    out
+}
+
+/// Step emission in progress: which node slots are bound, which rels are done and which
+/// conditions are placed so far, and the steps emitted.
+struct Emit<'a, 'q> {
+    lay: &'a Layout<'q>,
+    masks: &'a [KindMask],
+    conds: &'a [Cond<'q>],
+    cx: &'a Compile<'a>,
+    snap: &'a Snapshot,
+    bound: Vec<bool>,
+    done: Vec<bool>,
+    applied: Vec<bool>,
+    steps: Vec<Step>,
+}
+
+impl Emit<'_, '_> {
+    /// Binds what `start` binds (an edge start also consumes its rel).
+    fn begin(&mut self, start: &Start) {
+        match start {
+            Start::Nodes { slot, .. } => self.bound[*slot] = true,
+            Start::Edges { a, b, edge, .. } => {
+                self.bound[*a] = true;
+                self.bound[*b] = true;
+                if let Some(i) =
+                    self.lay.rels.iter().position(|r| {
+                        r.hops.is_none() && self.lay.edge_slot.get(r.var) == Some(edge)
+                    })
+                {
+                    self.done[i] = true;
+                }
+            }
+            Start::Bound => {
+                for &(_, i) in &self.lay.outer_nodes {
+                    self.bound[i] = true;
+                }
             }
         }
     }
-    let cx = Compile {
-        node: &node_slot,
-        edge: &edge_slot,
-        path: &path_slot,
-        vars,
-        snap,
-    };
-    let bound_now = |v: &str, bound: &[bool], done: &[bool]| -> bool {
-        if let Some(&s) = node_slot.get(v) {
-            return bound[s];
+
+    /// Whether variable `v` has a value at this point of the plan.
+    fn bound_now(&self, v: &str) -> bool {
+        if let Some(&s) = self.lay.node_slot.get(v) {
+            return self.bound[s];
         }
-        if let Some(i) = rels.iter().position(|r| r.var == v) {
-            return done[i];
+        if let Some(i) = self.lay.rels.iter().position(|r| r.var == v) {
+            return self.done[i];
         }
-        edge_slot.contains_key(v) || path_slot.contains_key(v)
-    };
-    let emit_filters = |steps: &mut Vec<Step>,
-                        applied: &mut Vec<bool>,
-                        bound: &[bool],
-                        done: &[bool]|
-     -> Result<(), EngineError> {
-        for (j, c) in conds.iter().enumerate() {
-            if !applied[j] && c.vars.iter().all(|v| bound_now(v, bound, done)) {
-                applied[j] = true;
-                steps.push(Step::Filter(cx.expr(c.expr)?));
+        self.lay.edge_slot.contains_key(v) || self.lay.path_slot.contains_key(v)
+    }
+
+    /// Places, in WHERE order, every condition not yet placed whose variables are all bound.
+    fn filters(&mut self) -> Result<(), EngineError> {
+        for (j, c) in self.conds.iter().enumerate() {
+            if !self.applied[j] && c.vars.iter().all(|v| self.bound_now(v)) {
+                self.applied[j] = true;
+                self.steps.push(Step::Filter(self.cx.expr(c.expr)?));
             }
         }
         Ok(())
-    };
-    // Checks (single edges whose ends are both bound) run as soon as they can, before the
-    // conditions that became evaluable at the same point: a check touches one short adjacency
-    // list and is usually far more selective (in relative_wins, "this agency awarded this
-    // contract" keeps 1 binding in 5,000; the date window keeps 1 in 4).
-    let order = {
-        let mut b = bound.clone();
-        let mut placed = vec![false; rels.len()];
-        let mut out = Vec::with_capacity(order.len());
-        let is_check = |j: usize, b: &[bool]| {
-            rels[j].hops.is_none() && rels[j].code.is_none() && b[rels[j].a] && b[rels[j].b]
-        };
-        let push_checks = |b: &[bool], placed: &mut Vec<bool>, out: &mut Vec<usize>| {
-            for &j in &order {
-                if !placed[j] && !done[j] && is_check(j, b) {
-                    placed[j] = true;
-                    out.push(j);
-                }
-            }
-        };
-        push_checks(&b, &mut placed, &mut out);
-        for &i in &order {
-            if placed[i] {
+    }
+
+    /// Whether position `k` of `order` is a check that can run now: conditions that became
+    /// evaluable wait until after it (see [`checks_first`]).
+    fn check_next(&self, order: &[usize], k: usize) -> bool {
+        order
+            .get(k)
+            .is_some_and(|&j| !self.done[j] && is_check(&self.lay.rels[j], &self.bound))
+    }
+
+    /// `valid_at(path, date)` on `r`'s path whose date is known before the walk: checked edge
+    /// by edge while walking (so the walk prunes early), and no longer placed as a filter.
+    fn valid_at(&mut self, r: &Rel<'_>) -> Result<Option<CExpr>, EngineError> {
+        let mut valid_at = None;
+        for (j, c) in self.conds.iter().enumerate() {
+            if self.applied[j] {
                 continue;
             }
-            placed[i] = true;
-            out.push(i);
-            b[rels[i].a] = true;
-            b[rels[i].b] = true;
-            push_checks(&b, &mut placed, &mut out);
-        }
-        out
-    };
-    let check_next = |k: usize, bound: &[bool], done: &[bool]| {
-        order.get(k).is_some_and(|&j| {
-            !done[j]
-                && rels[j].hops.is_none()
-                && rels[j].code.is_none()
-                && bound[rels[j].a]
-                && bound[rels[j].b]
-        })
-    };
-    if !check_next(0, &bound, &done) {
-        emit_filters(&mut steps, &mut applied, &bound, &done)?;
-    }
-    for (pos, &i) in order.iter().enumerate() {
-        let r = &rels[i];
-        let forward = reads_forward(r, &bound, &masks, snap);
-        let (from, to) = if forward { (r.a, r.b) } else { (r.b, r.a) };
-        if let Some(tag) = r.code {
-            steps.push(Step::Code {
-                from,
-                to,
-                tag,
-                to_bound: bound[to],
-                to_kinds: masks[to],
-            });
-            bound[to] = true;
-            done[i] = true;
-            if !check_next(pos + 1, &bound, &done) {
-                emit_filters(&mut steps, &mut applied, &bound, &done)?;
-            }
-            continue;
-        }
-        let specs = type_specs(r.types, snap);
-        let far = far_kinds(&specs, r.dir, forward);
-        let to_kinds = masks[to];
-        let check_kinds = if far.iter().zip(&to_kinds).all(|(f, t)| !*f || *t) {
-            [true; NodeKind::COUNT]
-        } else {
-            to_kinds
-        };
-        let rel = RelSpec {
-            types: specs,
-            dir: r.dir,
-        };
-        match r.hops {
-            None => steps.push(Step::Expand {
-                rel,
-                from,
-                to,
-                from_left: forward,
-                to_bound: bound[to],
-                edge: edge_slot[r.var],
-                to_kinds: check_kinds,
-            }),
-            Some((lo, hi)) => {
-                // valid_at(this path, date) whose date is already known: check per edge.
-                let mut valid_at = None;
-                for (j, c) in conds.iter().enumerate() {
-                    if applied[j] {
-                        continue;
-                    }
-                    if let Expr::Call(f, args, _) = c.expr {
-                        if f == "valid_at" && args.len() == 2 {
-                            if let Expr::Var(v, _) = &args[0] {
-                                let mut dv = Vec::new();
-                                args[1].vars(&mut dv);
-                                if v == r.var && dv.iter().all(|x| bound_now(x, &bound, &done)) {
-                                    valid_at = Some(cx.expr(&args[1])?);
-                                    // Checked edge by edge while walking: no filter after.
-                                    applied[j] = true;
-                                }
-                            }
+            if let Expr::Call(f, args, _) = c.expr {
+                if f == "valid_at" && args.len() == 2 {
+                    if let Expr::Var(v, _) = &args[0] {
+                        let mut dv = Vec::new();
+                        args[1].vars(&mut dv);
+                        if v == r.var && dv.iter().all(|x| self.bound_now(x)) {
+                            valid_at = Some(self.cx.expr(&args[1])?);
+                            // Checked edge by edge while walking: no filter after.
+                            self.applied[j] = true;
                         }
                     }
                 }
-                let slot = path_slot[r.var];
-                steps.push(Step::Path {
+            }
+        }
+        Ok(valid_at)
+    }
+
+    /// Emits the step of rel `i`, read from the side [`reads_forward`] picks, and binds its
+    /// far end.
+    fn step(&mut self, i: usize) -> Result<(), EngineError> {
+        let lay = self.lay;
+        let r = &lay.rels[i];
+        let forward = reads_forward(r, &self.bound, self.masks, self.snap);
+        let (from, to) = if forward { (r.a, r.b) } else { (r.b, r.a) };
+        if let Some(tag) = r.code {
+            self.steps.push(Step::Code {
+                from,
+                to,
+                tag,
+                to_bound: self.bound[to],
+                to_kinds: self.masks[to],
+            });
+        } else {
+            let specs = type_specs(r.types, self.snap);
+            let far = far_kinds(&specs, r.dir, forward);
+            let to_kinds = self.masks[to];
+            // No kind test where every node the edge can reach has an allowed kind.
+            let check_kinds = if far.iter().zip(&to_kinds).all(|(f, t)| !*f || *t) {
+                [true; NodeKind::COUNT]
+            } else {
+                to_kinds
+            };
+            let rel = RelSpec {
+                types: specs,
+                dir: r.dir,
+            };
+            match r.hops {
+                None => self.steps.push(Step::Expand {
                     rel,
                     from,
                     to,
                     from_left: forward,
-                    to_bound: bound[to],
-                    path: slot,
-                    lo,
-                    hi,
-                    valid_at,
+                    to_bound: self.bound[to],
+                    edge: lay.edge_slot[r.var],
                     to_kinds: check_kinds,
-                });
+                }),
+                Some((lo, hi)) => {
+                    let valid_at = self.valid_at(r)?;
+                    self.steps.push(Step::Path {
+                        rel,
+                        from,
+                        to,
+                        from_left: forward,
+                        to_bound: self.bound[to],
+                        path: lay.path_slot[r.var],
+                        lo,
+                        hi,
+                        valid_at,
+                        to_kinds: check_kinds,
+                    });
+                }
             }
         }
-        bound[to] = true;
-        done[i] = true;
-        if !check_next(pos + 1, &bound, &done) {
-            emit_filters(&mut steps, &mut applied, &bound, &done)?;
+        self.bound[to] = true;
+        self.done[i] = true;
+        Ok(())
+    }
+}
+
+/// The steps of the chosen start and order: each rel in turn (checks as early as they can
+/// run), each condition right after the step that binds its last variable.
+fn emit(
+    lay: &Layout<'_>,
+    masks: &[KindMask],
+    conds: &[Cond<'_>],
+    start: &Start,
+    order: &[usize],
+    cx: &Compile<'_>,
+    snap: &Snapshot,
+) -> Result<Vec<Step>, EngineError> {
+    let mut e = Emit {
+        lay,
+        masks,
+        conds,
+        cx,
+        snap,
+        bound: vec![false; lay.node_slot.len()],
+        done: vec![false; lay.rels.len()],
+        applied: vec![false; conds.len()],
+        steps: Vec::new(),
+    };
+    e.begin(start);
+    let order = checks_first(order, &lay.rels, &e.bound, &e.done);
+    if !e.check_next(&order, 0) {
+        e.filters()?;
+    }
+    for (pos, &i) in order.iter().enumerate() {
+        e.step(i)?;
+        if !e.check_next(&order, pos + 1) {
+            e.filters()?;
         }
     }
-    // Pushed conditions stay in the WHERE list for describing windows.
-    let conditions = conds
-        .iter()
-        .map(|c| cx.expr(c.expr))
-        .collect::<Result<Vec<_>, _>>()?;
-    let _ = slot_name;
+    Ok(e.steps)
+}
+
+/// Node slots of the RETURN items, in [`RETURN_NAMES`] order: the finding key.
+fn return_slots(
+    returns: &[qinglian_rules::ast::ReturnItem],
+    node_slot: &BTreeMap<String, usize>,
+) -> [Option<usize>; 4] {
     let mut ret = [None; 4];
     for r in returns {
         if let Some(i) = RETURN_NAMES.iter().position(|n| *n == r.name) {
             ret[i] = node_slot.get(&r.var).copied();
         }
     }
+    ret
+}
+
+/// Plans a branch (or an EXISTS body, when `outer` is given): numbers the variables, collects
+/// the conditions, chooses the cheapest start and order, and emits the steps.
+pub(crate) fn plan_branch<'q>(
+    patterns: &'q [PathPattern],
+    filter: Option<&'q Expr>,
+    returns: &[qinglian_rules::ast::ReturnItem],
+    vars: &Vars,
+    snap: &Snapshot,
+    outer: Option<&Outer<'_>>,
+) -> Result<Plan, EngineError> {
+    let mut lay = Layout::default();
+    // Outer variables first, so that a sub-plan can copy them in.
+    if let Some(o) = outer {
+        lay.bind_outer(patterns, filter, o);
+    }
+    lay.add_patterns(patterns);
+    let masks = kind_masks(&lay.node_slot, vars);
+    let conds = conditions(filter, &mut lay);
+    let (cost, start, order) = choose(&lay, &masks, &conds, snap, outer)?;
+    let cx = Compile {
+        node: &lay.node_slot,
+        edge: &lay.edge_slot,
+        path: &lay.path_slot,
+        vars,
+        snap,
+        plan_exists,
+    };
+    let steps = emit(&lay, &masks, &conds, &start, &order, &cx, snap)?;
+    // Pushed conditions stay in the WHERE list for describing windows.
+    let conditions = conds
+        .iter()
+        .map(|c| cx.expr(c.expr))
+        .collect::<Result<Vec<_>, _>>()?;
+    let returns = return_slots(returns, &lay.node_slot);
+    let Layout {
+        node_slot,
+        edge_slot,
+        path_slot,
+        outer_nodes,
+        outer_edges,
+        outer_paths,
+        chain,
+        ..
+    } = lay;
     Ok(Plan {
         n_nodes: node_slot.len(),
         n_edges: edge_slot.len(),
@@ -826,8 +800,8 @@ pub(crate) fn plan_branch(
         path_slot,
         start,
         steps,
-        returns: ret,
-        chain: plan_chain,
+        returns,
+        chain,
         outer_nodes,
         outer_edges,
         outer_paths,
@@ -842,209 +816,26 @@ pub(crate) fn plan(b: &Branch, vars: &Vars, snap: &Snapshot) -> Result<Plan, Eng
     plan_branch(&b.patterns, b.filter.as_ref(), &b.returns, vars, snap, None)
 }
 
-/// Compiles expressions against slot maps.
-pub(crate) struct Compile<'p> {
-    pub node: &'p BTreeMap<String, usize>,
-    pub edge: &'p BTreeMap<String, usize>,
-    pub path: &'p BTreeMap<String, usize>,
-    pub vars: &'p Vars,
-    pub snap: &'p Snapshot,
+/// Plans an EXISTS body over the outer query's bindings (the compiler's `plan_exists`).
+pub(crate) fn plan_exists(
+    q: &SubQuery,
+    vars: &Vars,
+    snap: &Snapshot,
+    outer: &Outer<'_>,
+) -> Result<Plan, EngineError> {
+    plan_branch(&q.patterns, q.filter.as_ref(), &[], vars, snap, Some(outer))
 }
 
-impl Compile<'_> {
-    fn path_or_edge(&self, e: &Expr) -> PathOrEdge {
-        match e {
-            Expr::Var(v, _) => {
-                if let Some(&p) = self.path.get(v) {
-                    PathOrEdge::Path(p)
-                } else if let Some(&s) = self.edge.get(v) {
-                    PathOrEdge::Edge(s)
-                } else {
-                    PathOrEdge::Missing
-                }
-            }
-            _ => PathOrEdge::Missing,
-        }
+/// A compiler for expressions over `plan`'s variables: grades, score, explanation.
+pub(crate) fn compiler<'p>(plan: &'p Plan, vars: &'p Vars, snap: &'p Snapshot) -> Compile<'p> {
+    Compile {
+        node: &plan.node_slot,
+        edge: &plan.edge_slot,
+        path: &plan.path_slot,
+        vars,
+        snap,
+        plan_exists,
     }
-
-    pub(crate) fn expr(&self, e: &Expr) -> Result<CExpr, EngineError> {
-        Ok(match e {
-            Expr::Lit(l, _) => CExpr::Lit(match l {
-                Lit::Null => CLit::Null,
-                Lit::Bool(b) => CLit::Bool(*b),
-                Lit::Num(n) => CLit::Num(*n),
-                Lit::Str(s) => CLit::Str(s.clone()),
-                Lit::Date(d) => CLit::Date(*d),
-            }),
-            Expr::Var(v, _) => match self.node.get(v) {
-                Some(&s) => CExpr::Node(s),
-                None => CExpr::Missing,
-            },
-            Expr::Prop(base, name, _) => self.prop(base, name),
-            Expr::Call(f, args, _) => match f.as_str() {
-                "len" => CExpr::Len(self.path_or_edge(&args[0])),
-                "valid_at" => {
-                    CExpr::ValidAt(self.path_or_edge(&args[0]), Box::new(self.expr(&args[1])?))
-                }
-                "controlling" => CExpr::Controlling(self.path_or_edge(&args[0])),
-                other => {
-                    return Err(EngineError::Rule {
-                        rule: String::new(),
-                        message: format!("{other}() cannot be used as a value"),
-                    })
-                }
-            },
-            Expr::Not(x) => CExpr::Not(Box::new(self.expr(x)?)),
-            Expr::And(v) => CExpr::And(v.iter().map(|x| self.expr(x)).collect::<Result<_, _>>()?),
-            Expr::Or(v) => CExpr::Or(v.iter().map(|x| self.expr(x)).collect::<Result<_, _>>()?),
-            Expr::Cmp(op, a, b, _) => {
-                CExpr::Cmp(*op, Box::new(self.expr(a)?), Box::new(self.expr(b)?))
-            }
-            Expr::During(a, b, _) => CExpr::During(Box::new(self.expr(a)?), self.path_or_edge(b)),
-            Expr::Within {
-                a, days, after, b, ..
-            } => CExpr::Within {
-                a: Box::new(self.expr(a)?),
-                days: *days,
-                after: *after,
-                b: Box::new(self.expr(b)?),
-            },
-            Expr::IsNull(a, n, _) => CExpr::IsNull(Box::new(self.is_null_operand(a)?), *n),
-            Expr::In(a, lits, _) => CExpr::In(
-                Box::new(self.expr(a)?),
-                lits.iter()
-                    .map(|l| match l {
-                        Lit::Null => CLit::Null,
-                        Lit::Bool(b) => CLit::Bool(*b),
-                        Lit::Num(n) => CLit::Num(*n),
-                        Lit::Str(s) => CLit::Str(s.clone()),
-                        Lit::Date(d) => CLit::Date(*d),
-                    })
-                    .collect(),
-            ),
-            Expr::KindTest(v, kinds, _) => match self.node.get(v) {
-                Some(&s) => CExpr::KindTest(s, kinds_mask(kinds)),
-                None => CExpr::Lit(CLit::Null),
-            },
-            Expr::Arith(op, a, b, _) => {
-                CExpr::Arith(*op, Box::new(self.expr(a)?), Box::new(self.expr(b)?))
-            }
-            Expr::Exists(q, _) => {
-                let outer = Outer {
-                    plan_nodes: self.node,
-                    plan_edges: self.edge,
-                    plan_paths: self.path,
-                };
-                let sub = plan_branch(
-                    &q.patterns,
-                    q.filter.as_ref(),
-                    &[],
-                    self.vars,
-                    self.snap,
-                    Some(&outer),
-                )?;
-                CExpr::Exists(Box::new(sub))
-            }
-        })
-    }
-
-    /// `v IS NULL` on a node variable tests whether the matched branch binds it.
-    fn is_null_operand(&self, e: &Expr) -> Result<CExpr, EngineError> {
-        if let Expr::Var(v, _) = e {
-            if self.node.contains_key(v) {
-                return Ok(CExpr::Lit(CLit::Bool(true)));
-            }
-            if self.edge.contains_key(v) || self.path.contains_key(v) {
-                return Ok(CExpr::Lit(CLit::Bool(true)));
-            }
-            return Ok(CExpr::Missing);
-        }
-        self.expr(e)
-    }
-
-    fn prop(&self, base: &Expr, name: &str) -> CExpr {
-        match base {
-            Expr::Var(v, _) => {
-                if let Some(&s) = self.node.get(v) {
-                    let kinds = node_kinds(self.vars, v);
-                    return match node_prop(&kinds, name) {
-                        Some(p) => CExpr::NodeProp(s, p),
-                        None => CExpr::Lit(CLit::Null),
-                    };
-                }
-                if let Some(&s) = self.edge.get(v) {
-                    return edge_prop(name).map_or(CExpr::Lit(CLit::Null), |p| {
-                        CExpr::EdgeProp(EdgeAt::Slot(s), p)
-                    });
-                }
-                CExpr::Missing
-            }
-            Expr::Call(f, args, _) if f == "first" || f == "last" => {
-                match self.path_or_edge(&args[0]) {
-                    PathOrEdge::Path(p) => edge_prop(name).map_or(CExpr::Lit(CLit::Null), |ep| {
-                        CExpr::EdgeProp(
-                            if f == "first" {
-                                EdgeAt::First(p)
-                            } else {
-                                EdgeAt::Last(p)
-                            },
-                            ep,
-                        )
-                    }),
-                    PathOrEdge::Edge(s) => edge_prop(name).map_or(CExpr::Lit(CLit::Null), |ep| {
-                        CExpr::EdgeProp(EdgeAt::Slot(s), ep)
-                    }),
-                    PathOrEdge::Missing => CExpr::Missing,
-                }
-            }
-            _ => CExpr::Lit(CLit::Null),
-        }
-    }
-}
-
-fn node_prop(kinds: &[NodeKind], name: &str) -> Option<NodeProp> {
-    let main = |k: NodeKind| {
-        if kinds.is_empty() || kinds.contains(&k) {
-            Some(NodeProp::MainDate(k))
-        } else {
-            None
-        }
-    };
-    Some(match name {
-        "id" => NodeProp::Id,
-        "name" => NodeProp::Name,
-        "kind" => NodeProp::Kind,
-        "birth_date" => return main(NodeKind::Person),
-        "founded" => return main(NodeKind::Company),
-        "published" => return main(NodeKind::Tender),
-        "signed" => return main(NodeKind::Contract),
-        "paid" => return main(NodeKind::Subsidy),
-        "death_date" => NodeProp::Death,
-        "id_number" => NodeProp::Identifier(NodeKind::Person),
-        "credit_code" => NodeProp::Identifier(NodeKind::Company),
-        "listed" => NodeProp::Listed,
-        "blacklisted" => NodeProp::Blacklisted,
-        "official" => NodeProp::Official,
-        "amount" => NodeProp::Amount,
-        "budget" => NodeProp::Budget,
-        "phone" => NodeProp::Phone,
-        "address" => NodeProp::Address,
-        "title" => NodeProp::Title,
-        _ => return None,
-    })
-}
-
-fn edge_prop(name: &str) -> Option<EdgeProp> {
-    Some(match name {
-        "start" => EdgeProp::Start,
-        "end" => EdgeProp::End,
-        "label" | "relation" | "role" | "title" => EdgeProp::Label,
-        "kind" => EdgeProp::Kind,
-        "share_pct" | "amount" => EdgeProp::Value,
-        "won" => EdgeProp::Won,
-        "submitted" => EdgeProp::Submitted,
-        _ => return None,
-    })
 }
 
 struct Search<'a, 'q> {

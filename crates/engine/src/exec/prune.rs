@@ -1,6 +1,6 @@
 //! Semi-join pruning: before a branch runs, work out for every node variable a set of nodes
 //! that could still complete a match once it is bound there, and drop a binding as soon as it
-//! falls outside.
+//! falls outside. The sets (`ir::Needs`) are plan data; this file computes them.
 //!
 //! Why: a depth-first executor spends most of its time on bindings that fail several steps
 //! later. In `relative_wins`, an official has some twenty relatives within two family hops,
@@ -12,26 +12,30 @@
 //! official. The sets ignore dates and `as_of` (they only over-approximate), so pruning never
 //! loses a match.
 
-use super::graph::G;
-use super::plan::{KindMask, Plan, RelSpec, Step};
-use super::run::directions;
+use super::graph::{directions, each_edge, G};
+use super::ir::{
+    contains as get, pair, Bits, KindMask, Needs, Pairs, Plan, RelSpec, Step, TypeSpec,
+};
 use qinglian_model::{EdgeKind, NodeKind};
 use qinglian_rules::ast::Dir;
 
-/// A set of nodes, one bit per node.
-pub(crate) type Bits = Vec<u64>;
+/// When a run computes its pruning sets.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Pruning {
+    /// When the plan expects to touch more rows than the sets would cost to compute.
+    #[default]
+    Auto,
+    /// Always (tests compare it with `Never`).
+    Always,
+    /// Never.
+    Never,
+}
 
 /// Past this share of all nodes, a set prunes too little to pay for computing it further.
 const DENSE: f64 = 0.5;
 
 fn empty(n: usize) -> Bits {
     vec![0; n.div_ceil(64)]
-}
-
-#[inline]
-fn get(b: &[u64], i: u32) -> bool {
-    b.get(i as usize / 64)
-        .is_some_and(|w| w & (1 << (i % 64)) != 0)
 }
 
 #[inline]
@@ -86,7 +90,7 @@ fn label_ok(g: &G<'_>, rel: &RelSpec, t: usize, e: usize, inverted: bool) -> boo
 
 /// Per raw label code, whether an edge read from `cur`'s side passes `spec`'s label filter;
 /// `None` when every label passes.
-fn label_table(g: &G<'_>, spec: &super::plan::TypeSpec, inverted: bool) -> Option<Vec<bool>> {
+fn label_table(g: &G<'_>, spec: &TypeSpec, inverted: bool) -> Option<Vec<bool>> {
     let mask = spec.mask.as_ref()?;
     let kind = EdgeKind::ALL[spec.kind as usize];
     let inv = g.snap.inverse_labels(kind);
@@ -181,39 +185,6 @@ fn reach(
     Some((acc, within))
 }
 
-/// What pruning knows about a plan: per node slot, the nodes a binding there must belong to
-/// (`None`: any); per variable-length step, the `within` sets of [`reach`].
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Needs {
-    pub slots: Vec<Option<Bits>>,
-    pub walks: Vec<Vec<Bits>>,
-    /// Per step, for an expansion whose next step is a check back to an earlier node.
-    pub pairs: Vec<Option<Pairs>>,
-}
-
-/// The pairs (x, z) such that an expansion from `x` reaches some `y` that the following check
-/// connects to `z`.
-///
-/// Why: `relative_wins` reaches some 600,000 (company, official's agency) bindings; expanding
-/// each company's contracts and checking each contract's agency costs two random reads per
-/// contract, and 1 in 5,000 passes. The pairs that can pass are a small set (one per
-/// contract) built by one sequential pass over the contracts, and a lookup in it stays in
-/// cache.
-#[derive(Clone, Debug)]
-pub(crate) struct Pairs {
-    /// Slot of the expansion's `from` node.
-    pub from: usize,
-    /// Slot of the node the check connects back to.
-    pub other: usize,
-    pub set: rustc_hash::FxHashSet<u64>,
-}
-
-/// The key of a pair.
-#[inline]
-pub(crate) fn pair(x: u32, z: u32) -> u64 {
-    (u64::from(x) << 32) | u64::from(z)
-}
-
 /// Past this many edges, building a pair set costs more than it is likely to save.
 const PAIR_EDGES: usize = 4_000_000;
 
@@ -270,7 +241,7 @@ fn pairs(g: &G<'_>, plan: &Plan, i: usize) -> Option<Pairs> {
             for (on, y) in ys {
                 if on {
                     seen += 1;
-                    super::run::each_edge(g, rel2, y_left, y, |_, _| {
+                    each_edge(g, rel2, y_left, y, |_, _| {
                         fan += 1;
                         true
                     });
@@ -287,7 +258,7 @@ fn pairs(g: &G<'_>, plan: &Plan, i: usize) -> Option<Pairs> {
         for e in 0..v.len() {
             let (s, d) = (v.src[e], v.dst[e]);
             let mut add = |x: u32, y: u32| {
-                super::run::each_edge(g, rel2, y_left, y, |_, z| {
+                each_edge(g, rel2, y_left, y, |_, z| {
                     set.insert(pair(x, z));
                     true
                 });
@@ -427,16 +398,4 @@ pub(crate) fn needs(g: &G<'_>, plan: &Plan, always: bool) -> Needs {
         walks,
         pairs,
     }
-}
-
-/// Whether `x` is in `b`.
-#[inline]
-pub(crate) fn allows_bits(b: &[u64], x: u32) -> bool {
-    get(b, x)
-}
-
-/// Whether node `x` may be bound to a slot with requirement `need`.
-#[inline]
-pub(crate) fn allows(need: &Option<Bits>, x: u32) -> bool {
-    need.as_ref().is_none_or(|b| get(b, x))
 }

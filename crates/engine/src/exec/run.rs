@@ -4,9 +4,11 @@
 //! bundle-id ranks along the chain, then the earliest source rows, is kept. The choice does
 //! not depend on the order in which threads find matches, so output is deterministic.
 
-use super::graph::{Bind, EdgeRef, G};
-use super::plan::{ChainItem, KindMask, Plan, RelSpec, Start, Step, TypeSpec};
-use qinglian_model::{EdgeKind, NodeKind};
+use super::expr::Val;
+use super::graph::{each_edge, label_ok, Bind, EdgeRef, Walks, G};
+use super::ir::{CExpr, ChainItem, KindMask, Needs, Plan, RelSpec, Start, Step};
+use super::prune::{self, Pruning};
+use qinglian_model::NodeKind;
 use qinglian_rules::ast::Dir;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -75,7 +77,7 @@ struct Collect<'p> {
 
 /// How a match is coloured: the rule's grades (first that holds) or its default.
 pub(crate) struct Grader<'p> {
-    pub grades: &'p [(qinglian_rules::Severity, super::expr::CExpr)],
+    pub grades: &'p [(qinglian_rules::Severity, CExpr)],
     pub default: qinglian_rules::Severity,
 }
 
@@ -198,121 +200,6 @@ fn witness(g: &G<'_>, plan: &Plan, b: &Bind) -> WitKey {
     w
 }
 
-/// Which adjacency lists an expansion reads, and whether labels read inverted.
-#[inline]
-pub(crate) fn directions(dir: Dir, from_left: bool) -> (bool, bool) {
-    match (dir, from_left) {
-        (Dir::Out, true) | (Dir::In, false) => (true, false),
-        (Dir::In, true) | (Dir::Out, false) => (false, true),
-        (Dir::Both, _) => (true, true),
-    }
-}
-
-#[inline]
-fn label_ok(g: &G<'_>, t: &TypeSpec, e: usize, inverted: bool) -> bool {
-    if t.mask.is_none() {
-        return true;
-    }
-    code_ok(g, t, g.ev[t.kind as usize].label(e), inverted)
-}
-
-#[inline]
-fn code_ok(g: &G<'_>, t: &TypeSpec, code: u32, inverted: bool) -> bool {
-    let Some(mask) = &t.mask else { return true };
-    let mut c = code;
-    if inverted
-        && matches!(
-            EdgeKind::ALL[t.kind as usize],
-            EdgeKind::Relation | EdgeKind::Declared
-        )
-    {
-        c = g
-            .snap
-            .inverse_labels(EdgeKind::ALL[t.kind as usize])
-            .get(c as usize)
-            .copied()
-            .unwrap_or(c);
-    }
-    mask.get(c as usize).copied().unwrap_or(false)
-}
-
-/// Calls `f(edge, far node)` for every edge an expansion may take from `cur`.
-#[inline]
-pub(crate) fn each_edge(
-    g: &G<'_>,
-    rel: &RelSpec,
-    from_left: bool,
-    cur: u32,
-    mut f: impl FnMut(EdgeRef, u32) -> bool,
-) -> bool {
-    let (use_out, use_in) = directions(rel.dir, from_left);
-    let both = rel.dir == Dir::Both;
-    for t in &rel.types {
-        let k = t.kind as usize;
-        let v = &g.ev[k];
-        // Labels read from the pattern's left node: an out-edge of the right node, or an
-        // in-edge of the left node, is read inverted.
-        if both {
-            if let Some(ents) = v.both(cur) {
-                for ent in ents {
-                    let head = ent[2] & crate::snapshot::BOTH_HEAD != 0;
-                    let e = (ent[2] & !crate::snapshot::BOTH_HEAD) as usize;
-                    if code_ok(g, t, ent[1], if head { from_left } else { !from_left })
-                        && g.edge_known(k, e)
-                        && !f(
-                            EdgeRef {
-                                kind: t.kind,
-                                idx: e as u32,
-                            },
-                            ent[0],
-                        )
-                    {
-                        return false;
-                    }
-                }
-                continue;
-            }
-        }
-        if use_out && g.has(k, 0, cur) {
-            let r = v.out(cur);
-            let base = r.start;
-            for (j, ent) in v.out_ent[r].iter().enumerate() {
-                let e = base + j;
-                if code_ok(g, t, ent[1], both && !from_left)
-                    && g.edge_known(k, e)
-                    && !f(
-                        EdgeRef {
-                            kind: t.kind,
-                            idx: e as u32,
-                        },
-                        ent[0],
-                    )
-                {
-                    return false;
-                }
-            }
-        }
-        if use_in && g.has(k, 1, cur) {
-            for ent in &v.in_ent[v.in_range(cur)] {
-                let e = ent[2] as usize;
-                if code_ok(g, t, ent[1], both && from_left)
-                    && g.edge_known(k, e)
-                    && !f(
-                        EdgeRef {
-                            kind: t.kind,
-                            idx: e as u32,
-                        },
-                        ent[0],
-                    )
-                {
-                    return false;
-                }
-            }
-        }
-    }
-    true
-}
-
 #[inline]
 fn kind_ok(g: &G<'_>, mask: &KindMask, n: u32) -> bool {
     mask == &[true; NodeKind::COUNT] || mask[g.kind_idx(n)]
@@ -369,7 +256,7 @@ fn go(g: &G<'_>, plan: &Plan, i: usize, b: &mut Bind, sink: &mut dyn Sink) -> bo
             edge,
             to_kinds,
         } => {
-            if !plan.pair_allows(i, b) {
+            if !plan.pair_allows(i, &b.nodes) {
                 return true;
             }
             let (cur, target) = (b.nodes[*from], b.nodes[*to]);
@@ -402,7 +289,7 @@ fn go(g: &G<'_>, plan: &Plan, i: usize, b: &mut Bind, sink: &mut dyn Sink) -> bo
         } => {
             let day = match valid_at {
                 Some(d) => match g.eval(d, b) {
-                    super::expr::Val::Date(d) => Some(d),
+                    Val::Date(d) => Some(d),
                     _ => return true, // valid_at(_, null) is never true
                 },
                 None => None,
@@ -477,13 +364,7 @@ struct PathSpec<'p> {
 }
 
 /// Every trail of `lo..=hi` edges from `cur` (no edge twice), with its end node.
-fn collect(
-    g: &G<'_>,
-    s: &PathSpec<'_>,
-    cur: u32,
-    trail: &mut Vec<EdgeRef>,
-    out: &mut super::graph::Walks,
-) {
+fn collect(g: &G<'_>, s: &PathSpec<'_>, cur: u32, trail: &mut Vec<EdgeRef>, out: &mut Walks) {
     let depth = trail.len() as u32;
     if depth >= s.lo {
         let ends_here = match s.target {
@@ -548,7 +429,7 @@ pub(crate) fn run_branch(
     grader: &Grader<'_>,
     branch: usize,
     limits: &Limits,
-    pruning: super::Pruning,
+    pruning: Pruning,
 ) -> (FxHashMap<Key, Best>, bool) {
     // Start items: (kind index of edge or u8::MAX for nodes, index).
     let items: Vec<(u8, u32, u32)> = match &plan.start {
@@ -574,9 +455,9 @@ pub(crate) fn run_branch(
         Start::Bound => Vec::new(),
     };
     plan.need.get_or_init(|| match pruning {
-        super::Pruning::Never => super::prune::Needs::default(),
-        super::Pruning::Always => super::prune::needs(g, plan, true),
-        super::Pruning::Auto => super::prune::needs(g, plan, false),
+        Pruning::Never => Needs::default(),
+        Pruning::Always => prune::needs(g, plan, true),
+        Pruning::Auto => prune::needs(g, plan, false),
     });
     let merged = items
         .par_iter()

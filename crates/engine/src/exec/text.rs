@@ -1,10 +1,24 @@
 //! Plans and conditions in words: `rules explain`, and the time windows a finding cites.
 
-use super::expr::{CExpr, CLit, EdgeAt, EdgeProp, NodeProp, PathOrEdge, Val};
+use super::expr::Val;
 use super::graph::{Bind, G};
-use super::plan::{Plan, RelSpec, Start, Step};
+use super::ir::{CExpr, CLit, EdgeAt, EdgeProp, NodeProp, PathOrEdge, Plan, RelSpec, Start, Step};
 use qinglian_model::{EdgeKind, NodeKind};
 use qinglian_rules::ast::{CmpOp, Dir};
+
+/// A value as text, for explanations and windows.
+pub(crate) fn show(g: &G<'_>, v: Val<'_>) -> String {
+    match v {
+        Val::Null => "—".into(),
+        Val::Bool(b) => b.to_string(),
+        Val::Num(n) if n.fract() == 0.0 && n.abs() < 1e15 => format!("{}", n as i64),
+        Val::Num(n) => format!("{n}"),
+        Val::Date(d) => qinglian_model::Date(d).to_string(),
+        Val::Str(s) => s.to_owned(),
+        Val::Code(tag, c) => g.snap.code_text(tag as usize, c).to_owned(),
+        Val::Node(n) => g.snap.name(n).to_owned(),
+    }
+}
 
 fn name_of(map: &std::collections::BTreeMap<String, usize>, s: usize) -> String {
     map.iter()
@@ -293,7 +307,7 @@ fn is_date(e: &CExpr) -> bool {
 pub(crate) fn windows(g: &G<'_>, p: &Plan, b: &Bind) -> Vec<String> {
     let mut out = Vec::new();
     for c in p.conditions.iter().filter(|c| is_temporal(c)) {
-        let val = |x: &CExpr| super::show(g, g.eval(x, b));
+        let val = |x: &CExpr| show(g, g.eval(x, b));
         let intervals = |pe: &PathOrEdge| {
             g.edges_of(b, *pe)
                 .iter()
