@@ -212,8 +212,8 @@ pub fn screen_all(
     if verbose {
         for r in &done.per_rule {
             eprintln!(
-                "{:<22} {:>7} findings in {:>8.1} ms{}",
-                r.rule,
+                "{} {:>7} findings in {:>8.1} ms{}",
+                out::left(&r.rule, 22),
                 r.findings,
                 r.elapsed.as_secs_f64() * 1e3,
                 if r.truncated { " (truncated)" } else { "" }
