@@ -47,14 +47,87 @@ pub fn build_to_file<S: Store>(db: &GraphDb<S>, path: &Path) -> Result<(), Engin
     Ok(())
 }
 
+/// Writes the snapshot of everything `db` holds, front to back: the node columns and indexes,
+/// each edge kind's arrays, then the node flags (official comes from the POSITION edges) and
+/// the metadata (section offsets, label tables, statistics) in the trailer.
 fn build_into<S: Store, W: Write>(db: &GraphDb<S>, mut w: Writer<W>) -> Result<W, EngineError> {
     let state = db.state().clone();
+    let files = file_table(db, state.next_file as usize)?;
+    let NodeLayout {
+        nodes,
+        snap_of,
+        rank,
+        perm,
+        kind_start,
+    } = node_layout(db, state.next_node as usize)?;
+    let n = nodes.len();
+    let Blacklist {
+        listed,
+        mut flags,
+        by_node: bl_of,
+    } = blacklist_columns(db, &snap_of, n)?;
+
+    let mut ns = NodeSecs::default();
+    write_names(&mut w, &mut ns, &nodes, rank, perm)?;
+    write_values(&mut w, &mut ns, &nodes)?;
+    let codes = write_code_indexes(&mut w, &mut ns, &nodes)?;
+    ns.listed = w.put(&listed).map_err(io)?;
+    drop(listed);
+    write_lookups(&mut w, &mut ns, &nodes)?;
+    write_details(&mut w, &mut ns, &nodes, &bl_of)?;
+    drop(nodes);
+
+    let built = edge_arrays(db, &snap_of, &kind_start)?;
+    drop(snap_of);
+    let mut stats = Stats {
+        code_pairs: codes.pairs,
+        code_nodes: codes.nodes,
+        ..Stats::default()
+    };
+    for k in NodeKind::ALL {
+        stats.nodes[k.index()] = u64::from(kind_start[k.index() + 1] - kind_start[k.index()]);
+    }
+    let mut edges = Vec::new();
+    let mut labels = Vec::new();
+    let mut inverse = Vec::new();
+    for (k, (a, lab)) in built.into_iter().enumerate() {
+        let kind = EdgeKind::ALL[k];
+        if kind == EdgeKind::Position {
+            for &s in &a.src {
+                flags[s as usize] |= flag::OFFICIAL;
+            }
+        }
+        edge_stats(&mut stats, k, &a, &kind_start);
+        inverse.push(inverse_labels(&lab));
+        labels.push(lab);
+        edges.push(write_edge_kind(&mut w, kind, &a, n)?);
+    }
+    ns.flags = w.put(&flags).map_err(io)?;
+    let meta = Meta {
+        version: META_VERSION,
+        generation: state.generation,
+        n: n as u32,
+        kind_start,
+        files,
+        labels,
+        inverse,
+        nodes: ns,
+        edges,
+        stats,
+    };
+    let enc = postcard::to_allocvec(&meta).map_err(|e| EngineError::Snapshot(e.to_string()))?;
+    w.finish(&enc).map_err(io)
+}
+
+/// The source file table, indexed by file id (sources cite files by id; a finding's evidence
+/// names the file and the load that brought it).
+fn file_table<S: Store>(db: &GraphDb<S>, next_file: usize) -> Result<Vec<FileMeta>, EngineError> {
     let mut files = vec![
         FileMeta {
             load: 0,
             name: String::new()
         };
-        state.next_file as usize
+        next_file
     ];
     for f in db.files()? {
         if let Some(slot) = files.get_mut(f.id.0 as usize) {
@@ -64,10 +137,74 @@ fn build_into<S: Store, W: Write>(db: &GraphDb<S>, mut w: Writer<W>) -> Result<W
             };
         }
     }
+    Ok(files)
+}
 
-    // Nodes: decode every chunk in parallel, then fold later records into earlier ones.
+/// The nodes in node-id order and the maps between the store's ids and the snapshot's.
+struct NodeLayout {
+    /// Records by snapshot node id.
+    nodes: Vec<NodeRecord>,
+    /// Store node id -> snapshot node id (`u32::MAX`: no such node).
+    snap_of: Vec<u32>,
+    /// Per snapshot node id, its position in bundle-id order across kinds.
+    rank: Vec<u32>,
+    /// Canonical (kind, bundle id) position -> snapshot node id.
+    perm: Vec<u32>,
+    /// Start of each kind's id range (and the end of the last).
+    kind_start: [u32; NodeKind::COUNT + 1],
+}
+
+/// Decides every node's snapshot id: the canonical (kind, bundle id) order, with people laid
+/// out by family (see [`locality_order`]), and ranks in bundle-id order across kinds.
+fn node_layout<S: Store>(db: &GraphDb<S>, next_node: usize) -> Result<NodeLayout, EngineError> {
+    let mut recs = node_records(db, next_node)?;
+    let order = canonical_order(&recs);
+    let n = order.len();
+    let kind_start = kind_starts(&recs, &order);
+    let mut canon_of = vec![u32::MAX; recs.len()];
+    for (c, &old) in order.iter().enumerate() {
+        canon_of[old as usize] = c as u32;
+    }
+    let rank_canon = bundle_id_ranks(&recs, &order, &kind_start);
+    let rel = family_edges(db)?;
+    let perm = locality_order(&rel, &canon_of, &kind_start, n);
+    drop(rel);
+    let mut snap_of = vec![u32::MAX; recs.len()];
+    for (old, &c) in canon_of.iter().enumerate() {
+        if c != u32::MAX {
+            snap_of[old] = perm[c as usize];
+        }
+    }
+    drop(canon_of);
+    let mut rank = vec![0u32; n];
+    for (c, &r) in rank_canon.iter().enumerate() {
+        rank[perm[c] as usize] = r;
+    }
+    drop(rank_canon);
+    // Records in canonical order (a sequential pass), then moved to their node ids.
+    let mut nodes: Vec<NodeRecord> = order
+        .iter()
+        .filter_map(|&i| recs[i as usize].take())
+        .collect();
+    drop((recs, order));
+    permute_in_place(&mut nodes, &perm);
+    Ok(NodeLayout {
+        nodes,
+        snap_of,
+        rank,
+        perm,
+        kind_start,
+    })
+}
+
+/// Every node record by store id, decoded chunk by chunk in parallel; a later load's record
+/// of the same node is folded into the earlier one (new sources, aliases, properties).
+fn node_records<S: Store>(
+    db: &GraphDb<S>,
+    next_node: usize,
+) -> Result<Vec<Option<NodeRecord>>, EngineError> {
     let chunks = db.node_chunks()?;
-    let mut recs: Vec<Option<NodeRecord>> = vec![None; state.next_node as usize];
+    let mut recs: Vec<Option<NodeRecord>> = vec![None; next_node];
     for batch in chunks.chunks(256) {
         let decoded: Vec<Vec<NodeRecord>> = batch
             .par_iter()
@@ -84,7 +221,13 @@ fn build_into<S: Store, W: Write>(db: &GraphDb<S>, mut w: Writer<W>) -> Result<W
             }
         }
     }
-    drop(chunks);
+    Ok(recs)
+}
+
+/// The store ids of the nodes in canonical order: by kind, then bundle id. Node ids follow it
+/// except within the Person range, laid out for locality (see [`locality_order`]), so each
+/// kind is a contiguous id range and bundle ids are found by binary search.
+fn canonical_order(recs: &[Option<NodeRecord>]) -> Vec<u32> {
     let mut order: Vec<u32> = (0..recs.len() as u32)
         .filter(|&i| recs[i as usize].is_some())
         .collect();
@@ -97,11 +240,13 @@ fn build_into<S: Store, W: Write>(db: &GraphDb<S>, mut w: Writer<W>) -> Result<W
     if order.par_windows(2).any(|w| key(w[0]) > key(w[1])) {
         order.par_sort_unstable_by(|&a, &b| key(a).cmp(&key(b)));
     }
-    let n = order.len();
-    // `order` is the canonical order: by kind, then bundle id. Node ids follow it except
-    // within the Person range, laid out for locality (see `locality_order`).
+    order
+}
+
+/// Where each kind's range starts in the canonical order (and where the last ends).
+fn kind_starts(recs: &[Option<NodeRecord>], order: &[u32]) -> [u32; NodeKind::COUNT + 1] {
     let mut kind_start = [0u32; NodeKind::COUNT + 1];
-    for &i in &order {
+    for &i in order {
         if let Some(r) = &recs[i as usize] {
             kind_start[r.kind.index() + 1] += 1;
         }
@@ -109,12 +254,18 @@ fn build_into<S: Store, W: Write>(db: &GraphDb<S>, mut w: Writer<W>) -> Result<W
     for i in 1..=NodeKind::COUNT {
         kind_start[i] += kind_start[i - 1];
     }
-    let mut canon_of = vec![u32::MAX; recs.len()];
-    for (c, &old) in order.iter().enumerate() {
-        canon_of[old as usize] = c as u32;
-    }
-    // Ranks (position in bundle-id order across kinds): each kind's run of the canonical order
-    // is sorted by bundle id; merge the runs.
+    kind_start
+}
+
+/// Per canonical position, the node's rank in bundle-id order across all kinds: findings and
+/// witnesses compare nodes by it, so that output never depends on node ids. Each kind's run of
+/// the canonical order is sorted by bundle id already; the runs are merged.
+fn bundle_id_ranks(
+    recs: &[Option<NodeRecord>],
+    order: &[u32],
+    kind_start: &[u32; NodeKind::COUNT + 1],
+) -> Vec<u32> {
+    let n = order.len();
     let ext_of = |c: u32| {
         recs[order[c as usize] as usize]
             .as_ref()
@@ -139,11 +290,15 @@ fn build_into<S: Store, W: Write>(db: &GraphDb<S>, mut w: Writer<W>) -> Result<W
         rank_canon[heads[k] as usize] = r;
         heads[k] += 1;
     }
+    rank_canon
+}
 
-    // Family edges' endpoints (only the leading fields of each edge record, no allocation),
-    // to lay people out by family before anything is written in node order.
+/// The (tail, head) store ids of every family (RELATION) edge, decoding only the leading
+/// fields of each edge record (no allocation): what [`locality_order`] lays people out by,
+/// needed before anything is written in node order.
+fn family_edges<S: Store>(db: &GraphDb<S>) -> Result<Vec<(u32, u32)>, EngineError> {
     let chunks = db.edge_chunks()?;
-    let rel: Vec<(u32, u32)> = chunks
+    let rel = chunks
         .par_iter()
         .map(|(k, v)| {
             decode_chunk_heads::<(EdgeKind, qinglian_model::NodeId, qinglian_model::NodeId)>(k, v)
@@ -156,40 +311,39 @@ fn build_into<S: Store, W: Write>(db: &GraphDb<S>, mut w: Writer<W>) -> Result<W
         })
         .collect::<Result<Vec<_>, _>>()?
         .concat();
-    drop(chunks);
-    let perm = locality_order(&rel, &canon_of, &kind_start, n);
-    drop(rel);
-    let mut snap_of = vec![u32::MAX; recs.len()];
-    for (old, &c) in canon_of.iter().enumerate() {
-        if c != u32::MAX {
-            snap_of[old] = perm[c as usize];
-        }
-    }
-    drop(canon_of);
-    let mut rank = vec![0u32; n];
-    for (c, &r) in rank_canon.iter().enumerate() {
-        rank[perm[c] as usize] = r;
-    }
-    drop(rank_canon);
-    // Records in canonical order (a sequential pass), then moved to their node ids in place:
-    // following the permutation's cycles with swaps allocates nothing (a gathered copy of
-    // 1.4 M records was 350 MB of fresh pages).
-    let mut nodes: Vec<NodeRecord> = order
-        .iter()
-        .filter_map(|&i| recs[i as usize].take())
-        .collect();
-    drop((recs, order));
-    let mut at = perm.clone();
-    for i in 0..n {
+    Ok(rel)
+}
+
+/// Moves `nodes[c]` to `nodes[perm[c]]` for every `c`, following the permutation's cycles with
+/// swaps: this allocates nothing (a gathered copy of 1.4 M records was 350 MB of fresh pages).
+fn permute_in_place(nodes: &mut [NodeRecord], perm: &[u32]) {
+    let mut at = perm.to_vec();
+    for i in 0..nodes.len() {
         while at[i] as usize != i {
             let j = at[i] as usize;
             nodes.swap(i, j);
             at.swap(i, j);
         }
     }
-    drop(at);
+}
 
-    // Blacklist entries become node columns (earliest known date) and detail.
+/// What the blacklist adds to the nodes.
+struct Blacklist {
+    /// Per node, the earliest listing date (`NO_DATE`: not listed, or listed without a date).
+    listed: Vec<i32>,
+    /// Per node, `flag::BLACKLISTED` where listed (`flag::OFFICIAL` is added with the edges).
+    flags: Vec<u8>,
+    /// The entries of each listed node, for its detail record.
+    by_node: FxHashMap<u32, Vec<BlacklistRecord>>,
+}
+
+/// Turns blacklist entries into node columns (rules test `blacklisted` and `listed` as node
+/// properties) and per-node detail.
+fn blacklist_columns<S: Store>(
+    db: &GraphDb<S>,
+    snap_of: &[u32],
+    n: usize,
+) -> Result<Blacklist, EngineError> {
     let mut listed = vec![i32::MAX; n];
     let mut flags = vec![0u8; n];
     let mut bl_of: FxHashMap<u32, Vec<BlacklistRecord>> = FxHashMap::default();
@@ -208,8 +362,22 @@ fn build_into<S: Store, W: Write>(db: &GraphDb<S>, mut w: Writer<W>) -> Result<W
             *l = NO_DATE;
         }
     }
+    Ok(Blacklist {
+        listed,
+        flags,
+        by_node: bl_of,
+    })
+}
 
-    let mut ns = NodeSecs::default();
+/// Writes the string columns (bundle ids, names, identifiers), the ranks, and the canonical
+/// order that lookups by bundle id binary-search.
+fn write_names<W: Write>(
+    w: &mut Writer<W>,
+    ns: &mut NodeSecs,
+    nodes: &[NodeRecord],
+    rank: Vec<u32>,
+    perm: Vec<u32>,
+) -> Result<(), EngineError> {
     let (off, bytes) = strings(nodes.iter().map(|r| r.ext_id.as_str()));
     (ns.ext_off, ns.ext_bytes) = (w.put(&off).map_err(io)?, w.put(&bytes).map_err(io)?);
     let (off, bytes) = strings(nodes.iter().map(|r| r.name.as_str()));
@@ -222,6 +390,15 @@ fn build_into<S: Store, W: Write>(db: &GraphDb<S>, mut w: Writer<W>) -> Result<W
     // Canonical position -> node id, which is what lookups by bundle id binary-search.
     ns.ext_sorted = w.put(&perm).map_err(io)?;
     drop(perm);
+    Ok(())
+}
+
+/// Writes the columns rules compare: each kind's main date, death dates, amounts.
+fn write_values<W: Write>(
+    w: &mut Writer<W>,
+    ns: &mut NodeSecs,
+    nodes: &[NodeRecord],
+) -> Result<(), EngineError> {
     let nodate = |d: Option<qinglian_model::Date>| d.map_or(NO_DATE, |d| d.0);
     let date: Vec<i32> = nodes.iter().map(|r| nodate(r.attrs.main_date())).collect();
     ns.date = w.put(&date).map_err(io)?;
@@ -238,6 +415,26 @@ fn build_into<S: Store, W: Write>(db: &GraphDb<S>, mut w: Writer<W>) -> Result<W
         .map(|r| r.attrs.amount().unwrap_or(f64::NAN))
         .collect();
     ns.amount = w.put(&amount).map_err(io)?;
+    Ok(())
+}
+
+/// Per code column (phone, address): the statistics the planner costs an equality join with.
+struct CodeStats {
+    /// Σ over codes of (nodes with the code)².
+    pairs: [u64; 2],
+    /// Nodes with a code.
+    nodes: [u64; 2],
+}
+
+/// Writes companies' normalised phones and addresses as codes, and per column an index from
+/// code to the nodes that have it and to its text: `x.phone = y.phone` runs as a join through
+/// it instead of comparing every pair.
+fn write_code_indexes<W: Write>(
+    w: &mut Writer<W>,
+    ns: &mut NodeSecs,
+    nodes: &[NodeRecord],
+) -> Result<CodeStats, EngineError> {
+    let n = nodes.len();
     let mut phone_codes: FxHashMap<String, u32> = FxHashMap::default();
     let mut addr_codes: FxHashMap<String, u32> = FxHashMap::default();
     let code = |m: &mut FxHashMap<String, u32>, v: Option<String>| -> u32 {
@@ -293,7 +490,20 @@ fn build_into<S: Store, W: Write>(db: &GraphDb<S>, mut w: Writer<W>) -> Result<W
         ns.code_text_off[tag] = w.put(&toff).map_err(io)?;
         ns.code_text[tag] = w.put(&tbytes).map_err(io)?;
     }
-    ns.listed = w.put(&listed).map_err(io)?;
+    Ok(CodeStats {
+        pairs: code_pairs,
+        nodes: code_count,
+    })
+}
+
+/// Writes each node's first source row, and the sorted indexes that search and lookups use:
+/// nodes by identifier, by name, and by alias.
+fn write_lookups<W: Write>(
+    w: &mut Writer<W>,
+    ns: &mut NodeSecs,
+    nodes: &[NodeRecord],
+) -> Result<(), EngineError> {
+    let n = nodes.len();
     let src_file: Vec<u32> = nodes
         .iter()
         .map(|r| r.sources.first().map_or(0, |p| p.file.0))
@@ -331,9 +541,19 @@ fn build_into<S: Store, W: Write>(db: &GraphDb<S>, mut w: Writer<W>) -> Result<W
     ns.alias_node = w
         .put(&aliases.iter().map(|(_, i)| *i).collect::<Vec<u32>>())
         .map_err(io)?;
-    drop(aliases);
-    // Details, encoded in parallel batches and streamed in order.
-    let mut detail_off = Vec::with_capacity(n + 1);
+    Ok(())
+}
+
+/// Writes every node's detail record (aliases, identifier, attributes, properties, sources,
+/// blacklist entries), read only when a node is shown: encoded in parallel batches and
+/// streamed in order, with their offsets.
+fn write_details<W: Write>(
+    w: &mut Writer<W>,
+    ns: &mut NodeSecs,
+    nodes: &[NodeRecord],
+    bl_of: &FxHashMap<u32, Vec<BlacklistRecord>>,
+) -> Result<(), EngineError> {
+    let mut detail_off = Vec::with_capacity(nodes.len() + 1);
     detail_off.push(0u64);
     let start = w.begin().map_err(io)?;
     let mut total = 0u64;
@@ -362,10 +582,16 @@ fn build_into<S: Store, W: Write>(db: &GraphDb<S>, mut w: Writer<W>) -> Result<W
     }
     ns.detail_bytes = w.since(start);
     ns.detail_off = w.put(&detail_off).map_err(io)?;
-    drop(detail_off);
-    drop(nodes);
+    Ok(())
+}
 
-    // Edges: decode in parallel, group by kind, map to snapshot ids.
+/// Every edge kind's arrays and label table: edges decoded in parallel, grouped by kind, mapped
+/// to snapshot ids and sorted (see [`kind_arrays`]), one kind per task.
+fn edge_arrays<S: Store>(
+    db: &GraphDb<S>,
+    snap_of: &[u32],
+    kind_start: &[u32; NodeKind::COUNT + 1],
+) -> Result<Vec<(KindArrays, Vec<String>)>, EngineError> {
     let chunks = db.edge_chunks()?;
     let decoded: Vec<Vec<EdgeRecord>> = chunks
         .par_iter()
@@ -376,134 +602,131 @@ fn build_into<S: Store, W: Write>(db: &GraphDb<S>, mut w: Writer<W>) -> Result<W
     for e in decoded.into_iter().flatten() {
         by_kind[e.kind.index()].push(e);
     }
-    let built: Vec<(KindArrays, Vec<String>)> = by_kind
+    by_kind
         .into_par_iter()
         .enumerate()
-        .map(|(k, es)| kind_arrays(EdgeKind::ALL[k], &es, &snap_of, &kind_start))
-        .collect::<Result<_, _>>()?;
-    let mut stats = Stats {
-        code_pairs,
-        code_nodes: code_count,
-        ..Stats::default()
-    };
-    for k in NodeKind::ALL {
-        stats.nodes[k.index()] = u64::from(kind_start[k.index() + 1] - kind_start[k.index()]);
-    }
-    let mut edges = Vec::new();
-    let mut labels = Vec::new();
-    let mut inverse = Vec::new();
-    for (k, (a, lab)) in built.into_iter().enumerate() {
-        let kind = EdgeKind::ALL[k];
-        if kind == EdgeKind::Position {
-            for &s in &a.src {
-                flags[s as usize] |= flag::OFFICIAL;
-            }
-        }
-        stats.edges[k] = a.src.len() as u64;
-        stats.labels.push(a.label_counts.clone());
-        stats.tails[k] = a.tails;
-        stats.heads[k] = a.heads;
-        let kind_of = |x: u32| {
-            kind_start[1..]
-                .iter()
-                .position(|&st| x < st)
-                .unwrap_or(NodeKind::COUNT - 1)
-        };
-        for (&t, &h) in a.src.iter().zip(&a.dst) {
-            stats.by_tail_kind[k][kind_of(t)] += 1;
-            stats.by_head_kind[k][kind_of(h)] += 1;
-        }
-        let inv: Vec<u32> = lab
+        .map(|(k, es)| kind_arrays(EdgeKind::ALL[k], &es, snap_of, kind_start))
+        .collect()
+}
+
+/// Adds edge kind `k`'s counts to the statistics the planner costs plans with: edges, edges
+/// per label, distinct tails and heads, edges per tail kind and per head kind.
+fn edge_stats(
+    stats: &mut Stats,
+    k: usize,
+    a: &KindArrays,
+    kind_start: &[u32; NodeKind::COUNT + 1],
+) {
+    stats.edges[k] = a.src.len() as u64;
+    stats.labels.push(a.label_counts.clone());
+    stats.tails[k] = a.tails;
+    stats.heads[k] = a.heads;
+    let kind_of = |x: u32| {
+        kind_start[1..]
             .iter()
-            .map(|l| {
-                lab.iter()
-                    .position(|x| x == kinds::inverse_relation(l))
-                    .unwrap_or(0) as u32
-            })
-            .collect();
-        inverse.push(inv);
-        labels.push(lab);
-        let mut s = EdgeSecs {
-            m: a.src.len() as u64,
-            src_lo: a.src_lo,
-            src_hi: a.src_hi,
-            dst_lo: a.dst_lo,
-            dst_hi: a.dst_hi,
-            ..EdgeSecs::default()
-        };
-        s.src = w.put(&a.src).map_err(io)?;
-        s.dst = w.put(&a.dst).map_err(io)?;
-        if kind.has_interval() {
-            s.start = w.put(&a.start).map_err(io)?;
-            s.end = w.put(&a.end).map_err(io)?;
-        }
-        if has_label(kind) {
-            s.label = w.put(&a.label).map_err(io)?;
-        }
-        if matches!(kind, EdgeKind::Owns | EdgeKind::Bid) {
-            s.value = w.put(&a.value).map_err(io)?;
-        }
-        if kind == EdgeKind::Bid {
-            s.date = w.put(&a.date).map_err(io)?;
-            s.flag = w.put(&a.flag).map_err(io)?;
-        }
-        s.file = w.put(&a.file).map_err(io)?;
-        s.line = w.put(&a.line).map_err(io)?;
-        s.out_off = w.put(&a.out_off).map_err(io)?;
-        s.in_off = w.put(&a.in_off).map_err(io)?;
-        s.in_idx = w.put(&a.in_idx).map_err(io)?;
-        let out_ent: Vec<[u32; 2]> = a.dst.iter().zip(&a.label).map(|(&d, &l)| [d, l]).collect();
-        s.out_ent = w.put(&out_ent).map_err(io)?;
-        drop(out_ent);
-        let in_ent: Vec<[u32; 3]> = a
-            .in_idx
-            .iter()
-            .map(|&e| [a.src[e as usize], a.label[e as usize], e])
-            .collect();
-        s.in_ent = w.put(&in_ent).map_err(io)?;
-        drop(in_ent);
-        if matches!(kind, EdgeKind::Relation | EdgeKind::Owns | EdgeKind::Role) {
-            // Undirected adjacency: every edge twice, once at each end, in edge order.
-            let mut off = vec![0u32; n + 1];
-            for (&x, &y) in a.src.iter().zip(&a.dst) {
-                off[x as usize + 1] += 1;
-                off[y as usize + 1] += 1;
-            }
-            for i in 0..n {
-                off[i + 1] += off[i];
-            }
-            let mut fill = off.clone();
-            let mut ent = vec![[0u32; 3]; 2 * a.src.len()];
-            for (e, (&x, &y)) in a.src.iter().zip(&a.dst).enumerate() {
-                let l = a.label[e];
-                ent[fill[x as usize] as usize] = [y, l, e as u32];
-                fill[x as usize] += 1;
-                ent[fill[y as usize] as usize] = [x, l, e as u32 | super::BOTH_HEAD];
-                fill[y as usize] += 1;
-            }
-            s.both_off = w.put(&off).map_err(io)?;
-            s.both_ent = w.put(&ent).map_err(io)?;
-        }
-        s.props_idx = w.put(&a.props_idx).map_err(io)?;
-        s.props_off = w.put(&a.props_off).map_err(io)?;
-        s.props_bytes = w.put(&a.props_bytes).map_err(io)?;
-        edges.push(s);
-    }
-    ns.flags = w.put(&flags).map_err(io)?;
-    let meta = Meta {
-        version: META_VERSION,
-        generation: state.generation,
-        n: n as u32,
-        kind_start,
-        files,
-        labels,
-        inverse,
-        nodes: ns,
-        edges,
-        stats,
+            .position(|&st| x < st)
+            .unwrap_or(NodeKind::COUNT - 1)
     };
-    let enc = postcard::to_allocvec(&meta).map_err(|e| EngineError::Snapshot(e.to_string()))?;
-    w.finish(&enc).map_err(io)
+    for (&t, &h) in a.src.iter().zip(&a.dst) {
+        stats.by_tail_kind[k][kind_of(t)] += 1;
+        stats.by_head_kind[k][kind_of(h)] += 1;
+    }
+}
+
+/// Per label code, the code of its inverse relation (0 when it has none): an undirected
+/// pattern reads a RELATION or DECLARED label from the other end inverted ("child" as
+/// "parent").
+fn inverse_labels(lab: &[String]) -> Vec<u32> {
+    lab.iter()
+        .map(|l| {
+            lab.iter()
+                .position(|x| x == kinds::inverse_relation(l))
+                .unwrap_or(0) as u32
+        })
+        .collect()
+}
+
+/// Writes one edge kind's sections: the edge columns the kind has, out- and in-adjacency
+/// (offsets and interleaved entries), undirected adjacency for RELATION, OWNS and ROLE, and
+/// the properties.
+fn write_edge_kind<W: Write>(
+    w: &mut Writer<W>,
+    kind: EdgeKind,
+    a: &KindArrays,
+    n: usize,
+) -> Result<EdgeSecs, EngineError> {
+    let mut s = EdgeSecs {
+        m: a.src.len() as u64,
+        src_lo: a.src_lo,
+        src_hi: a.src_hi,
+        dst_lo: a.dst_lo,
+        dst_hi: a.dst_hi,
+        ..EdgeSecs::default()
+    };
+    s.src = w.put(&a.src).map_err(io)?;
+    s.dst = w.put(&a.dst).map_err(io)?;
+    if kind.has_interval() {
+        s.start = w.put(&a.start).map_err(io)?;
+        s.end = w.put(&a.end).map_err(io)?;
+    }
+    if has_label(kind) {
+        s.label = w.put(&a.label).map_err(io)?;
+    }
+    if matches!(kind, EdgeKind::Owns | EdgeKind::Bid) {
+        s.value = w.put(&a.value).map_err(io)?;
+    }
+    if kind == EdgeKind::Bid {
+        s.date = w.put(&a.date).map_err(io)?;
+        s.flag = w.put(&a.flag).map_err(io)?;
+    }
+    s.file = w.put(&a.file).map_err(io)?;
+    s.line = w.put(&a.line).map_err(io)?;
+    s.out_off = w.put(&a.out_off).map_err(io)?;
+    s.in_off = w.put(&a.in_off).map_err(io)?;
+    s.in_idx = w.put(&a.in_idx).map_err(io)?;
+    let out_ent: Vec<[u32; 2]> = a.dst.iter().zip(&a.label).map(|(&d, &l)| [d, l]).collect();
+    s.out_ent = w.put(&out_ent).map_err(io)?;
+    drop(out_ent);
+    let in_ent: Vec<[u32; 3]> = a
+        .in_idx
+        .iter()
+        .map(|&e| [a.src[e as usize], a.label[e as usize], e])
+        .collect();
+    s.in_ent = w.put(&in_ent).map_err(io)?;
+    drop(in_ent);
+    if matches!(kind, EdgeKind::Relation | EdgeKind::Owns | EdgeKind::Role) {
+        let (off, ent) = undirected(a, n);
+        s.both_off = w.put(&off).map_err(io)?;
+        s.both_ent = w.put(&ent).map_err(io)?;
+    }
+    s.props_idx = w.put(&a.props_idx).map_err(io)?;
+    s.props_off = w.put(&a.props_off).map_err(io)?;
+    s.props_bytes = w.put(&a.props_bytes).map_err(io)?;
+    Ok(s)
+}
+
+/// Undirected adjacency: every edge twice, once at each end, in edge order; entries are (far
+/// node, label, edge), the edge marked `BOTH_HEAD` when read from its head. An undirected
+/// pattern then reads one list instead of two.
+fn undirected(a: &KindArrays, n: usize) -> (Vec<u32>, Vec<[u32; 3]>) {
+    let mut off = vec![0u32; n + 1];
+    for (&x, &y) in a.src.iter().zip(&a.dst) {
+        off[x as usize + 1] += 1;
+        off[y as usize + 1] += 1;
+    }
+    for i in 0..n {
+        off[i + 1] += off[i];
+    }
+    let mut fill = off.clone();
+    let mut ent = vec![[0u32; 3]; 2 * a.src.len()];
+    for (e, (&x, &y)) in a.src.iter().zip(&a.dst).enumerate() {
+        let l = a.label[e];
+        ent[fill[x as usize] as usize] = [y, l, e as u32];
+        fill[x as usize] += 1;
+        ent[fill[y as usize] as usize] = [x, l, e as u32 | super::BOTH_HEAD];
+        fill[y as usize] += 1;
+    }
+    (off, ent)
 }
 
 /// Node ids for the canonical order: identity except for people, who are laid out in
