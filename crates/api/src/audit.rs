@@ -382,8 +382,8 @@ fn lines_from(
 
 /// Checks the whole chain and the head: any edited, deleted, reordered or cut-off record is an
 /// error naming the first bad line.
-pub fn verify(db: &Path) -> Result<Report, String> {
-    verify_full(db).map_err(|b| b.problem)
+pub fn verify(db: &Path) -> Result<Report, crate::Error> {
+    verify_full(db).map_err(|b| crate::Error::Audit(b.problem))
 }
 
 /// [`verify`], with how far the chain held when it did not.
@@ -584,7 +584,11 @@ impl AuditLog {
     /// Opens (or creates) the log and starts the writer thread. Checks the chain from the
     /// head's checkpoint (`audit verify` checks all of it). Refuses a broken trail: an
     /// accountable server does not write on top of it; the error names the repair.
-    pub fn open(db: &Path) -> Result<AuditLog, String> {
+    pub fn open(db: &Path) -> Result<AuditLog, crate::Error> {
+        Self::open_log(db).map_err(crate::Error::Audit)
+    }
+
+    fn open_log(db: &Path) -> Result<AuditLog, String> {
         let (log_path, head_path) = paths(db);
         let (report, cut) = verify_from_head(db).map_err(|e| {
             format!(
@@ -648,13 +652,13 @@ impl AuditLog {
     }
 
     /// Appends a record and waits until it is on disk. Returns its sequence number.
-    pub async fn append(&self, e: Entry) -> Result<u64, String> {
+    pub async fn append(&self, e: Entry) -> Result<u64, crate::Error> {
         let (tx, rx) = tokio::sync::oneshot::channel();
-        self.tx
-            .send((e, tx))
-            .map_err(|_| "the audit writer has stopped".to_owned())?;
+        let stopped = || crate::Error::Audit("the audit writer has stopped".to_owned());
+        self.tx.send((e, tx)).map_err(|_| stopped())?;
         rx.await
-            .map_err(|_| "the audit writer has stopped".to_owned())?
+            .map_err(|_| stopped())?
+            .map_err(crate::Error::Audit)
     }
 }
 
@@ -689,7 +693,11 @@ fn recover_cut_write(w: &mut Writer, tail: &[u8]) -> Result<(), String> {
 /// to `audit.sealed-<unix>.log`/`.head` (kept as evidence, never edited), and a new segment
 /// starts with a record naming the sealed file, its SHA-256, how far it verified, the problem
 /// and the operator's reason. Refuses an intact trail.
-pub fn seal(db: &Path, reason: &str, operator: &str) -> Result<String, String> {
+pub fn seal(db: &Path, reason: &str, operator: &str) -> Result<String, crate::Error> {
+    seal_trail(db, reason, operator).map_err(crate::Error::Audit)
+}
+
+fn seal_trail(db: &Path, reason: &str, operator: &str) -> Result<String, String> {
     let brk = match verify_full(db) {
         Ok(_) => return Err("the audit trail verifies: there is nothing to seal".into()),
         Err(b) => b,
@@ -763,7 +771,7 @@ pub(crate) fn cap_str(s: &str, max: usize) -> String {
 }
 
 /// The records, for the auditor's view: at most `limit` after skipping `offset`, and the total.
-pub fn read(db: &Path, offset: usize, limit: usize) -> Result<(Vec<Record>, usize), String> {
+pub fn read(db: &Path, offset: usize, limit: usize) -> Result<(Vec<Record>, usize), crate::Error> {
     let (log_path, _) = paths(db);
     let f = match std::fs::File::open(&log_path) {
         Ok(f) => f,
@@ -772,7 +780,7 @@ pub fn read(db: &Path, offset: usize, limit: usize) -> Result<(Vec<Record>, usiz
     let mut out = Vec::new();
     let mut total = 0;
     for line in std::io::BufReader::new(f).split(b'\n') {
-        let line = line.map_err(|e| e.to_string())?;
+        let line = line.map_err(|e| crate::Error::Audit(format!("audit.log: {e}")))?;
         if total >= offset && out.len() < limit {
             out.push(record_of(&line));
         }
@@ -857,7 +865,7 @@ mod tests {
         let d = tempfile::tempdir().expect("tempdir");
         write(d.path(), 3);
         write(d.path(), 2);
-        assert_eq!(verify(d.path()).map(|r| r.records), Ok(5));
+        assert_eq!(verify(d.path()).map(|r| r.records).ok(), Some(5));
     }
 
     #[test]
@@ -874,6 +882,7 @@ mod tests {
         put(&l);
         assert!(verify(d.path())
             .expect_err("edit")
+            .to_string()
             .contains("record 2 was altered"));
         // A deletion.
         let mut l = orig.clone();
@@ -881,6 +890,7 @@ mod tests {
         put(&l);
         assert!(verify(d.path())
             .expect_err("deletion")
+            .to_string()
             .contains("record 3 where 2 was expected"));
         // A reorder.
         let mut l = orig.clone();
@@ -889,9 +899,12 @@ mod tests {
         assert!(verify(d.path()).is_err());
         // Cutting the last record off.
         put(&orig[..3]);
-        assert!(verify(d.path()).expect_err("truncation").contains("cut"));
+        assert!(verify(d.path())
+            .expect_err("truncation")
+            .to_string()
+            .contains("cut"));
         put(&orig);
-        assert_eq!(verify(d.path()).map(|r| r.records), Ok(4));
+        assert_eq!(verify(d.path()).map(|r| r.records).ok(), Some(4));
         // A tampered trail is not written on.
         put(&orig[..3]);
         assert!(AuditLog::open(d.path()).is_err());
@@ -944,6 +957,7 @@ mod tests {
         std::fs::write(d.path().join("audit.log"), l.join("\n") + "\n").expect("write");
         assert!(AuditLog::open(d.path())
             .expect_err("refused")
+            .to_string()
             .contains("audit seal"));
         assert!(seal(d.path(), "", "op").is_err(), "a reason is required");
         let msg = seal(d.path(), "record 4 edited by hand", "op").expect("sealed");
@@ -962,6 +976,7 @@ mod tests {
         std::fs::write(&sealed, t.replace("\"C-2\"", "\"C-1\"")).expect("write");
         assert!(verify(d.path())
             .expect_err("sealed file changed")
+            .to_string()
             .contains("changed after it was sealed"));
     }
 

@@ -395,7 +395,11 @@ impl TokenStore {
     }
 
     /// Every token record.
-    pub fn list(&self) -> Result<Vec<TokenRecord>, String> {
+    pub fn list(&self) -> Result<Vec<TokenRecord>, crate::Error> {
+        self.list_records().map_err(crate::Error::Tokens)
+    }
+
+    fn list_records(&self) -> Result<Vec<TokenRecord>, String> {
         self.read()
     }
 
@@ -410,11 +414,11 @@ impl TokenStore {
         role: Role,
         days: u64,
         note: &str,
-    ) -> Result<(TokenRecord, String), String> {
+    ) -> Result<(TokenRecord, String), crate::Error> {
         let mut secret = [0u8; 32];
         rand::fill(&mut secret);
         let secret = hex(&secret);
-        self.modify(|all| {
+        let done = self.modify(|all| {
             // 48 random bits: a clash is all but impossible, but cheap to rule out here.
             let id = loop {
                 let mut id = [0u8; 6];
@@ -436,14 +440,19 @@ impl TokenStore {
             };
             all.push(rec.clone());
             ((rec, format!("qlt_{id}_{secret}")), true)
-        })
+        });
+        done.map_err(crate::Error::Tokens)
     }
 
     /// Revokes a token by id; `Ok(false)` if there is none. When this returns `Ok(true)` the
     /// revocation is on disk (renamed into place and the folder synced), every later
     /// [`check`](Self::check) in any process refuses the token, and no concurrent change can
     /// undo it.
-    pub fn revoke(&self, id: &str) -> Result<bool, String> {
+    pub fn revoke(&self, id: &str) -> Result<bool, crate::Error> {
+        self.revoke_record(id).map_err(crate::Error::Tokens)
+    }
+
+    fn revoke_record(&self, id: &str) -> Result<bool, String> {
         self.modify(|all| {
             let mut found = false;
             for t in all.iter_mut().filter(|t| t.id == id) {
@@ -552,7 +561,7 @@ mod tests {
                     })
                 })
                 .collect();
-            assert_eq!(TokenStore::new(dir.path()).revoke(&victim.0.id), Ok(true));
+            assert_eq!(TokenStore::new(dir.path()).revoke(&victim.0.id).ok(), Some(true));
             workers
                 .into_iter()
                 .flat_map(|w| w.join().expect("worker"))
@@ -575,7 +584,7 @@ mod tests {
                 .all(|n| n == "tokens.json" || n == "tokens.lock"),
             "{names:?}"
         );
-        assert_eq!(s.revoke("nope"), Ok(false));
+        assert_eq!(s.revoke("nope").ok(), Some(false));
     }
 
     #[test]
@@ -594,7 +603,7 @@ mod tests {
             s.create(Role::Admin, 1, "").map(|_| ()),
             s.revoke(&rec.id).map(|_| ()),
         ] {
-            let e = e.expect_err("a corrupt file is an error");
+            let e = e.expect_err("a corrupt file is an error").to_string();
             assert!(e.contains(&path.display().to_string()), "{e}");
             assert!(e.contains("corrupt"), "{e}");
         }

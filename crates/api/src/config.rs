@@ -89,8 +89,10 @@ impl Default for Config {
 
 impl Config {
     /// Reads a TOML file.
-    pub fn from_file(path: &std::path::Path) -> Result<Config, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    pub fn from_file(path: &std::path::Path) -> Result<Config, crate::Error> {
+        let err =
+            |e: &dyn std::fmt::Display| crate::Error::Config(format!("{}: {e}", path.display()));
+        let text = std::fs::read_to_string(path).map_err(|e| err(&e))?;
+        toml::from_str(&text).map_err(|e| err(&e))
     }
 }

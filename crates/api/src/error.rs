@@ -4,6 +4,31 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+/// What the crate's public functions fail with (an HTTP answer is an [`ApiError`]). The
+/// messages name the file and what to do; callers at the edge print them.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The audit trail cannot be opened, verified, written or sealed.
+    #[error("{0}")]
+    Audit(String),
+    /// The token file cannot be read or changed.
+    #[error("{0}")]
+    Tokens(String),
+    /// The server configuration file.
+    #[error("{0}")]
+    Config(String),
+    /// The signing key.
+    #[error("{0}")]
+    Key(String),
+    /// A built-in rule does not check.
+    #[error(transparent)]
+    Rules(#[from] qinglian_rules::RuleError),
+    /// Screening failed.
+    #[error(transparent)]
+    Engine(#[from] qinglian_engine::EngineError),
+}
+
 /// An error as a client sees it.
 #[derive(Debug, Clone)]
 pub struct ApiError {

@@ -18,6 +18,7 @@ mod reply;
 pub mod sign;
 
 pub use config::Config;
+pub use error::Error;
 
 use auth::TokenStore;
 use qinglian_engine::findings::Finding;
@@ -68,11 +69,9 @@ impl AppState {
         loads: Vec<LoadRecord>,
         files: Vec<FileInfo>,
         config: Config,
-    ) -> Result<AppState, String> {
-        let rules = qinglian_rules::builtins().map_err(|e| e.to_string())?;
-        let findings = qinglian_engine::screen(&snap, &rules, &Default::default())
-            .map_err(|e| e.to_string())?
-            .findings;
+    ) -> Result<AppState, Error> {
+        let rules = qinglian_rules::builtins()?;
+        let findings = qinglian_engine::screen(&snap, &rules, &Default::default())?.findings;
         let audit = audit::AuditLog::open(&db)?;
         let key = sign::Key::load_or_create(&db)?;
         let busy = Arc::new(tokio::sync::Semaphore::new(config.max_concurrent.max(1)));

@@ -19,7 +19,11 @@ impl std::fmt::Debug for Key {
 
 impl Key {
     /// Loads the key of a database folder, creating it if needed.
-    pub fn load_or_create(db: &Path) -> Result<Key, String> {
+    pub fn load_or_create(db: &Path) -> Result<Key, crate::Error> {
+        Self::load(db).map_err(crate::Error::Key)
+    }
+
+    fn load(db: &Path) -> Result<Key, String> {
         let p = db.join("server.key");
         match std::fs::read(&p) {
             Ok(b) if b.len() == 32 => {
