@@ -26,8 +26,9 @@ pub use decode::{Encoding, UnknownEncoding};
 pub use diag::{Diagnostic, Severity};
 
 use diag::FileDiags;
+use qinglian_model::BlacklistRecord;
 use qinglian_model::{EdgeKind, FileId, NodeKind};
-use qinglian_store::{FileSummary, GraphDb, LoadRecord, Store, StoreError};
+use qinglian_store::{FileSummary, GraphDb, LoadRecord, LoadWriter, Store, StoreError};
 use rayon::prelude::*;
 use resolve::{Existing, Resolver};
 use rustc_hash::FxHashMap;
@@ -275,15 +276,114 @@ pub fn ingest<S: Store>(
             });
         }
     }
-    let total: u64 = sources.iter().map(|s| s.bytes.len() as u64).sum();
-    let done = std::sync::atomic::AtomicU64::new(0);
-    let advance = |n: usize| {
-        let b = done.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed) + n as u64;
-        progress(Progress::Parsing { bytes: b, total });
-    };
-    progress(Progress::Parsing { bytes: 0, total });
+    let parsing = Parsing::start(&sources, progress);
+    let mut work = decode_files(sources, opts);
+    parse_entities(&mut work, opts, &parsing);
+    timings.push(("parse entities", t0.elapsed()));
+
+    let t1 = Instant::now();
+    progress(Progress::Resolving);
+    let (mut writer, ids) = resolve_identities(db, &mut work, dir, &hash)?;
+    timings.push(("resolve identities", t1.elapsed()));
+
+    let t2 = Instant::now();
+    let (blacklist, edge_chunks) = parse_edges(&mut work, &ids, opts, &parsing);
+    timings.push(("parse and resolve edges", t2.elapsed()));
+
+    let summaries = summaries(&work);
+    let foreign_identifiers = work.iter().map(|w| w.drafts.foreign_ids).sum();
+    let zero_width_fields = work
+        .iter()
+        .filter(|w| w.diags.zero_width > 0)
+        .map(|w| (w.spec.name.to_owned(), w.diags.zero_width))
+        .collect();
+    let Sorted {
+        warnings,
+        roots,
+        errors,
+    } = sort_diagnostics(work, file_errors);
+    let unchecked = ids.resolver.unchecked();
+    if !roots.is_empty() || !errors.is_empty() || !unchecked.is_empty() {
+        return Err(IngestError::Rejected(Box::new(rejection(
+            roots,
+            errors,
+            unchecked,
+            summaries,
+            warnings,
+            opts.max_errors,
+        ))));
+    }
+
+    let t3 = Instant::now();
+    progress(Progress::Writing);
+    write_load(
+        &mut writer,
+        ids.resolver,
+        edge_chunks,
+        &blacklist,
+        &warnings,
+    )?;
+    timings.push(("encode", t3.elapsed()));
+    let t4 = Instant::now();
+    progress(Progress::Committing);
+    if std::env::var_os("QINGLIAN_DEBUG_BATCH").is_some() {
+        eprintln!("batch: {} bytes", writer.bytes());
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let load = db.commit_load(writer, summaries.clone(), now)?;
+    timings.push(("commit", t4.elapsed()));
+    Ok(IngestReport {
+        load: Some(load),
+        already_loaded: None,
+        files: summaries,
+        warnings,
+        ignored,
+        foreign_identifiers,
+        zero_width_fields,
+        timings,
+    })
+}
+
+/// Bytes parsed so far, reported to the progress bar as parallel parts finish.
+struct Parsing<'p> {
+    done: std::sync::atomic::AtomicU64,
+    total: u64,
+    progress: &'p (dyn Fn(Progress) + Sync),
+}
+
+impl<'p> Parsing<'p> {
+    /// Reports that parsing starts: 0 of the bundle's bytes.
+    fn start(sources: &[Source], progress: &'p (dyn Fn(Progress) + Sync)) -> Parsing<'p> {
+        let total: u64 = sources.iter().map(|s| s.bytes.len() as u64).sum();
+        progress(Progress::Parsing { bytes: 0, total });
+        Parsing {
+            done: std::sync::atomic::AtomicU64::new(0),
+            total,
+            progress,
+        }
+    }
+
+    /// Reports `n` more bytes parsed.
+    fn advance(&self, n: usize) {
+        let b = self
+            .done
+            .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed)
+            + n as u64;
+        (self.progress)(Progress::Parsing {
+            bytes: b,
+            total: self.total,
+        });
+    }
+}
+
+/// Decodes every file to UTF-8 and reads its header, in parallel, and splits a large file into
+/// parts that parse at once. A file that cannot be decoded, or whose header is unusable, gets
+/// no header and no parts: its diagnostics are the root causes the report puts first.
+fn decode_files(sources: Vec<Source>, opts: &IngestOptions) -> Vec<Work> {
     let threads = rayon::current_num_threads().max(1);
-    let mut work: Vec<Work> = sources
+    sources
         .into_par_iter()
         .map(|s| {
             let mut diags = FileDiags::new(s.spec.name);
@@ -311,9 +411,13 @@ pub fn ingest<S: Store>(
                 merged: 0,
             }
         })
-        .collect();
+        .collect()
+}
 
-    // A: entity and blacklist rows, every part of every file in parallel.
+/// Parses the entity and blacklist rows into drafts, every part of every file in parallel,
+/// and gathers them per file in part order. Identities are resolved from the drafts next, so
+/// entities must be parsed before any edge (edges refer to them).
+fn parse_entities(work: &mut [Work], opts: &IngestOptions, parsing: &Parsing<'_>) {
     let units: Vec<(usize, usize)> = work
         .iter()
         .enumerate()
@@ -341,7 +445,7 @@ pub fn ingest<S: Store>(
                     },
                 )
             });
-            advance(part.end - part.start);
+            parsing.advance(part.end - part.start);
             (i, drafts, diags, read)
         })
         .collect();
@@ -353,17 +457,35 @@ pub fn ingest<S: Store>(
         w.drafts.blacklist.extend(drafts.blacklist);
         w.drafts.foreign_ids += drafts.foreign_ids;
     }
-    timings.push(("parse entities", t0.elapsed()));
+}
 
-    // B: identities, in file order.
-    let t1 = Instant::now();
-    progress(Progress::Resolving);
+/// What identity resolution decided, which the edges are resolved against.
+struct Identities {
+    resolver: Resolver,
+    /// The load's id of each file, by position in `work`.
+    file_ids: Vec<FileId>,
+    /// Names of every file of every load, for messages that cite another load's row.
+    file_names: FxHashMap<FileId, String>,
+    /// Per file, the edges its entity rows imply (an agency's parent, a contract's parties).
+    fk: Vec<Vec<rows::EdgeDraft<'static>>>,
+}
+
+/// Starts the load (its writer allocates file and node ids) and resolves identities, file by
+/// file in resolution order: a row with the same bundle id, or the same valid resident ID or
+/// credit code, as an earlier one (in this load or a committed one) is the same entity and its
+/// merge is recorded; anything else is a new node.
+fn resolve_identities<S: Store>(
+    db: &GraphDb<S>,
+    work: &mut [Work],
+    dir: &Path,
+    hash: &str,
+) -> Result<(LoadWriter, Identities), IngestError> {
     let existing = if db.state().loads > 0 {
         Existing::from_records(db.node_records()?)
     } else {
         Existing::default()
     };
-    let mut writer = db.begin_load(&dir.display().to_string(), &hash);
+    let mut writer = db.begin_load(&dir.display().to_string(), hash);
     let file_ids: Vec<FileId> = work.iter().map(|w| writer.add_file(w.spec.name)).collect();
     let mut file_names: FxHashMap<FileId, String> =
         db.files()?.into_iter().map(|f| (f.id, f.name)).collect();
@@ -395,13 +517,29 @@ pub fn ingest<S: Store>(
         w.loaded += c.loaded;
         w.merged += c.merged;
     }
-    timings.push(("resolve identities", t1.elapsed()));
+    Ok((
+        writer,
+        Identities {
+            resolver,
+            file_ids,
+            file_names,
+            fk,
+        },
+    ))
+}
 
-    // C: every edge, streamed from its row to its encoded chunk; parts in parallel.
-    let t2 = Instant::now();
-    let resolver_owned = resolver;
-    let resolver = &resolver_owned;
-    let names = &file_names;
+/// Encoded edge chunks with their counts per edge kind, in the order they are appended.
+type EdgeChunks = Vec<(Vec<Vec<u8>>, [u64; EdgeKind::COUNT])>;
+
+/// Resolves every edge, streamed from its row to its encoded chunk (the foreign keys of each
+/// entity file, and each part of each relationship file, in parallel), and the blacklist
+/// entries; then adds each unit's counts and diagnostics to its file.
+fn parse_edges(
+    work: &mut [Work],
+    ids: &Identities,
+    opts: &IngestOptions,
+    parsing: &Parsing<'_>,
+) -> (Vec<BlacklistRecord>, EdgeChunks) {
     // Units: the foreign keys of each entity file, and each part of each relationship file.
     let units: Vec<(usize, Option<usize>)> = (0..work.len())
         .flat_map(|i| {
@@ -416,76 +554,20 @@ pub fn ingest<S: Store>(
         .collect();
     let encoded: Vec<Encoded> = units
         .par_iter()
-        .map(|&(i, part)| {
-            let w = &work[i];
-            let mut enc = qinglian_store::ChunkEncoder::new();
-            let mut out = Encoded {
-                chunks: Vec::new(),
-                counts: [0; EdgeKind::COUNT],
-                edges: 0,
-                errors: Vec::new(),
-                read: 0,
-                diags: None,
-            };
-            match part {
-                None => {
-                    for e in &fk[i] {
-                        let kind = e.kind;
-                        if let Some(rec) = resolver.edge(e, file_ids[i], names, &mut out.errors) {
-                            out.counts[kind.index()] += 1;
-                            if let Err(err) = enc.push(&rec) {
-                                out.errors
-                                    .push((rec.source.line.into(), 0, err.to_string()));
-                            }
-                        }
-                    }
-                }
-                Some(p) => {
-                    let mut diags = w.diags.sibling();
-                    let (kind, part) = (w.spec.kind, w.parts[p]);
-                    if let Some(h) = &w.header {
-                        out.read = table::read_rows(
-                            h,
-                            &w.bytes,
-                            part,
-                            opts.max_field_bytes,
-                            &mut diags,
-                            |h, row, d| {
-                                let mut cx = rows::Cx::new(h, row, d);
-                                let edge = rows::read_edge_row(kind, &mut cx);
-                                cx.finish();
-                                if let Some(e) = edge {
-                                    let mut errs = Vec::new();
-                                    match resolver.edge(&e, file_ids[i], names, &mut errs) {
-                                        Some(rec) => {
-                                            out.counts[e.kind.index()] += 1;
-                                            out.edges += 1;
-                                            if let Err(err) = enc.push(&rec) {
-                                                d.error(row.line, 0, err.to_string());
-                                            }
-                                        }
-                                        None => {
-                                            for (line, col, msg) in errs {
-                                                d.error(line, col, msg);
-                                            }
-                                        }
-                                    }
-                                }
-                            },
-                        );
-                    }
-                    out.diags = Some(diags);
-                    advance(part.end - part.start);
-                }
-            }
-            out.chunks = enc.finish();
-            out
+        .map(|&(i, part)| match part {
+            None => encode_foreign_keys(ids, i),
+            Some(p) => encode_edge_rows(&work[i], p, ids, i, opts, parsing),
         })
         .collect();
     let mut blacklist = Vec::new();
     for (i, w) in work.iter_mut().enumerate() {
         if !w.drafts.blacklist.is_empty() {
-            let b = resolver.blacklist(&w.drafts.blacklist, file_ids[i], names, &mut w.diags);
+            let b = ids.resolver.blacklist(
+                &w.drafts.blacklist,
+                ids.file_ids[i],
+                &ids.file_names,
+                &mut w.diags,
+            );
             w.loaded += b.len() as u64;
             blacklist.extend(b);
         }
@@ -503,10 +585,101 @@ pub fn ingest<S: Store>(
         }
         edge_chunks.push((e.chunks, e.counts));
     }
-    timings.push(("parse and resolve edges", t2.elapsed()));
+    (blacklist, edge_chunks)
+}
 
-    let summaries: Vec<FileSummary> = work
-        .iter()
+impl Encoded {
+    fn new() -> Encoded {
+        Encoded {
+            chunks: Vec::new(),
+            counts: [0; EdgeKind::COUNT],
+            edges: 0,
+            errors: Vec::new(),
+            read: 0,
+            diags: None,
+        }
+    }
+}
+
+/// Resolves and encodes the edges that file `i`'s entity rows imply (their rows were read
+/// already; these edges are not counted as loaded rows).
+fn encode_foreign_keys(ids: &Identities, i: usize) -> Encoded {
+    let mut enc = qinglian_store::ChunkEncoder::new();
+    let mut out = Encoded::new();
+    for e in &ids.fk[i] {
+        let kind = e.kind;
+        if let Some(rec) = ids
+            .resolver
+            .edge(e, ids.file_ids[i], &ids.file_names, &mut out.errors)
+        {
+            out.counts[kind.index()] += 1;
+            if let Err(err) = enc.push(&rec) {
+                out.errors
+                    .push((rec.source.line.into(), 0, err.to_string()));
+            }
+        }
+    }
+    out.chunks = enc.finish();
+    out
+}
+
+/// Reads part `p` of relationship file `w` (number `i`), resolving each row's edge and
+/// encoding it as it goes.
+fn encode_edge_rows(
+    w: &Work,
+    p: usize,
+    ids: &Identities,
+    i: usize,
+    opts: &IngestOptions,
+    parsing: &Parsing<'_>,
+) -> Encoded {
+    let mut enc = qinglian_store::ChunkEncoder::new();
+    let mut out = Encoded::new();
+    let mut diags = w.diags.sibling();
+    let (kind, part) = (w.spec.kind, w.parts[p]);
+    if let Some(h) = &w.header {
+        out.read = table::read_rows(
+            h,
+            &w.bytes,
+            part,
+            opts.max_field_bytes,
+            &mut diags,
+            |h, row, d| {
+                let mut cx = rows::Cx::new(h, row, d);
+                let edge = rows::read_edge_row(kind, &mut cx);
+                cx.finish();
+                if let Some(e) = edge {
+                    let mut errs = Vec::new();
+                    match ids
+                        .resolver
+                        .edge(&e, ids.file_ids[i], &ids.file_names, &mut errs)
+                    {
+                        Some(rec) => {
+                            out.counts[e.kind.index()] += 1;
+                            out.edges += 1;
+                            if let Err(err) = enc.push(&rec) {
+                                d.error(row.line, 0, err.to_string());
+                            }
+                        }
+                        None => {
+                            for (line, col, msg) in errs {
+                                d.error(line, col, msg);
+                            }
+                        }
+                    }
+                }
+            },
+        );
+    }
+    out.diags = Some(diags);
+    parsing.advance(part.end - part.start);
+    out.chunks = enc.finish();
+    out
+}
+
+/// Per-file counts, as the report and the load record show them.
+fn summaries(work: &[Work]) -> Vec<FileSummary> {
+    work.iter()
         .map(|w| FileSummary {
             name: w.spec.name.to_owned(),
             sha256: w.sha256.clone(),
@@ -516,17 +689,24 @@ pub fn ingest<S: Store>(
             warned: w.diags.warned_rows,
             rejected: w.diags.rejected_rows,
         })
-        .collect();
-    let foreign_identifiers = work.iter().map(|w| w.drafts.foreign_ids).sum();
-    let zero_width_fields = work
-        .iter()
-        .filter(|w| w.diags.zero_width > 0)
-        .map(|w| (w.spec.name.to_owned(), w.diags.zero_width))
-        .collect();
+        .collect()
+}
+
+/// Every diagnostic, sorted into what the report shows separately.
+struct Sorted {
+    warnings: Vec<Diagnostic>,
+    /// Errors of the files that could not be read (and file-level errors such as a misspelt
+    /// file name): the root causes.
+    roots: Vec<Diagnostic>,
+    errors: Vec<Diagnostic>,
+}
+
+/// Splits the files' diagnostics into warnings, root causes and other errors. Root causes (a
+/// file that is not part of the format, cannot be decoded, or has an unusable header) must
+/// come first, then what they left unchecked, then everything else: otherwise hundreds of
+/// knock-on errors fill the report before the one that explains them.
+fn sort_diagnostics(work: Vec<Work>, file_errors: Vec<Diagnostic>) -> Sorted {
     let mut warnings = Vec::new();
-    // Root causes (a file that is not part of the format, cannot be decoded, or has an
-    // unusable header) come first, then what they left unchecked, then everything else:
-    // otherwise hundreds of knock-on errors fill the report before the one that explains them.
     let mut roots = file_errors;
     let mut errors = Vec::new();
     for w in work {
@@ -539,79 +719,79 @@ pub fn ingest<S: Store>(
             }
         }
     }
-    let unchecked = resolver_owned.unchecked();
-    if !roots.is_empty() || !errors.is_empty() || !unchecked.is_empty() {
-        let by_place = |a: &Diagnostic, b: &Diagnostic| {
-            (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column))
-        };
-        roots.sort_by(by_place);
-        errors.sort_by(by_place);
-        let unchecked = unchecked.into_iter().map(|(kind, n)| {
-            let file = schema::entity_file(kind);
-            Diagnostic {
-                severity: Severity::Error,
-                file: file.to_owned(),
-                line: 0,
-                column: 0,
-                column_name: None,
-                message: format!(
-                    "{n} reference{s} into {file} not checked: {file} could not be read (see \
-                     above); {they} will be checked once it loads",
-                    s = if n == 1 { "" } else { "s" },
-                    they = if n == 1 { "it" } else { "they" },
-                ),
-            }
-        });
-        let mut errors: Vec<Diagnostic> =
-            roots.into_iter().chain(unchecked).chain(errors).collect();
-        let error_count = errors.len();
-        errors.truncate(opts.max_errors);
-        return Err(IngestError::Rejected(Box::new(Rejection {
-            files: summaries,
-            errors,
-            error_count,
-            warnings,
-        })));
+    Sorted {
+        warnings,
+        roots,
+        errors,
     }
+}
 
-    // D: encode the nodes in parallel, append everything in a fixed order, commit.
-    let t3 = Instant::now();
-    progress(Progress::Writing);
-    let resolver = resolver_owned;
+/// The rejection of a load with errors: root causes by place, then one line per unreadable
+/// entity file counting the references into it that could not be checked, then every other
+/// error by place; at most `max_errors` kept.
+fn rejection(
+    mut roots: Vec<Diagnostic>,
+    mut errors: Vec<Diagnostic>,
+    unchecked: Vec<(NodeKind, u64)>,
+    files: Vec<FileSummary>,
+    warnings: Vec<Diagnostic>,
+    max_errors: usize,
+) -> Rejection {
+    let by_place = |a: &Diagnostic, b: &Diagnostic| {
+        (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column))
+    };
+    roots.sort_by(by_place);
+    errors.sort_by(by_place);
+    let unchecked = unchecked.into_iter().map(|(kind, n)| {
+        let file = schema::entity_file(kind);
+        Diagnostic {
+            severity: Severity::Error,
+            file: file.to_owned(),
+            line: 0,
+            column: 0,
+            column_name: None,
+            message: format!(
+                "{n} reference{s} into {file} not checked: {file} could not be read (see \
+                 above); {they} will be checked once it loads",
+                s = if n == 1 { "" } else { "s" },
+                they = if n == 1 { "it" } else { "they" },
+            ),
+        }
+    });
+    let mut errors: Vec<Diagnostic> = roots.into_iter().chain(unchecked).chain(errors).collect();
+    let error_count = errors.len();
+    errors.truncate(max_errors);
+    Rejection {
+        files,
+        errors,
+        error_count,
+        warnings,
+    }
+}
+
+/// Appends everything to the load's batch in a fixed order: new nodes, records that add to
+/// existing nodes, edges, blacklist entries, merges, warnings.
+fn write_load(
+    writer: &mut LoadWriter,
+    resolver: Resolver,
+    edge_chunks: EdgeChunks,
+    blacklist: &[BlacklistRecord],
+    warnings: &[Diagnostic],
+) -> Result<(), IngestError> {
     writer.append_node_chunks(resolver.new_chunks, &resolver.new_nodes)?;
     writer.append_node_chunks(resolver.nodes.finish(), &[0; NodeKind::COUNT])?;
     let merges = resolver.merges;
     for (chunks, counts) in edge_chunks {
         writer.append_edge_chunks(chunks, &counts)?;
     }
-    for b in &blacklist {
+    for b in blacklist {
         writer.put_blacklist(b)?;
     }
     for m in &merges {
         writer.put_merge(m)?;
     }
-    for w in &warnings {
+    for w in warnings {
         writer.put_warning(&w.to_string())?;
     }
-    timings.push(("encode", t3.elapsed()));
-    let t4 = Instant::now();
-    progress(Progress::Committing);
-    if std::env::var_os("QINGLIAN_DEBUG_BATCH").is_some() {
-        eprintln!("batch: {} bytes", writer.bytes());
-    }
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    let load = db.commit_load(writer, summaries.clone(), now)?;
-    timings.push(("commit", t4.elapsed()));
-    Ok(IngestReport {
-        load: Some(load),
-        already_loaded: None,
-        files: summaries,
-        warnings,
-        ignored,
-        foreign_identifiers,
-        zero_width_fields,
-        timings,
-    })
+    Ok(())
 }
