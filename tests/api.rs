@@ -668,3 +668,62 @@ fn exports_escape_spreadsheet_formulas_and_generate_file_names() {
     );
     assert!(!csv.contains(",=") && !csv.contains(",@"), "{csv}");
 }
+
+/// One rule semantics: an edited rule file reaches batch screening (`screen --rules`) and the
+/// API's findings (`serve --rules`) together, and they agree.
+#[test]
+fn a_rule_edit_reaches_the_cli_and_the_api_together() {
+    let demo = common::root().join("data-samples/zone");
+    let rules = tempfile::tempdir().expect("tempdir");
+    let text =
+        std::fs::read_to_string(common::root().join("queries/relative_wins.toml")).expect("rule");
+    let edited = text.replace("{spouse|parent|child|sibling|in_law}*1..2", "{spouse}*1..1");
+    assert_ne!(edited, text);
+    std::fs::write(rules.path().join("relative_wins.toml"), edited).expect("write");
+    let dir = rules.path().to_str().expect("path");
+    let ids_of = |jsonl: &str| -> Vec<String> {
+        let mut v: Vec<String> = jsonl
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter_map(|f| f["id"].as_str().map(str::to_owned))
+            .collect();
+        v.sort();
+        v
+    };
+    let demo_s = demo.to_str().expect("path");
+    let batch = |extra: &[&str]| {
+        let mut args = vec!["screen", "--bundle", demo_s, "--rule", "relative_wins"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&["--format", "jsonl"]);
+        ids_of(&qinglian(&args))
+    };
+    let (before, after) = (batch(&[]), batch(&["--rules", dir]));
+    assert_ne!(before, after, "the edit changes what the rule finds");
+    let api = |s: &common::Server| -> Vec<String> {
+        let t = s.token("investigator");
+        let (st, v, _) = call(
+            s,
+            "GET",
+            "/v1/findings?rule=relative_wins&limit=500",
+            Some(&t),
+            true,
+            None,
+        );
+        assert_eq!(st, 200, "{v}");
+        let mut ids: Vec<String> = v["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter_map(|f| f["id"].as_str().map(str::to_owned))
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(
+        api(&start(&demo, "")),
+        before,
+        "built-in rules: CLI and API agree"
+    );
+    let edited = common::start_with(&demo, "", &["--rules", dir]);
+    assert_eq!(api(&edited), after, "edited rule: CLI and API agree");
+}

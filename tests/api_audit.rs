@@ -35,7 +35,16 @@ fn state(dir: &Path, config: qinglian_api::Config) -> Arc<qinglian_api::AppState
     let (loads, files) = (g.loads().expect("loads"), g.files().expect("files"));
     drop(g);
     Arc::new(
-        qinglian_api::AppState::new(snap, db, generation, loads, files, config).expect("state"),
+        qinglian_api::AppState::new(
+            snap,
+            db,
+            generation,
+            loads,
+            files,
+            config,
+            qinglian_rules::builtins().expect("rules"),
+        )
+        .expect("state"),
     )
 }
 

@@ -20,6 +20,10 @@ pub struct ServeArgs {
     /// A TOML file of limits (see docs/api.md).
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// A folder of rule files that add to or override the built-in rules, as for `screen`:
+    /// the API's findings come from the same rule files as the CLI's.
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
 }
 
 /// Manage API tokens (stored only as digests, in the database folder).
@@ -95,9 +99,17 @@ pub fn serve(a: &ServeArgs) -> Result<ExitCode> {
     let (loads, files) = (db.loads()?, db.files()?);
     drop(db); // the server reads only the snapshot; release sled's lock for `token` commands
     let t = std::time::Instant::now();
-    let state =
-        qinglian_api::AppState::new(snap, a.db.db.clone(), generation, loads, files, config)
-            .map_err(anyhow::Error::msg)?;
+    let rules = super::rules::load_rules(a.rules.as_ref())?;
+    let state = qinglian_api::AppState::new(
+        snap,
+        a.db.db.clone(),
+        generation,
+        loads,
+        files,
+        config,
+        rules,
+    )
+    .map_err(anyhow::Error::msg)?;
     eprintln!(
         "screened {} findings in {:.1}s",
         state.findings.len(),

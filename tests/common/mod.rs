@@ -41,6 +41,11 @@ impl Drop for Server {
 }
 
 pub fn start(bundle: &Path, config: &str) -> Server {
+    start_with(bundle, config, &[])
+}
+
+/// A server started with extra `serve` arguments.
+pub fn start_with(bundle: &Path, config: &str, extra: &[&str]) -> Server {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("db");
     qinglian(&[
@@ -61,6 +66,7 @@ pub fn start(bundle: &Path, config: &str) -> Server {
             "--config",
             cfg.to_str().expect("path"),
         ])
+        .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

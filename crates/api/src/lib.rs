@@ -60,8 +60,9 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Builds the state: the snapshot must be open; runs every built-in rule once so that
-    /// `/v1/findings` answers from memory.
+    /// Builds the state: the snapshot must be open; screens with `rules` (the built-in rules,
+    /// or those overridden by `serve --rules`) once, through the same entry point as the CLI,
+    /// so that `/v1/findings` answers from memory.
     pub fn new(
         snap: Snapshot,
         db: PathBuf,
@@ -69,8 +70,8 @@ impl AppState {
         loads: Vec<LoadRecord>,
         files: Vec<FileInfo>,
         config: Config,
+        rules: Vec<qinglian_rules::Rule>,
     ) -> Result<AppState, Error> {
-        let rules = qinglian_rules::builtins()?;
         let findings = qinglian_engine::screen(&snap, &rules, &Default::default())?.findings;
         let audit = audit::AuditLog::open(&db)?;
         let key = sign::Key::load_or_create(&db)?;
