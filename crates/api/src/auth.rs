@@ -561,7 +561,10 @@ mod tests {
                     })
                 })
                 .collect();
-            assert_eq!(TokenStore::new(dir.path()).revoke(&victim.0.id).ok(), Some(true));
+            assert_eq!(
+                TokenStore::new(dir.path()).revoke(&victim.0.id).ok(),
+                Some(true)
+            );
             workers
                 .into_iter()
                 .flat_map(|w| w.join().expect("worker"))
