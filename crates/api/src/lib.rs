@@ -42,6 +42,11 @@ pub struct AppState {
     pub files: Vec<FileInfo>,
     /// Screening results of every built-in rule, canonical order.
     pub findings: Arc<Vec<Finding>>,
+    /// The same rules asked before an award (`engine::hypothesis`), screened once: what the
+    /// pre-award check of a tender answers from.
+    pub preaward: Arc<Vec<Finding>>,
+    /// The ids of the rules behind `preaward`.
+    pub preaward_rules: Vec<String>,
     /// The rules they came from.
     pub rules: Vec<qinglian_rules::Rule>,
     /// Tokens.
@@ -73,6 +78,12 @@ impl AppState {
         rules: Vec<qinglian_rules::Rule>,
     ) -> Result<AppState, Error> {
         let findings = qinglian_engine::screen(&snap, &rules, &Default::default())?.findings;
+        let asked: Vec<qinglian_rules::Rule> = qinglian_engine::hypothesis::pre_award_rules(&rules)
+            .into_iter()
+            .map(|p| p.rule().clone())
+            .collect();
+        let preaward = qinglian_engine::screen(&snap, &asked, &Default::default())?.findings;
+        let preaward_rules = asked.iter().map(|r| r.id.clone()).collect();
         let audit = audit::AuditLog::open(&db)?;
         let key = sign::Key::load_or_create(&db)?;
         let busy = Arc::new(tokio::sync::Semaphore::new(config.max_concurrent.max(1)));
@@ -84,6 +95,8 @@ impl AppState {
             loads,
             files,
             findings: Arc::new(findings),
+            preaward: Arc::new(preaward),
+            preaward_rules,
             rules,
             audit,
             key,

@@ -10,6 +10,7 @@ pub mod describe;
 pub mod exec;
 pub mod export;
 pub mod findings;
+pub mod hypothesis;
 pub mod native;
 pub mod paths;
 pub mod preaward;
