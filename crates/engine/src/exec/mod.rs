@@ -16,6 +16,8 @@ pub(crate) mod ir;
 pub(crate) mod plan;
 pub(crate) mod prune;
 pub(crate) mod run;
+#[cfg(test)]
+mod testdata;
 mod text;
 
 pub use graph::EdgeRef;

@@ -399,3 +399,132 @@ pub(crate) fn needs(g: &G<'_>, plan: &Plan, always: bool) -> Needs {
         pairs,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::{compile, run, run::exists, testdata, ExecOptions};
+    use super::{needs, Bits, Pruning};
+    use crate::exec::graph::G;
+    use crate::exec::ir::Start;
+    use crate::snapshot::Snapshot;
+    use qinglian_model::{EdgeKind, NodeKind};
+    use std::collections::BTreeSet;
+
+    /// The bundle ids of the nodes in `b`.
+    fn ids(snap: &Snapshot, b: &Bits) -> BTreeSet<String> {
+        (0..snap.node_count())
+            .filter(|&n| super::get(b, n))
+            .map(|n| snap.ext(n).to_owned())
+            .collect()
+    }
+
+    fn set(xs: &[&str]) -> BTreeSet<String> {
+        xs.iter().map(|x| (*x).to_owned()).collect()
+    }
+
+    /// People and companies owning one another, and 30 contracts with C1 or C5:
+    ///
+    /// ```text
+    /// P1 -> C1            (1 edge to a company with contracts)
+    /// P2 -> C2 -> C1      (2 edges)
+    /// P4 -> C4 -> C5      (2 edges)
+    /// P3 -> C3 -> C4 -> C5 (3 edges: too far for *1..2)
+    /// P5                  (owns nothing)
+    /// ```
+    fn owners() -> Snapshot {
+        let k: Vec<String> = (1..=30).map(|i| format!("K{i:02}")).collect();
+        let mut nodes: Vec<(NodeKind, &str)> = ["P1", "P2", "P3", "P4", "P5"]
+            .iter()
+            .map(|x| (NodeKind::Person, *x))
+            .collect();
+        nodes.extend(
+            ["C1", "C2", "C3", "C4", "C5"]
+                .iter()
+                .map(|x| (NodeKind::Company, *x)),
+        );
+        nodes.extend(k.iter().map(|x| (NodeKind::Contract, x.as_str())));
+        let mut edges: Vec<(EdgeKind, &str, &str, &str)> = [
+            ("P1", "C1"),
+            ("P2", "C2"),
+            ("C2", "C1"),
+            ("P3", "C3"),
+            ("C3", "C4"),
+            ("C4", "C5"),
+            ("P4", "C4"),
+        ]
+        .iter()
+        .map(|&(a, b)| (EdgeKind::Owns, a, b, ""))
+        .collect();
+        edges.extend(k.iter().enumerate().map(|(i, x)| {
+            (
+                EdgeKind::To,
+                x.as_str(),
+                if i < 15 { "C1" } else { "C5" },
+                "",
+            )
+        }));
+        testdata::snapshot(&nodes, &edges)
+    }
+
+    const QUERY: &str = "MATCH (r:Person)-[w:OWNS*1..2]->(c:Company)<-[to:TO]-(k:Contract)\n\
+                         RETURN target = r, ref = k";
+
+    /// The plan scans the 5 people, walks 1..2 ownership edges to `c`, then expands to the
+    /// contracts. Computed backwards, `c` must be a party to some contract ({C1, C5}), and `r`
+    /// must reach such a company in one or two edges: P1, P2 and P4 — not P3 (three edges)
+    /// nor P5 (no edge). The set also holds the companies that could stand in `r`'s place
+    /// (C2, C3, C4: the start scans people only, so they never matter), and the walk's
+    /// per-depth sets say where a walk with 1 or 2 edges left may still go.
+    #[test]
+    fn a_pruning_set_keeps_exactly_the_nodes_that_can_complete_the_pattern() {
+        let snap = owners();
+        let c = compile(&testdata::rule(QUERY), &snap).expect("the rule compiles");
+        let plan = &c.branches[0].plan;
+        let slot = |v: &str| plan.node_slot[v];
+        assert!(
+            matches!(plan.start, Start::Nodes { slot: s, .. } if s == slot("r")),
+            "the plan starts from the people: {}",
+            super::super::explain(&c)
+        );
+        let g = G::new(&snap, None, exists);
+        let n = needs(&g, plan, true);
+        let r = n.slots[slot("r")].as_ref().expect("a set for r");
+        assert_eq!(ids(&snap, r), set(&["C2", "C3", "C4", "P1", "P2", "P4"]));
+        let c_set = n.slots[slot("c")].as_ref().expect("a set for c");
+        assert_eq!(ids(&snap, c_set), set(&["C1", "C5"]));
+        assert!(n.slots[slot("k")].is_none(), "nothing follows k");
+        let within: Vec<BTreeSet<String>> = n.walks[0].iter().map(|b| ids(&snap, b)).collect();
+        assert_eq!(
+            within,
+            vec![
+                set(&["C2", "C4", "P1"]),
+                set(&["C2", "C3", "C4", "P1", "P2", "P4"])
+            ]
+        );
+    }
+
+    /// Pruning never changes findings: the same matches with and without the sets, and only
+    /// the people the set keeps are flagged.
+    #[test]
+    fn pruning_loses_no_match() {
+        let snap = owners();
+        let rule = testdata::rule(QUERY);
+        let findings = |pruning| {
+            let c = compile(&rule, &snap).expect("the rule compiles");
+            let opts = ExecOptions {
+                pruning,
+                ..ExecOptions::default()
+            };
+            run(&snap, &c, &opts).expect("the rule runs").findings
+        };
+        let pruned = findings(Pruning::Always);
+        assert_eq!(pruned, findings(Pruning::Never));
+        let targets: BTreeSet<String> = pruned.iter().map(|f| f.target.clone()).collect();
+        assert_eq!(targets, set(&["P1", "P2", "P4"]));
+        assert_eq!(
+            pruned.len(),
+            3 * 15,
+            "each of P1, P2, P4 with the 15 contracts of its company"
+        );
+    }
+}
