@@ -60,7 +60,14 @@ pub fn open_snapshot<S: Store>(
         Ok(()) => Snapshot::open(cache, generation)
             .map(|s| (s, true))
             .map_err(|e| EngineError::Snapshot(e.to_string())),
-        // A read-only database folder still answers, from memory.
-        Err(_) => snapshot::build(db).map(|s| (s, true)),
+        // A read-only database folder still answers, from memory — but the failed write is
+        // reported, not swallowed: a full disk or a permission error is the operator's to fix.
+        Err(e) => {
+            tracing::warn!(
+                "the snapshot could not be written to {}: {e}; answering from a copy built in memory",
+                cache.display()
+            );
+            snapshot::build(db).map(|s| (s, true))
+        }
     }
 }
