@@ -178,12 +178,17 @@ fn every_endpoint_for_an_investigator() {
         .iter()
         .filter_map(|f| f["pattern"].as_str())
         .collect();
+    // The rule files answer, asked before the award: the official's relative behind a bidder
+    // is `relative_wins`, as in batch screening.
     assert!(
-        patterns.contains(&"official_link")
+        patterns.contains(&"relative_wins")
             && patterns.contains(&"bid_rigging")
             && patterns.contains(&"blacklisted_bidder"),
         "{patterns:?}"
     );
+    assert!(v["checked"]["method"]
+        .as_str()
+        .is_some_and(|m| m.starts_with("the rule files")));
     assert!(v.get("clearance").is_none());
 
     // A clean bidder list gets a signed clearance that verifies, and fails once altered.

@@ -3,8 +3,8 @@
 use super::out::{Align, Table};
 use super::DbArg;
 use anyhow::{bail, Result};
-use qinglian_engine::describe::{date_json, node_json};
-use qinglian_engine::snapshot::{flag, Snapshot, NO_DATE};
+use qinglian_engine::search::{hit_json as hit, masked, search as find, MAX_QUERY_CHARS};
+use qinglian_engine::snapshot::{Snapshot, NO_DATE};
 use qinglian_model::{Date, EdgeKind, NodeKind};
 use serde_json::{json, Value};
 use std::process::ExitCode;
@@ -28,9 +28,6 @@ pub struct Args {
     pub json: bool,
 }
 
-/// Longest search text, as in the API.
-const MAX_QUERY_CHARS: usize = 256;
-
 pub fn run(a: &Args) -> Result<ExitCode> {
     let q = a.text.trim();
     if q.is_empty() {
@@ -41,7 +38,7 @@ pub fn run(a: &Args) -> Result<ExitCode> {
     }
     let (_db, snap) = super::db::open_snapshot(&a.db.db)?;
     let limit = a.limit as usize;
-    let (hits, truncated) = search(&snap, q, limit);
+    let (hits, truncated) = find(&snap, q, limit, |_, _| true);
     if a.json {
         let results: Vec<Value> = hits.iter().map(|&(n, how)| hit(&snap, n, how)).collect();
         let v = json!({"query": q, "results": results, "truncated": truncated});
@@ -60,80 +57,6 @@ pub fn run(a: &Args) -> Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Exact identifier, bundle id (or alias), exact name, name prefix; each node once, at most
-/// `limit`, and whether more matched.
-pub fn search(snap: &Snapshot, q: &str, limit: usize) -> (Vec<(u32, &'static str)>, bool) {
-    let mut hits: Vec<(u32, &'static str)> = Vec::new();
-    if let Some(n) = snap.lookup_identifier(q) {
-        hits.push((n, "identifier"));
-    }
-    if let Some(n) = snap.lookup(q) {
-        hits.push((n, "id"));
-    }
-    // Names are stored normalised (NFKC, single spaces); so is the query.
-    let name = qinglian_model::normalize::name(q);
-    for n in snap.search_name(&name, true, limit + 1) {
-        hits.push((n, "name"));
-    }
-    for n in snap.search_name(&name, false, limit + 1) {
-        hits.push((n, "name_prefix"));
-    }
-    let mut seen = Vec::new();
-    hits.retain(|&(n, _)| {
-        if seen.contains(&n) {
-            false
-        } else {
-            seen.push(n);
-            true
-        }
-    });
-    let truncated = hits.len() > limit;
-    hits.truncate(limit);
-    (hits, truncated)
-}
-
-/// The resident ID number with its middle eight digits hidden (region and check digits
-/// stay), as the API shows it.
-fn masked(ident: &str) -> Option<String> {
-    (ident.len() == 18 && ident.is_ascii())
-        .then(|| format!("{}********{}", &ident[..6], &ident[14..]))
-}
-
-/// One result as the API's `GET /v1/entities` gives it.
-fn hit(snap: &Snapshot, n: u32, how: &str) -> Value {
-    let mut v = node_json(snap, n);
-    v["match"] = how.into();
-    let kind = snap.kind_of(n);
-    let d = snap.dates()[n as usize];
-    if kind == NodeKind::Person {
-        if d != NO_DATE {
-            v["birth_year"] = Date(d).ymd().0.into();
-        }
-        if let Some(m) = masked(snap.identifier(n)) {
-            v["identifier_masked"] = m.into();
-        }
-        v["official"] = (snap.flags()[n as usize] & flag::OFFICIAL != 0).into();
-        let pos = snap.edges(EdgeKind::Position);
-        v["positions"] = pos
-            .out(n)
-            .map(|e| {
-                let iv = pos.interval(e);
-                json!({
-                    "agency": snap.ext(pos.dst[e]),
-                    "agency_name": snap.name(pos.dst[e]),
-                    "title": snap.label_text(EdgeKind::Position, pos.label(e)),
-                    "start": date_json(iv.start),
-                    "end": date_json(iv.end),
-                })
-            })
-            .collect::<Vec<_>>()
-            .into();
-    } else if kind == NodeKind::Company {
-        v["credit_code"] = snap.identifier(n).into();
-    }
-    v
 }
 
 /// One row per result: match, kind, id, name, born, identifier, positions.

@@ -15,6 +15,7 @@ pub mod native;
 pub mod paths;
 pub mod preaward;
 pub mod screen;
+pub mod search;
 pub mod snapshot;
 
 pub use screen::{screen, RuleStat, Screening};

@@ -9,12 +9,11 @@ use axum::extract::{Path, State};
 use axum::Extension;
 use qinglian_engine::describe::{edge_json, node_json};
 use qinglian_engine::paths::{neighbourhood, PathOptions, Searcher};
-use qinglian_engine::snapshot::flag;
-use qinglian_model::{Date, EdgeKind, NodeKind};
+use qinglian_model::{Date, EdgeKind};
 use serde_json::{json, Value};
 
 /// Longest search text (as declared in the OpenAPI document).
-pub(crate) const MAX_QUERY_CHARS: usize = 256;
+pub(crate) use qinglian_engine::search::MAX_QUERY_CHARS;
 
 pub(super) async fn search(State(st): St, Extension(ctx): Extension<Ctx>, q: Params) -> Answer {
     let query = q.get("q").map(|s| s.trim().to_owned()).unwrap_or_default();
@@ -32,83 +31,23 @@ pub(super) async fn search(State(st): St, Extension(ctx): Extension<Ctx>, q: Par
     Ok(Out::Json(v, ids))
 }
 
-/// Exact identifiers first, then bundle ids, then exact names, then name prefixes. People who
-/// share a name are listed separately with what tells them apart. Analysts find private
-/// people only by bundle id: a match on a name or an identifier would re-identify them.
+/// The engine's search (`engine::search`, shared with `qinglian search`). Analysts find
+/// private people only by bundle id: a match on a name or an identifier would re-identify them.
 fn search_results(st: &AppState, ctx: &Ctx, q: &str, limit: usize) -> (Value, Vec<String>) {
     let snap = &st.snap;
-    let mut hits: Vec<(u32, &str)> = Vec::new();
-    if let Some(n) = snap.lookup_identifier(q) {
-        hits.push((n, "identifier"));
-    }
-    if let Some(n) = snap.lookup(q) {
-        hits.push((n, "id"));
-    }
-    for n in snap.search_name(q, true, limit + 1) {
-        hits.push((n, "name"));
-    }
-    for n in snap.search_name(q, false, limit + 1) {
-        hits.push((n, "name_prefix"));
-    }
-    let mut seen = Vec::new();
-    hits.retain(|&(n, how)| {
-        let hidden = ctx.pseudonymise() && how != "id" && private_person(st, n);
-        if hidden || seen.contains(&n) {
-            false
-        } else {
-            seen.push(n);
-            true
-        }
+    let hide = ctx.pseudonymise();
+    let (hits, truncated) = qinglian_engine::search::search(snap, q, limit, |n, how| {
+        !(hide && how != "id" && private_person(st, n))
     });
-    let truncated = hits.len() > limit;
-    hits.truncate(limit);
     let results: Vec<Value> = hits
         .iter()
-        .map(|&(n, how)| search_hit(st, n, how))
+        .map(|&(n, how)| qinglian_engine::search::hit_json(snap, n, how))
         .collect();
     let ids = hits.iter().map(|(n, _)| snap.ext(*n).to_owned()).collect();
     (
         json!({"query": q, "results": results, "truncated": truncated}),
         ids,
     )
-}
-
-/// One search result: for people, what tells same-name people apart.
-fn search_hit(st: &AppState, n: u32, how: &str) -> Value {
-    let snap = &st.snap;
-    let mut v = node_json(snap, n);
-    v["match"] = how.into();
-    let kind = snap.kind_of(n);
-    let d = snap.dates()[n as usize];
-    if kind == NodeKind::Person {
-        if d != qinglian_engine::snapshot::NO_DATE {
-            v["birth_year"] = Date(d).ymd().0.into();
-        }
-        let ident = snap.identifier(n);
-        if ident.len() == 18 {
-            v["identifier_masked"] = format!("{}********{}", &ident[..6], &ident[14..]).into();
-        }
-        v["official"] = (snap.flags()[n as usize] & flag::OFFICIAL != 0).into();
-        let pos = snap.edges(EdgeKind::Position);
-        // Agency, title and term: what tells two same-name officials apart.
-        v["positions"] = pos
-            .out(n)
-            .map(|e| {
-                let iv = pos.interval(e);
-                json!({
-                    "agency": snap.ext(pos.dst[e]),
-                    "agency_name": snap.name(pos.dst[e]),
-                    "title": snap.label_text(EdgeKind::Position, pos.label(e)),
-                    "start": qinglian_engine::describe::date_json(iv.start),
-                    "end": qinglian_engine::describe::date_json(iv.end),
-                })
-            })
-            .collect::<Vec<_>>()
-            .into();
-    } else if kind == NodeKind::Company {
-        v["credit_code"] = snap.identifier(n).into();
-    }
-    v
 }
 
 pub(super) async fn entity(
