@@ -185,14 +185,13 @@ fn check_fixture(layout: &Layout, rule: &Rule) {
         assert!(!f.evidence.edges.is_empty(), "{what}: empty evidence chain");
         assert!(!f.evidence.nodes.is_empty(), "{what}: no evidence nodes");
         for e in &f.evidence.edges {
-            let src = &e["source"];
             assert!(
-                src["file"].as_str().is_some_and(|s| !s.is_empty()),
-                "{what}: edge without a source file: {e}"
+                e.source.file.as_deref().is_some_and(|s| !s.is_empty()),
+                "{what}: edge without a source file: {e:?}"
             );
             assert!(
-                src["line"].as_u64().is_some_and(|l| l > 0),
-                "{what}: edge without a source line: {e}"
+                e.source.line > 0,
+                "{what}: edge without a source line: {e:?}"
             );
         }
     }

@@ -1,22 +1,23 @@
 //! Findings: what a rule flags, with its evidence chain, in a canonical order; output as JSON
 //! lines, CSV or a table; roll-ups per official and per tender.
 
-use crate::describe::{edge_json, evidence_node_json};
+use crate::describe::{EvidenceEdge, EvidenceNode};
 use crate::exec::EdgeRef;
 use crate::snapshot::Snapshot;
 use qinglian_model::{EdgeKind, NodeKind};
 use qinglian_rules::Severity;
 use serde::Serialize;
-use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// The chain that proves a finding.
+/// The chain that proves a finding, typed (see [`crate::describe`] for why, and for how the
+/// JSON of its parts is kept as it was).
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct Evidence {
-    /// Every node of the chain, in order of first appearance: id, kind, name.
-    pub nodes: Vec<Value>,
+    /// Every node of the chain, in order of first appearance: id, kind, name, source row,
+    /// dates and blacklist entries.
+    pub nodes: Vec<EvidenceNode>,
     /// Every edge of the chain in pattern order, each with its validity and source row.
-    pub edges: Vec<Value>,
+    pub edges: Vec<EvidenceEdge>,
     /// The temporal conditions that made it count, with the values that satisfied them.
     pub windows: Vec<String>,
 }
@@ -37,13 +38,13 @@ impl Evidence {
                 if let Some(n) = n {
                     if !seen_nodes.contains(n) {
                         seen_nodes.push(*n);
-                        nodes.push(evidence_node_json(snap, *n));
+                        nodes.push(EvidenceNode::of(snap, *n));
                     }
                 }
                 if let Some(e) = e {
                     if !seen_edges.contains(e) {
                         seen_edges.push(*e);
-                        edges.push(edge_json(snap, e.kind(), e.idx as usize));
+                        edges.push(EvidenceEdge::of(snap, e.kind(), e.idx as usize));
                     }
                 }
             }

@@ -331,12 +331,12 @@ pub(super) async fn evidence(
                 "no finding {id} in the current screening; see /v1/findings"
             ))
         })?;
-    blocking(&st, &ctx, move |st| Ok(evidence_bundle(st, &f))).await
+    blocking(&st, &ctx, move |st| evidence_bundle(st, &f)).await
 }
 
 /// The finding, its chain, the rows behind every edge and node (with the SHA-256 of the file
 /// they came from), the rule's text and the data version; hashed and signed.
-fn evidence_bundle(st: &AppState, f: &Finding) -> Out {
+fn evidence_bundle(st: &AppState, f: &Finding) -> Result<Out, ApiError> {
     let snap = &st.snap;
     let file_sha = |file: &str, load: u64| -> Option<String> {
         st.loads
@@ -347,17 +347,16 @@ fn evidence_bundle(st: &AppState, f: &Finding) -> Out {
     };
     let mut rows = Vec::new();
     for e in &f.evidence.edges {
-        let mut row = e.clone();
-        if let (Some(file), Some(load)) =
-            (e["source"]["file"].as_str(), e["source"]["load"].as_u64())
-        {
-            row["source"]["file_sha256"] = file_sha(file, load).into();
+        // The edge as it appears in the finding, plus the hash of its source file.
+        let mut row = serde_json::to_value(e).map_err(|_| ApiError::internal("evidence"))?;
+        if let (Some(file), Some(load)) = (&e.source.file, e.source.load) {
+            row["source"]["file_sha256"] = file_sha(file, u64::from(load)).into();
         }
         rows.push(row);
     }
     let mut nodes = Vec::new();
     for n in &f.evidence.nodes {
-        if let Some(x) = n["id"].as_str().and_then(|id| snap.lookup(id)) {
+        if let Some(x) = snap.lookup(&n.id) {
             let mut d = qinglian_engine::describe::entity(snap, x, 0, 0);
             if let Some(o) = d.as_object_mut() {
                 o.remove("edges");
@@ -384,8 +383,8 @@ fn evidence_bundle(st: &AppState, f: &Finding) -> Out {
     });
     let sha = crate::sign::sha256(&bundle);
     let signature = st.key.sign(&json!({"sha256": sha}));
-    Out::Json(
+    Ok(Out::Json(
         json!({"bundle": bundle, "sha256": sha, "signature": signature}),
         vec![f.id.clone()],
-    )
+    ))
 }
