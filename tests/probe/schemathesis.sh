@@ -38,7 +38,7 @@ for role in investigator analyst admin auditor; do
     TOKEN=$("$BIN" token create --role "$role" --db "$WORK/db" 2>/dev/null)
     curl -sf -H "Authorization: Bearer $TOKEN" "$BASE/v1/openapi.json" > "$WORK/openapi.json"
     echo "== $role"
-    "$VENV/bin/schemathesis" run "$WORK/openapi.json" --url "$BASE" --checks all \
+    "$VENV/bin/schemathesis" --config-file tests/probe/schemathesis.toml run "$WORK/openapi.json" --url "$BASE" --checks all \
         --max-examples "$N" --workers 2 --seed 1 \
         -H "Authorization: Bearer $TOKEN" -H "X-Case-Id: ST-1" -H "X-Purpose: schemathesis" \
         --suppress-health-check all > "$OUT/st-$role.txt" 2>&1 || status=1
