@@ -1,5 +1,5 @@
 //! Findings: what a rule flags, with its evidence chain, in a canonical order; output as JSON
-//! lines, CSV or a table; roll-ups per official and per tender.
+//! lines or CSV (the CLI draws tables by display width, src/cmd/out.rs); roll-ups per official and per tender.
 
 use crate::describe::{EvidenceEdge, EvidenceNode};
 use crate::exec::EdgeRef;
@@ -224,28 +224,6 @@ fn quote(s: &str) -> String {
     } else {
         s.to_owned()
     }
-}
-
-/// Findings as an aligned table for a terminal.
-pub fn to_table(findings: &[Finding]) -> String {
-    let mut out = format!(
-        "{:<20} {:<7} {:>5}  {:<10} {:<10} {:<10} {:<12}  explanation\n",
-        "pattern", "colour", "score", "official", "target", "target2", "ref"
-    );
-    for f in findings {
-        out.push_str(&format!(
-            "{:<20} {:<7} {:>5}  {:<10} {:<10} {:<10} {:<12}  {}\n",
-            f.pattern,
-            f.severity.as_str(),
-            f.score,
-            f.official,
-            f.target,
-            f.target2,
-            f.ref_id,
-            f.explanation
-        ));
-    }
-    out
 }
 
 /// What to roll findings up by.
