@@ -161,11 +161,160 @@ fn a_rule_edit_reaches_the_pre_award_check() {
             .filter_map(|f| f["id"].as_str().map(str::to_owned))
             .collect::<BTreeSet<String>>()
     };
-    assert_eq!(relative(&common::start(&demo, "")), before, "built-in rule");
-    let dir = tmp.path().to_str().expect("path");
-    assert_eq!(
-        relative(&common::start_with(&demo, "", &["--rules", dir])),
-        after,
-        "edited rule"
+    // The same tender asked as a proposal: its agency and bidders, on its publication day.
+    let snap = load(&demo);
+    let tn = snap.lookup(&t).expect("tender");
+    let (ran, bid) = (
+        snap.edges(qinglian_model::EdgeKind::Ran),
+        snap.edges(qinglian_model::EdgeKind::Bid),
     );
+    let agency = snap.ext(ran.src[ran.inc(tn)[0] as usize]).to_owned();
+    let bidders: Vec<String> = bid
+        .inc(tn)
+        .iter()
+        .map(|&e| snap.ext(bid.src[e as usize]).to_owned())
+        .collect();
+    let day = qinglian_model::Date(snap.dates()[tn as usize]).to_string();
+    let proposal = |s: &common::Server| -> BTreeSet<String> {
+        let tok = s.token("investigator");
+        let body = json!({"agency": agency, "bidders": bidders, "as_of": day});
+        let (st, v, _) = common::call(
+            s,
+            "POST",
+            "/v1/screen",
+            Some(&tok),
+            true,
+            Some(body.to_string()),
+        );
+        assert_eq!(st, 200, "{v}");
+        assert!(
+            v["checked"]["method"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("the rule files"),
+            "{v}"
+        );
+        assert!(
+            v["checked"]["not_asked"]
+                .as_array()
+                .is_some_and(Vec::is_empty),
+            "{v}"
+        );
+        v["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter(|f| f["pattern"] == "relative_wins")
+            .map(|f| format!("{} {}", f["official"], f["target"]))
+            .collect()
+    };
+    let gists = |ids: &BTreeSet<String>, rules: &[Rule]| -> BTreeSet<String> {
+        screen(&snap, &asked(rules))
+            .iter()
+            .filter(|f| ids.contains(&f.id))
+            .map(|f| format!("\"{}\" \"{}\"", f.official, f.target))
+            .collect()
+    };
+    let s = common::start(&demo, "");
+    assert_eq!(relative(&s), before, "built-in rule");
+    assert_eq!(
+        proposal(&s),
+        gists(&before, &builtin),
+        "built-in rule, as a proposal"
+    );
+    let dir = tmp.path().to_str().expect("path");
+    let s = common::start_with(&demo, "", &["--rules", dir]);
+    assert_eq!(relative(&s), after, "edited rule");
+    assert_eq!(
+        proposal(&s),
+        gists(&after, &overridden),
+        "edited rule, as a proposal"
+    );
+}
+
+/// What a finding says, without the tender it was raised on (a proposal has none).
+fn gist(f: &Finding) -> String {
+    format!(
+        "{} {} {} {} {:?} {}",
+        f.pattern, f.official, f.target, f.target2, f.severity, f.score
+    )
+}
+
+/// Each tender asked as a proposal (its agency, bidders, evaluators and approvers, its
+/// publication day, but no tender) raises what the tender form raises on it: taking the tender
+/// out of the rules loses and adds nothing. Returns the findings compared.
+fn proposals_agree_with_tenders(bundle: &Path) -> usize {
+    use qinglian_engine::proposal::{ask, Proposal};
+    use qinglian_model::{EdgeKind, NodeKind};
+    let snap = load(bundle);
+    let rules = qinglian_rules::builtins().expect("rules");
+    let pre = qinglian_engine::hypothesis::pre_award_rules(&rules);
+    let mut tender_form: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for f in screen(&snap, &asked(&rules)) {
+        if f.ref_type == "tender" {
+            tender_form
+                .entry(f.ref_id.clone())
+                .or_default()
+                .insert(gist(&f));
+        }
+    }
+    let (ran, bid, handled) = (
+        snap.edges(EdgeKind::Ran),
+        snap.edges(EdgeKind::Bid),
+        snap.edges(EdgeKind::Handled),
+    );
+    let mut compared = 0;
+    for t in snap.kind_range(NodeKind::Tender) {
+        let published = snap.dates()[t as usize];
+        if published == qinglian_engine::snapshot::NO_DATE {
+            continue;
+        }
+        let mut p = Proposal {
+            agencies: ran.inc(t).iter().map(|&e| ran.src[e as usize]).collect(),
+            bidders: bid.inc(t).iter().map(|&e| bid.src[e as usize]).collect(),
+            handlers: handled
+                .inc(t)
+                .iter()
+                .map(|&e| {
+                    let role = snap.label_text(EdgeKind::Handled, handled.label(e as usize));
+                    (handled.src[e as usize], Some(role.to_owned()))
+                })
+                .collect(),
+            day: published,
+            label: snap.ext(t).to_owned(),
+        };
+        p.agencies.sort_unstable();
+        p.bidders.sort_unstable();
+        p.bidders.dedup();
+        let out = ask(&snap, &pre, &p).expect("asks");
+        assert!(out.skipped.is_empty(), "{:?}", out.skipped);
+        let got: BTreeSet<String> = out.findings.iter().map(gist).collect();
+        let want = tender_form.remove(snap.ext(t)).unwrap_or_default();
+        assert_eq!(got, want, "{}: tender {}", bundle.display(), snap.ext(t));
+        compared += want.len();
+    }
+    compared
+}
+
+#[test]
+fn on_the_demo_a_tender_asked_as_a_proposal_raises_what_the_tender_raises() {
+    let n = proposals_agree_with_tenders(&common::root().join("data-samples/zone"));
+    assert!(n > 20, "{n} findings compared");
+}
+
+#[test]
+fn on_a_20k_province_a_tender_asked_as_a_proposal_raises_what_the_tender_raises() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("p");
+    common::qinglian(&[
+        "generate",
+        "--people",
+        "20000",
+        "--seed",
+        "1",
+        "--out",
+        out.to_str().expect("path"),
+    ]);
+    let n = proposals_agree_with_tenders(&out);
+    assert!(n > 50, "{n} findings compared");
 }

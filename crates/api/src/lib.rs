@@ -47,6 +47,8 @@ pub struct AppState {
     pub preaward: Arc<Vec<Finding>>,
     /// The ids of the rules behind `preaward`.
     pub preaward_rules: Vec<String>,
+    /// Those rules, for pre-award checks the stored findings cannot answer (`engine::proposal`).
+    pub preaward_asked: Vec<qinglian_engine::hypothesis::PreAward>,
     /// The rules they came from.
     pub rules: Vec<qinglian_rules::Rule>,
     /// Tokens.
@@ -78,10 +80,9 @@ impl AppState {
         rules: Vec<qinglian_rules::Rule>,
     ) -> Result<AppState, Error> {
         let findings = qinglian_engine::screen(&snap, &rules, &Default::default())?.findings;
-        let asked: Vec<qinglian_rules::Rule> = qinglian_engine::hypothesis::pre_award_rules(&rules)
-            .into_iter()
-            .map(|p| p.rule().clone())
-            .collect();
+        let preaward_asked = qinglian_engine::hypothesis::pre_award_rules(&rules);
+        let asked: Vec<qinglian_rules::Rule> =
+            preaward_asked.iter().map(|p| p.rule().clone()).collect();
         let preaward = qinglian_engine::screen(&snap, &asked, &Default::default())?.findings;
         let preaward_rules = asked.iter().map(|r| r.id.clone()).collect();
         let audit = audit::AuditLog::open(&db)?;
@@ -97,6 +98,7 @@ impl AppState {
             findings: Arc::new(findings),
             preaward: Arc::new(preaward),
             preaward_rules,
+            preaward_asked,
             rules,
             audit,
             key,

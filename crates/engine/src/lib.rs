@@ -13,7 +13,7 @@ pub mod findings;
 pub mod hypothesis;
 pub mod native;
 pub mod paths;
-pub mod preaward;
+pub mod proposal;
 pub mod screen;
 pub mod search;
 pub mod snapshot;

@@ -46,7 +46,7 @@ fn strings(v: &Value, k: &str) -> Result<Vec<String>, ApiError> {
 
 pub(super) async fn screen(State(st): St, Extension(ctx): Extension<Ctx>, body: Bytes) -> Answer {
     let req = screen_request(&st, &ctx, &body_object(&body)?)?;
-    blocking(&st, &ctx, move |st| Ok(screen_outcome(st, &req))).await
+    blocking(&st, &ctx, move |st| screen_outcome(st, &req)).await
 }
 
 fn optional_id(st: &AppState, ctx: &Ctx, b: &Value, k: &str) -> Result<Option<u32>, ApiError> {
@@ -57,11 +57,16 @@ fn optional_id(st: &AppState, ctx: &Ctx, b: &Value, k: &str) -> Result<Option<u3
     }
 }
 
-fn screen_request(
-    st: &AppState,
-    ctx: &Ctx,
-    b: &Value,
-) -> Result<qinglian_engine::preaward::Request, ApiError> {
+/// A pre-award request, resolved to snapshot ids.
+struct Request {
+    tender: Option<u32>,
+    agency: Option<u32>,
+    bidders: Vec<u32>,
+    officials: Vec<u32>,
+    as_of: Option<i32>,
+}
+
+fn screen_request(st: &AppState, ctx: &Ctx, b: &Value) -> Result<Request, ApiError> {
     let tender = optional_id(st, ctx, b, "tender")?;
     let agency = optional_id(st, ctx, b, "agency")?;
     if tender.is_none() && agency.is_none() {
@@ -123,7 +128,7 @@ fn screen_request(
             ))
         }
     };
-    Ok(qinglian_engine::preaward::Request {
+    Ok(Request {
         tender,
         agency,
         bidders,
@@ -132,14 +137,14 @@ fn screen_request(
     })
 }
 
-fn screen_outcome(st: &AppState, req: &qinglian_engine::preaward::Request) -> Out {
+fn screen_outcome(st: &AppState, req: &Request) -> Result<Out, ApiError> {
     match req.tender {
         // A tender in the data, checked on its publication day with the people the data says
-        // handle it: the rule files, asked before the award.
-        Some(t) if req.officials.is_empty() && req.as_of.is_none() => {
-            rules_outcome(st, t, &req.bidders)
+        // handle it: the rule files asked before the award, screened once at start.
+        Some(t) if req.officials.is_empty() && req.as_of.is_none() && req.agency.is_none() => {
+            Ok(rules_outcome(st, t, &req.bidders))
         }
-        _ => legacy_outcome(st, req),
+        _ => proposal_outcome(st, req),
     }
 }
 
@@ -195,26 +200,74 @@ fn rules_outcome(st: &AppState, tender: u32, bidders: &[u32]) -> Out {
 }
 
 /// An agency and bidders without a tender in the data, or a tender checked with other people
-/// or on another day: the hand-written checks of `engine::preaward` (not yet the rule files).
-fn legacy_outcome(st: &AppState, req: &qinglian_engine::preaward::Request) -> Out {
+/// or on another day: the same rule files, asked of the given agency, bidders and people
+/// (`engine::proposal`). A tender in the data contributes its agency, bidders, evaluators and
+/// approvers, and its publication day unless `as_of` is given.
+fn proposal_outcome(st: &AppState, req: &Request) -> Result<Out, ApiError> {
+    use qinglian_engine::proposal::{ask, Proposal};
+    use qinglian_model::EdgeKind;
     let snap = &st.snap;
-    let out = qinglian_engine::preaward::screen(snap, req, Date::today().0);
+    let mut p = Proposal {
+        agencies: req.agency.into_iter().collect(),
+        bidders: req.bidders.clone(),
+        handlers: req.officials.iter().map(|&o| (o, None)).collect(),
+        day: req.as_of.unwrap_or(Date::today().0),
+        label: "(no tender in the data)".into(),
+    };
+    if let Some(t) = req.tender {
+        let (ran, bid, handled) = (
+            snap.edges(EdgeKind::Ran),
+            snap.edges(EdgeKind::Bid),
+            snap.edges(EdgeKind::Handled),
+        );
+        if req.agency.is_none() {
+            p.agencies
+                .extend(ran.inc(t).iter().map(|&e| ran.src[e as usize]));
+        }
+        p.bidders
+            .extend(bid.inc(t).iter().map(|&e| bid.src[e as usize]));
+        for &e in handled.inc(t) {
+            let role = snap.label_text(EdgeKind::Handled, handled.label(e as usize));
+            p.handlers
+                .push((handled.src[e as usize], Some(role.to_owned())));
+        }
+        let published = snap.dates()[t as usize];
+        if req.as_of.is_none() && published != qinglian_engine::snapshot::NO_DATE {
+            p.day = published;
+        }
+        p.label = snap.ext(t).to_owned();
+    }
+    for v in [&mut p.agencies, &mut p.bidders] {
+        v.sort_unstable();
+        v.dedup();
+    }
+    p.handlers.sort();
+    p.handlers.dedup();
+    let out = ask(snap, &st.preaward_asked, &p).map_err(|e| {
+        tracing::error!("pre-award check failed: {e}");
+        ApiError::internal("screen_failed")
+    })?;
     let ids: Vec<String> = out.findings.iter().map(|f| f.id.clone()).collect();
+    let ext = |v: &[u32]| {
+        v.iter()
+            .map(|&n| snap.ext(n).to_owned())
+            .collect::<Vec<_>>()
+    };
+    let mut people: Vec<u32> = p.handlers.iter().map(|(n, _)| *n).collect();
+    people.dedup();
     let checked = json!({
         "tender": req.tender.map(|t| snap.ext(t).to_owned()),
-        "agency": out.agency.map(|a| snap.ext(a).to_owned()),
-        "bidders": out.bidders.iter().map(|&b| snap.ext(b).to_owned()).collect::<Vec<_>>(),
-        "officials": out.officials.iter().map(|&o| snap.ext(o).to_owned()).collect::<Vec<_>>(),
-        "checks": ["official_link: officials in office and the tender's evaluators and approvers, themselves or relatives within 2 family hops, controlling a bidder through up to 3 ownership/role edges holding on the day",
-                   "bid_rigging: bidders sharing a direct owner, a legal representative or director, a phone or an address",
-                   "blacklisted_bidder: a bidder, its owner, or a company owning it through one more company, listed on or before the day"],
-        "max_family_hops": qinglian_engine::preaward::FAMILY_HOPS,
-        "max_control_hops": qinglian_engine::preaward::CONTROL_HOPS,
-        "method": "hand-written checks (engine::preaward), used without a tender in the data or with other officials or another day; they do not follow edits of the rule files",
-        "as_of": Date(out.as_of).to_string(),
+        "agency": p.agencies.first().map(|&a| snap.ext(a).to_owned()),
+        "bidders": ext(&p.bidders),
+        "officials": ext(&people),
+        "method": "the rule files, asked of the given agency, bidders and people: each rule's pre-award form with the tender taken out, the variables next to it bound to the agency (RAN), the bidders (BID) and the people handling it (HANDLED), its publication day the day asked",
+        "rules": out.rules,
+        "not_asked": out.skipped.iter().map(|(r, why)| json!({"rule": r, "why": why})).collect::<Vec<_>>(),
+        "as_of": Date(p.day).to_string(),
     });
+    let verdict = out.findings.iter().map(|f| f.severity).max();
     let mut v = json!({
-        "verdict": out.verdict.map_or("clear", |s| s.as_str()),
+        "verdict": verdict.map_or("clear", |s| s.as_str()),
         "findings": out.findings,
         "checked": checked,
         "data_version": st.data_version(),
@@ -222,7 +275,7 @@ fn legacy_outcome(st: &AppState, req: &qinglian_engine::preaward::Request) -> Ou
     if out.findings.is_empty() {
         v["clearance"] = clearance(st, &v["checked"]);
     }
-    Out::Json(v, ids)
+    Ok(Out::Json(v, ids))
 }
 
 fn clearance(st: &AppState, checked: &Value) -> Value {

@@ -55,7 +55,13 @@ pub(crate) enum Start {
     },
     /// A sub-plan: the outer variables are bound already.
     Bound,
+    /// The nodes a caller gave for a variable (see [`Given`]), sorted.
+    Given { slot: usize, nodes: Vec<u32> },
 }
+
+/// Nodes a caller binds variables to, by variable name: a pre-award check asks the rule about
+/// the agency and bidders of a procurement that is not in the data yet. Each list is sorted.
+pub type Given = BTreeMap<String, Vec<u32>>;
 
 /// A step after the start.
 #[derive(Clone, Debug)]
@@ -94,6 +100,13 @@ pub(crate) enum Step {
     },
     /// A condition.
     Filter(CExpr),
+    /// A variable the caller gave nodes for: binds each in turn, or, when the variable is bound
+    /// already (`to_bound`), checks that its node is one of them. `nodes` is sorted.
+    Given {
+        slot: usize,
+        nodes: Vec<u32>,
+        to_bound: bool,
+    },
 }
 
 /// A pattern element, for the evidence chain.

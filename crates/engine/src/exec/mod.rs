@@ -21,6 +21,7 @@ mod testdata;
 mod text;
 
 pub use graph::EdgeRef;
+pub use ir::Given;
 pub use prune::Pruning;
 
 use crate::findings::{Evidence, Finding};
@@ -83,6 +84,12 @@ pub struct RuleRun {
 
 /// Compiles a rule against a snapshot (plans depend on its statistics and label tables).
 pub fn compile(rule: &Rule, snap: &Snapshot) -> Result<Compiled, EngineError> {
+    compile_given(rule, snap, &Given::new())
+}
+
+/// Compiles a rule whose variables named in `given` range over the nodes given for them only
+/// (each list sorted): the same plans, started from or checked against those nodes.
+pub fn compile_given(rule: &Rule, snap: &Snapshot, given: &Given) -> Result<Compiled, EngineError> {
     let tag = |e: EngineError| match e {
         EngineError::Rule { message, .. } => EngineError::Rule {
             rule: rule.id.clone(),
@@ -99,7 +106,7 @@ pub fn compile(rule: &Rule, snap: &Snapshot) -> Result<Compiled, EngineError> {
     let mut branches = Vec::new();
     if let Some((query, vars)) = rule.query() {
         for (i, (b, v)) in query.branches.iter().zip(vars).enumerate() {
-            let plan = plan::plan(b, v, snap).map_err(tag)?;
+            let plan = plan::plan(b, v, snap, given).map_err(tag)?;
             let cx = plan::compiler(&plan, v, snap);
             let grades = rule
                 .grades

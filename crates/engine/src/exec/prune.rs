@@ -293,7 +293,7 @@ fn scan_size(g: &G<'_>, plan: &Plan) -> f64 {
             Step::Path {
                 rel, to_bound, hi, ..
             } => edges(rel) * if *to_bound { 2.0 } else { f64::from(*hi) },
-            Step::Code { .. } | Step::Filter(_) => 0.0,
+            Step::Code { .. } | Step::Filter(_) | Step::Given { .. } => 0.0,
         })
         .sum()
 }
@@ -378,7 +378,7 @@ pub(crate) fn needs(g: &G<'_>, plan: &Plan, always: bool) -> Needs {
                     and_into(&mut need[*from], b);
                 }
             }
-            Step::Code { .. } | Step::Filter(_) => {}
+            Step::Code { .. } | Step::Filter(_) | Step::Given { .. } => {}
         }
     }
     // A start that scans every node of a kind already has the kind; drop sets that hold

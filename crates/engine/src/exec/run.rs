@@ -247,6 +247,28 @@ fn go(g: &G<'_>, plan: &Plan, i: usize, b: &mut Bind, sink: &mut dyn Sink) -> bo
                 true
             }
         }
+        Step::Given {
+            slot,
+            nodes,
+            to_bound,
+        } => {
+            if *to_bound {
+                return if nodes.binary_search(&b.nodes[*slot]).is_ok() {
+                    go(g, plan, i + 1, b, sink)
+                } else {
+                    true
+                };
+            }
+            for &n in nodes {
+                if g.node_known(n) && plan.allows(*slot, n) {
+                    b.nodes[*slot] = n;
+                    if !go(g, plan, i + 1, b, sink) {
+                        return false;
+                    }
+                }
+            }
+            true
+        }
         Step::Expand {
             rel,
             from,
@@ -453,6 +475,8 @@ pub(crate) fn run_branch(
             })
             .collect(),
         Start::Bound => Vec::new(),
+        // Given nodes: a handful, one item each (the kind byte is unused).
+        Start::Given { nodes, .. } => (0..nodes.len() as u32).map(|i| (0, i, i + 1)).collect(),
     };
     plan.need.get_or_init(|| match pruning {
         Pruning::Never => Needs::default(),
@@ -556,5 +580,12 @@ fn start_one(g: &G<'_>, plan: &Plan, k: u8, x: u32, b: &mut Bind, sink: &mut dyn
             }
         }
         Start::Bound => {}
+        Start::Given { slot, nodes } => {
+            let n = nodes[x as usize];
+            if g.node_known(n) && plan.allows(*slot, n) {
+                b.nodes[*slot] = n;
+                go(g, plan, 0, b, sink);
+            }
+        }
     }
 }

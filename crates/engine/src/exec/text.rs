@@ -77,6 +77,11 @@ pub(crate) fn plan_text(p: &Plan) -> String {
             ));
         }
         Start::Bound => out.push_str("  start: the outer match\n"),
+        Start::Given { slot, nodes } => out.push_str(&format!(
+            "  start: the {} node(s) given as ({})\n",
+            nodes.len(),
+            n(*slot)
+        )),
     }
     for (i, s) in p.steps.iter().enumerate() {
         let line = match s {
@@ -150,6 +155,17 @@ pub(crate) fn plan_text(p: &Plan) -> String {
                 if *tag == 0 { "phone" } else { "address" }
             ),
             Step::Filter(c) => format!("filter {}", expr_text(p, c)),
+            Step::Given {
+                slot,
+                nodes,
+                to_bound,
+            } => format!(
+                "{} ({}) {} the {} node(s) given",
+                if *to_bound { "check" } else { "bind" },
+                n(*slot),
+                if *to_bound { "is one of" } else { "to each of" },
+                nodes.len()
+            ),
         };
         out.push_str(&format!("  {}. {line}\n", i + 1));
         let sub = match s {
@@ -417,6 +433,9 @@ fn sub_text(sub: &Plan) -> String {
                 name_of(&sub.node_slot, *to)
             )),
             Step::Filter(c) => parts.push(format!("WHERE {}", expr_text(sub, c))),
+            Step::Given { slot, .. } => {
+                parts.push(format!("({}) given", name_of(&sub.node_slot, *slot)));
+            }
             Step::Code { from, to, .. } => parts.push(format!(
                 "({}) ~ ({})",
                 name_of(&sub.node_slot, *from),
