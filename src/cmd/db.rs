@@ -62,3 +62,23 @@ pub fn open_snapshot(
     }
     Ok((db, snap))
 }
+
+/// The snapshot of what the database knew after load `known_at` (built in memory; the cached
+/// snapshot holds the current facts), or the current one when `None`.
+pub fn snapshot_at(
+    root: &Path,
+    known_at: Option<u32>,
+) -> Result<(GraphDb<SledStore>, qinglian_engine::snapshot::Snapshot)> {
+    let Some(l) = known_at else {
+        return open_snapshot(root);
+    };
+    let db = open(root, false)?;
+    let loads = db.state().loads;
+    if l == 0 || l > loads {
+        anyhow::bail!(
+            "--known-at {l}: the database has loads 1 to {loads} (`qinglian loads` lists them)"
+        );
+    }
+    let snap = qinglian_engine::snapshot::build_at(&db, Some(l))?;
+    Ok((db, snap))
+}

@@ -34,6 +34,15 @@ pub struct Args {
     /// is asked (docs/ingest.md, "Encodings").
     #[arg(long, default_value = "utf-8", value_parser = encoding_parser())]
     pub encoding: Encoding,
+    /// The source this bundle comes from (default: the bundle folder's name). Loads of one
+    /// source refresh each other; other sources' facts are untouched (docs/ingest.md).
+    #[arg(long)]
+    pub source: Option<String>,
+    /// `snapshot`: the bundle is the source's complete current truth, and the facts the
+    /// source stated before and no longer states are retracted. `delta`: the bundle adds and
+    /// changes facts only.
+    #[arg(long, default_value = "snapshot", value_parser = ["snapshot", "delta"])]
+    pub mode: String,
 }
 
 fn encoding_parser() -> impl TypedValueParser<Value = Encoding> {
@@ -194,6 +203,12 @@ fn load(a: &Args, committed: &mut bool) -> Result<ExitCode> {
     let opts = IngestOptions {
         max_field_bytes: a.max_field_bytes,
         encoding: a.encoding,
+        source: a.source.clone(),
+        mode: if a.mode == "delta" {
+            qinglian_ingest::Mode::Delta
+        } else {
+            qinglian_ingest::Mode::Snapshot
+        },
         ..IngestOptions::default()
     };
     let t0 = std::time::Instant::now();
@@ -241,6 +256,33 @@ fn load(a: &Args, committed: &mut bool) -> Result<ExitCode> {
                         .collect::<Vec<_>>()
                         .join(", ")
                 );
+            }
+            println!(
+                "source {} ({} load): {} change{} to known facts{}",
+                rep.source,
+                rep.mode.as_str(),
+                rep.changed,
+                if rep.changed == 1 { "" } else { "s" },
+                if rep.changed > 0 {
+                    " (each a warning below)"
+                } else {
+                    ""
+                }
+            );
+            if !rep.retracted.is_empty() {
+                let total: u64 = rep.retracted.iter().map(|(_, n)| n).sum();
+                println!(
+                    "retracted {total} fact{} the source no longer states ({}):",
+                    if total == 1 { "" } else { "s" },
+                    rep.retracted
+                        .iter()
+                        .map(|(k, n)| format!("{k} {n}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                for e in rep.retracted_examples.iter().take(a.show) {
+                    println!("  {e}");
+                }
             }
             print_diags(
                 "warning",

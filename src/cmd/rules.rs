@@ -40,6 +40,14 @@ pub struct ScreenArgs {
     /// Only what was known on this day counts (YYYY-MM-DD).
     #[arg(long, value_parser = date_arg)]
     pub as_of: Option<String>,
+    /// Screen what the database knew after this load (`qinglian loads` numbers them).
+    #[arg(long, value_name = "LOAD")]
+    pub known_at: Option<u32>,
+    /// Print only what changed since this load: each finding with `"change"`: `new` (holds
+    /// now, not then), `resolved` (held then, not now) or `changed` (same key, another colour,
+    /// score or evidence). JSON lines.
+    #[arg(long, value_name = "LOAD", conflicts_with = "bundle")]
+    pub since: Option<u32>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Jsonl)]
     pub format: Format,
@@ -255,7 +263,7 @@ fn snapshot_of_bundle(dir: &std::path::Path) -> Result<Snapshot> {
 pub fn screen(a: &ScreenArgs) -> Result<ExitCode> {
     let snap = match &a.bundle {
         Some(dir) => snapshot_of_bundle(dir)?,
-        None => super::db::open_snapshot(&a.db.db)?.1,
+        None => super::db::snapshot_at(&a.db.db, a.known_at)?.1,
     };
     let rules = load_rules(a.rules.as_ref())?;
     let opts = ExecOptions {
@@ -279,6 +287,20 @@ pub fn screen(a: &ScreenArgs) -> Result<ExitCode> {
         found.len(),
         t.elapsed().as_secs_f64() * 1e3
     );
+    if let Some(since) = a.since {
+        let (_db, then_snap) = super::db::snapshot_at(&a.db.db, Some(since))?;
+        let then = screen_all(&then_snap, &rules, &a.only, &opts, false)?;
+        let text = changes_since(&then, &found)?;
+        return match &a.out {
+            Some(p) => std::fs::write(p, text)
+                .with_context(|| format!("writing {}", p.display()))
+                .map(|()| ExitCode::SUCCESS),
+            None => {
+                std::io::stdout().lock().write_all(text.as_bytes())?;
+                Ok(ExitCode::SUCCESS)
+            }
+        };
+    }
     let text = match a.format {
         Format::Jsonl => found
             .iter()
@@ -297,6 +319,41 @@ pub fn screen(a: &ScreenArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The findings that appeared, disappeared or changed between two screenings, as JSON lines
+/// with a `change` field, in canonical order (resolved ones where they stood).
+fn changes_since(then: &[findings::Finding], now: &[findings::Finding]) -> Result<String> {
+    use std::collections::BTreeMap;
+    let before: BTreeMap<&str, &findings::Finding> =
+        then.iter().map(|f| (f.id.as_str(), f)).collect();
+    let after: BTreeMap<&str, &findings::Finding> =
+        now.iter().map(|f| (f.id.as_str(), f)).collect();
+    let mut out: Vec<(&findings::Finding, &str)> = Vec::new();
+    for f in now {
+        match before.get(f.id.as_str()) {
+            None => out.push((f, "new")),
+            Some(old) => {
+                if serde_json::to_string(old)? != serde_json::to_string(f)? {
+                    out.push((f, "changed"));
+                }
+            }
+        }
+    }
+    for f in then {
+        if !after.contains_key(f.id.as_str()) {
+            out.push((f, "resolved"));
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(b.0));
+    let mut text = String::new();
+    for (f, change) in out {
+        let mut v = serde_json::to_value(f)?;
+        v["change"] = change.into();
+        text.push_str(&serde_json::to_string(&v)?);
+        text.push('\n');
+    }
+    Ok(text)
 }
 
 pub fn risk(a: &RiskArgs) -> Result<ExitCode> {

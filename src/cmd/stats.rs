@@ -15,12 +15,20 @@ pub struct Args {
     /// (docs/cli.md).
     #[arg(long)]
     pub json: bool,
+    /// Count what the database knew after this load.
+    #[arg(long, value_name = "LOAD")]
+    pub known_at: Option<u32>,
 }
 
 pub fn run(a: &Args) -> Result<ExitCode> {
-    let db = super::db::open(&a.db.db, false)?;
+    // The current facts (or those known after a load) are the snapshot's: a fact loaded twice
+    // is one, a retracted fact is gone. Merges count the rows resolved into another.
+    let (db, snap) = super::db::snapshot_at(&a.db.db, a.known_at)?;
     let st = db.state();
-    let c = &st.counts;
+    let mut c = st.counts.clone();
+    c.nodes = snap.stats().nodes;
+    c.edges = snap.stats().edges;
+    c.blacklist = snap.stats().blacklist;
     if a.json {
         let nodes: serde_json::Map<String, serde_json::Value> = NodeKind::ALL
             .iter()

@@ -28,7 +28,9 @@ pub use diag::{Diagnostic, Severity};
 use diag::FileDiags;
 use qinglian_model::BlacklistRecord;
 use qinglian_model::{EdgeKind, FileId, NodeKind};
-use qinglian_store::{FileSummary, GraphDb, LoadRecord, LoadWriter, Store, StoreError};
+use qinglian_model::{EdgeRecord, FactKey};
+pub use qinglian_store::Mode;
+use qinglian_store::{FileSummary, GraphDb, LoadMeta, LoadRecord, LoadWriter, Store, StoreError};
 use rayon::prelude::*;
 use resolve::{Existing, Resolver};
 use rustc_hash::FxHashMap;
@@ -45,6 +47,10 @@ pub struct IngestOptions {
     pub max_errors: usize,
     /// The text encoding of the bundle's files (see [`Encoding`]).
     pub encoding: Encoding,
+    /// The source the load belongs to (default: the bundle folder's name).
+    pub source: Option<String>,
+    /// Snapshot (the bundle is the source's whole truth) or delta (adds and changes only).
+    pub mode: Mode,
 }
 
 impl Default for IngestOptions {
@@ -53,6 +59,8 @@ impl Default for IngestOptions {
             max_field_bytes: 8 * 1024,
             max_errors: 200,
             encoding: Encoding::Utf8,
+            source: None,
+            mode: Mode::Snapshot,
         }
     }
 }
@@ -96,6 +104,17 @@ pub struct IngestReport {
     pub zero_width_fields: Vec<(String, u64)>,
     /// Time per phase.
     pub timings: Vec<(&'static str, Duration)>,
+    /// The source and mode of the load.
+    pub source: String,
+    /// See `source`.
+    pub mode: Mode,
+    /// Facts (and entity attributes) this load changed; each is a warning naming the row.
+    pub changed: u64,
+    /// Facts this load retracted (snapshot mode: asserted by the source before, not now), per
+    /// edge kind, with a few examples.
+    pub retracted: Vec<(EdgeKind, u64)>,
+    /// Up to 20 retracted facts, in words.
+    pub retracted_examples: Vec<String>,
 }
 
 /// Why a load did not happen.
@@ -247,6 +266,10 @@ struct Encoded {
     counts: [u64; EdgeKind::COUNT],
     edges: u64,
     errors: Vec<(u64, usize, String)>,
+    /// Changes of known facts (line, column, message).
+    warnings: Vec<(u64, usize, String)>,
+    /// Keys of the facts asserted (only when earlier loads exist).
+    keys: Vec<FactKey>,
     read: u64,
     diags: Option<FileDiags>,
 }
@@ -263,7 +286,9 @@ pub fn ingest<S: Store>(
     let (sources, ignored, file_errors) = read_bundle(dir)?;
     let hash = bundle_hash(&sources);
     if file_errors.is_empty() {
-        if let Some(n) = db.load_with_hash(&hash)? {
+        // The same bundle again is a no-op only when nothing was loaded since: after another
+        // load of its source, loading it again re-asserts what that load retracted.
+        if let Some(n) = db.load_with_hash(&hash)?.filter(|&n| n == db.state().loads) {
             return Ok(IngestReport {
                 load: None,
                 already_loaded: Some(n),
@@ -273,6 +298,11 @@ pub fn ingest<S: Store>(
                 foreign_identifiers: 0,
                 zero_width_fields: Vec::new(),
                 timings,
+                source: source_name(dir, opts),
+                mode: opts.mode,
+                changed: 0,
+                retracted: Vec::new(),
+                retracted_examples: Vec::new(),
             });
         }
     }
@@ -283,11 +313,33 @@ pub fn ingest<S: Store>(
 
     let t1 = Instant::now();
     progress(Progress::Resolving);
-    let (mut writer, ids) = resolve_identities(db, &mut work, dir, &hash)?;
+    let (mut writer, mut ids) = resolve_identities(db, &mut work, dir, &hash)?;
+    let source = source_name(dir, opts);
+    writer.set_meta(LoadMeta {
+        source: source.clone(),
+        mode: opts.mode,
+    });
+    let facts = if db.state().loads > 0 {
+        qinglian_store::facts::fold(db, None)?
+    } else {
+        qinglian_store::facts::Facts::default()
+    };
+    ids.current = facts
+        .current
+        .iter()
+        .map(|f| (FactKey::of(&f.rec), f.rec.clone()))
+        .collect();
     timings.push(("resolve identities", t1.elapsed()));
 
     let t2 = Instant::now();
-    let (blacklist, edge_chunks) = parse_edges(&mut work, &ids, opts, &parsing);
+    let (blacklist, edge_chunks, asserted, edge_changes) =
+        parse_edges(&mut work, &ids, opts, &parsing);
+    let (retracted, retracted_examples) = if opts.mode == Mode::Snapshot {
+        retractions(&facts, &source, &asserted, &ids)
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let changed = edge_changes + ids.resolver.changed;
     timings.push(("parse and resolve edges", t2.elapsed()));
 
     let summaries = summaries(&work);
@@ -343,7 +395,106 @@ pub fn ingest<S: Store>(
         foreign_identifiers,
         zero_width_fields,
         timings,
+        source,
+        mode: opts.mode,
+        changed,
+        retracted,
+        retracted_examples,
     })
+}
+
+/// The load's source: as given, or the bundle folder's name.
+fn source_name(dir: &Path, opts: &IngestOptions) -> String {
+    opts.source.clone().unwrap_or_else(|| {
+        dir.file_name().map_or_else(
+            || dir.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        )
+    })
+}
+
+/// What a snapshot load of `source` retracts: the facts it asserted before, asserted by no
+/// other source, whose keys this load does not assert.
+fn retractions(
+    facts: &qinglian_store::facts::Facts,
+    source: &str,
+    asserted: &rustc_hash::FxHashSet<FactKey>,
+    ids: &Identities,
+) -> (Vec<(EdgeKind, u64)>, Vec<String>) {
+    let mut per = [0u64; EdgeKind::COUNT];
+    let mut examples = Vec::new();
+    for f in qinglian_store::facts::asserted_by(facts, source) {
+        if asserted.contains(&FactKey::of(&f.rec))
+            || qinglian_store::facts::asserted_elsewhere(facts, f, source)
+        {
+            continue;
+        }
+        per[f.rec.kind.index()] += 1;
+        if examples.len() < 20 {
+            examples.push(format!(
+                "{} {} -> {} (stated at {}:{})",
+                f.rec.kind,
+                ids.resolver.ext(f.rec.from),
+                ids.resolver.ext(f.rec.to),
+                ids.file_names
+                    .get(&f.rec.source.file)
+                    .map_or("?", String::as_str),
+                f.rec.source.line
+            ));
+        }
+    }
+    let out = EdgeKind::ALL
+        .iter()
+        .filter(|k| per[k.index()] > 0)
+        .map(|k| (*k, per[k.index()]))
+        .collect();
+    (out, examples)
+}
+
+/// The change a resolved edge makes to the fact of its key, as a warning (column, message),
+/// or `None` for a new fact or the same fact again.
+fn change_warning(
+    ids: &Identities,
+    rec: &EdgeRecord,
+    headers: &[String],
+) -> Option<(usize, String)> {
+    let old = ids.current.get(&FactKey::of(rec))?;
+    let changes = qinglian_model::facts::changes(old, rec);
+    let first = changes.first()?;
+    let show = |v: &str| match v.strip_prefix('#').and_then(|n| n.parse::<u32>().ok()) {
+        Some(n) => ids.resolver.ext(qinglian_model::NodeId(n)),
+        None if v.is_empty() => "(empty)".to_owned(),
+        None => v.to_owned(),
+    };
+    let what: Vec<String> = changes
+        .iter()
+        .map(|c| format!("{} {} -> {}", c.column, show(&c.was), show(&c.now)))
+        .collect();
+    let col = column_of(headers, first.column);
+    Some((
+        col,
+        format!(
+            "changes the {} fact stated at {}:{}: {}; the new value holds",
+            rec.kind,
+            ids.file_names
+                .get(&old.source.file)
+                .map_or("?", String::as_str),
+            old.source.line,
+            what.join(", ")
+        ),
+    ))
+}
+
+/// The 1-based column of `name` in `headers` (a subsidy's recipient is `recipient_id`).
+fn column_of(headers: &[String], name: &str) -> usize {
+    let find = |n: &str| headers.iter().position(|h| h == n).map(|i| i + 1);
+    find(name)
+        .or_else(|| {
+            (name == "company_id")
+                .then(|| find("recipient_id"))
+                .flatten()
+        })
+        .unwrap_or(1)
 }
 
 /// Bytes parsed so far, reported to the progress bar as parallel parts finish.
@@ -468,6 +619,8 @@ struct Identities {
     file_names: FxHashMap<FileId, String>,
     /// Per file, the edges its entity rows imply (an agency's parent, a contract's parties).
     fk: Vec<Vec<rows::EdgeDraft<'static>>>,
+    /// The facts that hold before this load, by key (empty for a first load).
+    current: FxHashMap<FactKey, EdgeRecord>,
 }
 
 /// Starts the load (its writer allocates file and node ids) and resolves identities, file by
@@ -481,7 +634,11 @@ fn resolve_identities<S: Store>(
     hash: &str,
 ) -> Result<(LoadWriter, Identities), IngestError> {
     let existing = if db.state().loads > 0 {
-        Existing::from_records(db.node_records()?)
+        Existing::from_records(qinglian_store::facts::nodes(
+            db,
+            db.state().next_node as usize,
+            None,
+        )?)
     } else {
         Existing::default()
     };
@@ -524,6 +681,7 @@ fn resolve_identities<S: Store>(
             file_ids,
             file_names,
             fk,
+            current: FxHashMap::default(),
         },
     ))
 }
@@ -539,7 +697,12 @@ fn parse_edges(
     ids: &Identities,
     opts: &IngestOptions,
     parsing: &Parsing<'_>,
-) -> (Vec<BlacklistRecord>, EdgeChunks) {
+) -> (
+    Vec<BlacklistRecord>,
+    EdgeChunks,
+    rustc_hash::FxHashSet<FactKey>,
+    u64,
+) {
     // Units: the foreign keys of each entity file, and each part of each relationship file.
     let units: Vec<(usize, Option<usize>)> = (0..work.len())
         .flat_map(|i| {
@@ -555,7 +718,7 @@ fn parse_edges(
     let encoded: Vec<Encoded> = units
         .par_iter()
         .map(|&(i, part)| match part {
-            None => encode_foreign_keys(ids, i),
+            None => encode_foreign_keys(&work[i], ids, i),
             Some(p) => encode_edge_rows(&work[i], p, ids, i, opts, parsing),
         })
         .collect();
@@ -573,8 +736,15 @@ fn parse_edges(
         }
     }
     let mut edge_chunks = Vec::new();
+    let mut asserted = rustc_hash::FxHashSet::default();
+    let mut changed = 0;
     for (&(i, _), e) in units.iter().zip(encoded) {
         let w = &mut work[i];
+        asserted.extend(e.keys);
+        changed += e.warnings.len() as u64;
+        for (line, col, msg) in e.warnings {
+            w.diags.warn(line, col, msg);
+        }
         if let Some(d) = e.diags {
             w.diags.absorb(d);
             w.read += e.read;
@@ -585,7 +755,7 @@ fn parse_edges(
         }
         edge_chunks.push((e.chunks, e.counts));
     }
-    (blacklist, edge_chunks)
+    (blacklist, edge_chunks, asserted, changed)
 }
 
 impl Encoded {
@@ -595,6 +765,8 @@ impl Encoded {
             counts: [0; EdgeKind::COUNT],
             edges: 0,
             errors: Vec::new(),
+            warnings: Vec::new(),
+            keys: Vec::new(),
             read: 0,
             diags: None,
         }
@@ -603,7 +775,7 @@ impl Encoded {
 
 /// Resolves and encodes the edges that file `i`'s entity rows imply (their rows were read
 /// already; these edges are not counted as loaded rows).
-fn encode_foreign_keys(ids: &Identities, i: usize) -> Encoded {
+fn encode_foreign_keys(w: &Work, ids: &Identities, i: usize) -> Encoded {
     let mut enc = qinglian_store::ChunkEncoder::new();
     let mut out = Encoded::new();
     for e in &ids.fk[i] {
@@ -613,6 +785,13 @@ fn encode_foreign_keys(ids: &Identities, i: usize) -> Encoded {
             .edge(e, ids.file_ids[i], &ids.file_names, &mut out.errors)
         {
             out.counts[kind.index()] += 1;
+            if !ids.current.is_empty() {
+                let owned = rec.to_record();
+                out.keys.push(FactKey::of(&owned));
+                if let Some((col, msg)) = change_warning(ids, &owned, &w.diags.headers) {
+                    out.warnings.push((rec.source.line.into(), col, msg));
+                }
+            }
             if let Err(err) = enc.push(&rec) {
                 out.errors
                     .push((rec.source.line.into(), 0, err.to_string()));
@@ -657,6 +836,15 @@ fn encode_edge_rows(
                         Some(rec) => {
                             out.counts[e.kind.index()] += 1;
                             out.edges += 1;
+                            if !ids.current.is_empty() {
+                                let owned = rec.to_record();
+                                out.keys.push(FactKey::of(&owned));
+                                if let Some((col, msg)) =
+                                    change_warning(ids, &owned, &w.diags.headers)
+                                {
+                                    out.warnings.push((row.line, col, msg));
+                                }
+                            }
                             if let Err(err) = enc.push(&rec) {
                                 d.error(row.line, 0, err.to_string());
                             }

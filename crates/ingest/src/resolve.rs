@@ -74,17 +74,17 @@ pub(crate) struct Existing {
 }
 
 impl Existing {
-    pub fn from_records(recs: Vec<NodeRecord>) -> Existing {
-        let mut records: FxHashMap<NodeId, NodeRecord> = FxHashMap::default();
-        for r in recs {
-            match records.get_mut(&r.id) {
-                Some(prev) => prev.absorb(&r),
-                None => {
-                    records.insert(r.id, r);
-                }
-            }
-        }
+    /// The nodes as they stand after the last load (`qinglian_store::facts::nodes`).
+    pub fn from_records(recs: Vec<Option<NodeRecord>>) -> Existing {
+        let records = recs.into_iter().flatten().map(|r| (r.id, r)).collect();
         Existing { records }
+    }
+
+    /// A node's bundle id, or `#n` for a node this load creates.
+    pub fn ext(&self, n: NodeId) -> String {
+        self.records
+            .get(&n)
+            .map_or_else(|| format!("#{}", n.0), |r| r.ext_id.clone())
     }
 }
 
@@ -113,9 +113,16 @@ pub(crate) struct Resolver {
     unread: [bool; NodeKind::COUNT],
     /// References to unknown ids that may have been in an unread file, per that file's kind.
     unchecked: [AtomicU64; NodeKind::COUNT],
+    /// Attribute values of known entities this load changed.
+    pub changed: u64,
 }
 
 impl Resolver {
+    /// A node's bundle id (`#n` for a node this load creates).
+    pub fn ext(&self, n: NodeId) -> String {
+        self.existing.ext(n)
+    }
+
     pub fn new(existing: Existing, incoming: usize) -> Resolver {
         let mut r = Resolver::default();
         let n = existing.records.len() + incoming;
@@ -205,6 +212,11 @@ impl Resolver {
                     d.error(nd.line, 1, format!("id {} is already a {} ({}); ids are unique across the bundle and the database", nd.ext_id, t.kind, cite(t.first, files)));
                 } else if self.same_id_row(t, drafts, nd, here, files, d)? {
                     counts.merged += 1;
+                    if t.draft == NO_DRAFT {
+                        // An entity an earlier load described: its row states its links now
+                        // (a contract's supplier), as a keyed fact each.
+                        refs.extend(nd.refs.iter().cloned());
+                    }
                     self.merges.push(MergeRecord {
                         node: t.node,
                         kept_ext: nd.ext_id.clone(),
@@ -302,26 +314,43 @@ impl Resolver {
             self.nodes.push(&update_record(t.node, nd, here))?;
             return Ok(true);
         }
-        // Known from an earlier load: the row may add what was unknown, never change it.
+        // Known from an earlier load: the row states what holds now. A changed name or
+        // attribute is taken and reported (column, both values); a changed identifier is
+        // another entity under a reused id, and an error.
         let Some(prev) = self.existing.records.get(&t.node) else {
             return Ok(true);
         };
-        let mut probe = prev.clone();
-        let conflicts = probe.attrs.fill_from(&nd.attrs);
-        let name_conflict = !prev.name.is_empty() && !nd.name.is_empty() && prev.name != nd.name;
-        let ident_conflict =
-            matches!((&prev.identifier, &nd.identifier), (Some(a), Some(b)) if a != b);
-        if name_conflict || ident_conflict || !conflicts.is_empty() {
-            let what = if name_conflict {
-                "name"
-            } else if ident_conflict {
-                ident_column(nd.kind)
-            } else {
-                conflicts[0]
-            };
-            d.error(nd.line, col_of(&d.headers, what), format!("id {} already exists in the database ({}) with a different {what}; a later load may add what was unknown but not change it: fix the row", nd.ext_id, cite(t.first, files)));
-            return Ok(false);
+        if let (Some(a), Some(b)) = (&prev.identifier, &nd.identifier) {
+            if a != b {
+                let what = ident_column(nd.kind);
+                d.error(nd.line, col_of(&d.headers, what), format!("id {} already exists in the database ({}) with a different {what}; an identifier does not change: fix the row, or give the entity a new id", nd.ext_id, cite(t.first, files)));
+                return Ok(false);
+            }
         }
+        let mut changed = Vec::new();
+        if !prev.name.is_empty() && !nd.name.is_empty() && prev.name != nd.name {
+            changed.push(("name", prev.name.clone(), nd.name.clone()));
+        }
+        let was = prev.attrs.fields();
+        for (col, now) in nd.attrs.fields() {
+            if let Some((_, old)) = was.iter().find(|(c, _)| *c == col) {
+                if *old != now {
+                    changed.push((col, old.clone(), now));
+                }
+            }
+        }
+        for (col, old, now) in &changed {
+            d.warn(
+                nd.line,
+                col_of(&d.headers, col),
+                format!(
+                    "id {} changes {col}: {old} -> {now} (stated at {}); the new value holds",
+                    nd.ext_id,
+                    cite(t.first, files)
+                ),
+            );
+        }
+        self.changed += changed.len() as u64;
         let mut rec = update_record(t.node, nd, here);
         rec.ext_id.clone_from(&prev.ext_id);
         self.nodes.push(&rec)?;
@@ -347,14 +376,17 @@ impl Resolver {
         } else {
             MergeKey::CreditCode
         };
+        let mut rec = update_record(t.node, nd, here);
         if let Some(mut a) = kept_attrs {
             let conflicts = a.fill_from(&nd.attrs);
             if !conflicts.is_empty() {
                 d.warn(nd.line, col_of(&d.headers, conflicts[0]), format!("same {} as {kept_ext} ({}) but a different {}; the first row's values are kept", key.as_str(), cite(t.first, files), conflicts.join(", ")));
             }
+            // The kept values, so that a later load's fold (which lets a later record's values
+            // hold) keeps them too.
+            rec.attrs = a;
         }
         let mut note = String::new();
-        let mut rec = update_record(t.node, nd, here);
         rec.ext_id.clone_from(&kept_ext);
         rec.aliases = vec![nd.ext_id.clone()];
         if !nd.name.is_empty() && nd.name != kept_name {

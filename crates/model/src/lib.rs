@@ -6,12 +6,14 @@
 //! all depend on it without depending on each other.
 
 pub mod date;
+pub mod facts;
 pub mod ident;
 pub mod kinds;
 pub mod normalize;
 pub mod records;
 
 pub use date::{Date, DateError, Interval};
+pub use facts::FactKey;
 pub use ident::{CreditCode, IdentError, ResidentId};
 pub use kinds::{
     EdgeKind, NodeKind, DECLARATIONS, FAMILY, INTERESTS, RELATIONS, ROLES, TENDER_ROLES,

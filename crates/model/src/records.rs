@@ -241,6 +241,19 @@ impl Attrs {
         conflicts
     }
 
+    /// Sets every field that `later` holds (of the same kind) to its value: a later load's
+    /// row states what holds now.
+    pub fn overwrite_from(&mut self, later: &Attrs) {
+        macro_rules! over {
+            ($a:ident, $b:ident, $name:literal) => {
+                if let Some(v) = $b {
+                    *$a = Some(v.clone());
+                }
+            };
+        }
+        each_field!(self, later, over);
+    }
+
     /// Names of the fields in which `self` and `other` differ (the names are the CSV columns).
     pub fn diff(&self, other: &Attrs) -> Vec<&'static str> {
         let mut out = Vec::new();
@@ -351,6 +364,18 @@ impl NodeRecord {
             }
         }
     }
+
+    /// Folds a record of the same node from a *later load*: its values hold now (the load
+    /// reported each change); aliases, sources and properties are added as by [`absorb`].
+    ///
+    /// [`absorb`]: NodeRecord::absorb
+    pub fn overlay(&mut self, later: &NodeRecord) {
+        if !later.name.is_empty() {
+            self.name.clone_from(&later.name);
+        }
+        self.attrs.overwrite_from(&later.attrs);
+        self.absorb(later);
+    }
 }
 
 /// An edge from one source row.
@@ -402,6 +427,24 @@ pub struct EdgeRecordRef<'a> {
     pub props: &'a [(String, String)],
     /// See [`EdgeRecord::source`].
     pub source: Provenance,
+}
+
+impl EdgeRecordRef<'_> {
+    /// The owned record (what [`crate::FactKey::of`] and change reports read).
+    pub fn to_record(&self) -> EdgeRecord {
+        EdgeRecord {
+            kind: self.kind,
+            from: self.from,
+            to: self.to,
+            label: self.label.to_owned(),
+            valid: self.valid,
+            value: self.value,
+            date: self.date,
+            flag: self.flag,
+            props: self.props.to_vec(),
+            source: self.source,
+        }
+    }
 }
 
 /// One entry of `blacklist.csv`: an attribute of a person or company.

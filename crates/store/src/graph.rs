@@ -150,6 +150,45 @@ pub struct LoadRecord {
     pub warnings: u64,
 }
 
+/// What a load says about the facts its source asserted before (see `docs/ingest.md`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Mode {
+    /// The bundle is the source's complete current truth: the facts the source asserted
+    /// before and does not assert now are retracted.
+    #[default]
+    Snapshot,
+    /// The bundle adds and changes facts; nothing else is retracted.
+    Delta,
+}
+
+impl Mode {
+    /// The name used on the command line and in output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Snapshot => "snapshot",
+            Mode::Delta => "delta",
+        }
+    }
+}
+
+/// The source and mode of a load. Stored beside the load record (under its own key, so that
+/// load records written before sources existed still decode); a load without one is read as
+/// a delta of a source named after its bundle: what such a load meant when it was made.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoadMeta {
+    /// The source the load belongs to.
+    pub source: String,
+    /// Its mode.
+    pub mode: Mode,
+}
+
+/// The load number a record chunk's key belongs to (chunks are keyed tag, `/`, load, seq).
+pub fn chunk_load(key: &[u8]) -> u32 {
+    key.get(2..6)
+        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+        .map_or(0, u32::from_be_bytes)
+}
+
 /// A source file in the file table.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileInfo {
@@ -328,6 +367,26 @@ impl<S: Store> GraphDb<S> {
             .collect()
     }
 
+    /// The source and mode of every load, by load number (see [`LoadMeta`]).
+    pub fn load_metas(&self) -> Result<std::collections::BTreeMap<u32, LoadMeta>, StoreError> {
+        let mut out = std::collections::BTreeMap::new();
+        for r in self.loads()? {
+            out.insert(
+                r.number,
+                LoadMeta {
+                    source: r.bundle.clone(),
+                    mode: Mode::Delta,
+                },
+            );
+        }
+        for r in self.store.scan_prefix(b"S/") {
+            let (k, v) = r?;
+            let meta: LoadMeta = decode(&k, &v)?;
+            out.insert(chunk_load(&k), meta);
+        }
+        Ok(out)
+    }
+
     /// The file table, by file id.
     pub fn files(&self) -> Result<Vec<FileInfo>, StoreError> {
         self.store
@@ -339,6 +398,13 @@ impl<S: Store> GraphDb<S> {
     /// Raw node chunks (key, value), for decoding in parallel with [`decode_chunk`].
     pub fn node_chunks(&self) -> Result<Vec<KeyValue>, StoreError> {
         self.store.scan_prefix(&chunk_prefix(Tag::Node)).collect()
+    }
+
+    /// Raw blacklist chunks.
+    pub fn blacklist_chunks(&self) -> Result<Vec<KeyValue>, StoreError> {
+        self.store
+            .scan_prefix(&chunk_prefix(Tag::Blacklist))
+            .collect()
     }
 
     /// Raw edge chunks.
@@ -399,6 +465,7 @@ impl<S: Store> GraphDb<S> {
             warnings: mk(Tag::Warning),
             added: CountsByKind::default(),
             warning_count: 0,
+            meta: None,
             batch: Batch::new(),
         }
     }
@@ -449,6 +516,12 @@ impl<S: Store> GraphDb<S> {
             [b"H/".as_slice(), w.bundle_hash.as_bytes()].concat(),
             w.number.to_le_bytes().to_vec(),
         )?;
+        if let Some(m) = &w.meta {
+            b.put(
+                [b"S/".as_slice(), &w.number.to_be_bytes()].concat(),
+                encode(m)?,
+            )?;
+        }
         b.put(K_STATE.to_vec(), encode(&state)?)?;
         self.store.commit(b)?;
         self.state = state;
@@ -593,10 +666,16 @@ pub struct LoadWriter {
     warnings: Chunker,
     added: CountsByKind,
     warning_count: u64,
+    meta: Option<LoadMeta>,
     batch: Batch,
 }
 
 impl LoadWriter {
+    /// Sets the load's source and mode (written with the commit).
+    pub fn set_meta(&mut self, meta: LoadMeta) {
+        self.meta = Some(meta);
+    }
+
     /// This load's number.
     pub fn number(&self) -> u32 {
         self.number

@@ -8,7 +8,7 @@ use crate::EngineError;
 use qinglian_model::{
     kinds, normalize, Attrs, BlacklistRecord, EdgeKind, EdgeRecord, NodeKind, NodeRecord,
 };
-use qinglian_store::{decode_chunk, decode_chunk_heads, GraphDb, Store};
+use qinglian_store::{chunk_load, decode_chunk, decode_chunk_heads, GraphDb, Store};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use std::io::Write;
@@ -21,7 +21,14 @@ fn io(e: std::io::Error) -> EngineError {
 
 /// Builds the snapshot of everything `db` holds, in memory (tests; read-only folders).
 pub fn build<S: Store>(db: &GraphDb<S>) -> Result<Snapshot, EngineError> {
-    let bytes = build_into(db, Writer::new(Vec::new()).map_err(io)?)?;
+    build_at(db, None)
+}
+
+/// Builds, in memory, the snapshot of what `db` knew after load `known_at` (everything when
+/// `None`): the records of later loads are not read, and the facts are folded as they stood
+/// then (`qinglian_store::facts`).
+pub fn build_at<S: Store>(db: &GraphDb<S>, known_at: Option<u32>) -> Result<Snapshot, EngineError> {
+    let bytes = build_into(db, known_at, Writer::new(Vec::new()).map_err(io)?)?;
     Snapshot::from_backing(owned(&bytes), None).map_err(|e| EngineError::Snapshot(e.to_string()))
 }
 
@@ -33,6 +40,7 @@ pub fn build_to_file<S: Store>(db: &GraphDb<S>, path: &Path) -> Result<(), Engin
     let f = std::fs::File::create(&tmp).map_err(io)?;
     let out = build_into(
         db,
+        None,
         Writer::new(std::io::BufWriter::with_capacity(8 << 20, f)).map_err(io)?,
     )?;
     let f = out.into_inner().map_err(|e| io(e.into_error()))?;
@@ -50,7 +58,11 @@ pub fn build_to_file<S: Store>(db: &GraphDb<S>, path: &Path) -> Result<(), Engin
 /// Writes the snapshot of everything `db` holds, front to back: the node columns and indexes,
 /// each edge kind's arrays, then the node flags (official comes from the POSITION edges) and
 /// the metadata (section offsets, label tables, statistics) in the trailer.
-fn build_into<S: Store, W: Write>(db: &GraphDb<S>, mut w: Writer<W>) -> Result<W, EngineError> {
+fn build_into<S: Store, W: Write>(
+    db: &GraphDb<S>,
+    upto: Option<u32>,
+    mut w: Writer<W>,
+) -> Result<W, EngineError> {
     let state = db.state().clone();
     let files = file_table(db, state.next_file as usize)?;
     let NodeLayout {
@@ -59,13 +71,13 @@ fn build_into<S: Store, W: Write>(db: &GraphDb<S>, mut w: Writer<W>) -> Result<W
         rank,
         perm,
         kind_start,
-    } = node_layout(db, state.next_node as usize)?;
+    } = node_layout(db, state.next_node as usize, upto)?;
     let n = nodes.len();
     let Blacklist {
         listed,
         mut flags,
         by_node: bl_of,
-    } = blacklist_columns(db, &snap_of, n)?;
+    } = blacklist_columns(db, &snap_of, n, upto)?;
 
     let mut ns = NodeSecs::default();
     write_names(&mut w, &mut ns, &nodes, rank, perm)?;
@@ -77,11 +89,12 @@ fn build_into<S: Store, W: Write>(db: &GraphDb<S>, mut w: Writer<W>) -> Result<W
     write_details(&mut w, &mut ns, &nodes, &bl_of)?;
     drop(nodes);
 
-    let built = edge_arrays(db, &snap_of, &kind_start)?;
+    let built = edge_arrays(db, &snap_of, &kind_start, upto, &files)?;
     drop(snap_of);
     let mut stats = Stats {
         code_pairs: codes.pairs,
         code_nodes: codes.nodes,
+        blacklist: bl_of.values().map(|v| v.len() as u64).sum(),
         ..Stats::default()
     };
     for k in NodeKind::ALL {
@@ -156,8 +169,12 @@ struct NodeLayout {
 
 /// Decides every node's snapshot id: the canonical (kind, bundle id) order, with people laid
 /// out by family (see [`locality_order`]), and ranks in bundle-id order across kinds.
-fn node_layout<S: Store>(db: &GraphDb<S>, next_node: usize) -> Result<NodeLayout, EngineError> {
-    let mut recs = node_records(db, next_node)?;
+fn node_layout<S: Store>(
+    db: &GraphDb<S>,
+    next_node: usize,
+    upto: Option<u32>,
+) -> Result<NodeLayout, EngineError> {
+    let mut recs = node_records(db, next_node, upto)?;
     let order = canonical_order(&recs);
     let n = order.len();
     let kind_start = kind_starts(&recs, &order);
@@ -166,7 +183,7 @@ fn node_layout<S: Store>(db: &GraphDb<S>, next_node: usize) -> Result<NodeLayout
         canon_of[old as usize] = c as u32;
     }
     let rank_canon = bundle_id_ranks(&recs, &order, &kind_start);
-    let rel = family_edges(db)?;
+    let rel = family_edges(db, upto)?;
     let perm = locality_order(&rel, &canon_of, &kind_start, n);
     drop(rel);
     let mut snap_of = vec![u32::MAX; recs.len()];
@@ -197,31 +214,13 @@ fn node_layout<S: Store>(db: &GraphDb<S>, next_node: usize) -> Result<NodeLayout
     })
 }
 
-/// Every node record by store id, decoded chunk by chunk in parallel; a later load's record
-/// of the same node is folded into the earlier one (new sources, aliases, properties).
+/// Every node record by store id, as it stood after load `upto` (`qinglian_store::facts::nodes`).
 fn node_records<S: Store>(
     db: &GraphDb<S>,
     next_node: usize,
+    upto: Option<u32>,
 ) -> Result<Vec<Option<NodeRecord>>, EngineError> {
-    let chunks = db.node_chunks()?;
-    let mut recs: Vec<Option<NodeRecord>> = vec![None; next_node];
-    for batch in chunks.chunks(256) {
-        let decoded: Vec<Vec<NodeRecord>> = batch
-            .par_iter()
-            .map(|(k, v)| decode_chunk(k, v))
-            .collect::<Result<_, _>>()?;
-        for r in decoded.into_iter().flatten() {
-            let i = r.id.0 as usize;
-            if i >= recs.len() {
-                recs.resize(i + 1, None);
-            }
-            match &mut recs[i] {
-                Some(prev) => prev.absorb(&r),
-                slot @ None => *slot = Some(r),
-            }
-        }
-    }
-    Ok(recs)
+    Ok(qinglian_store::facts::nodes(db, next_node, upto)?)
 }
 
 /// The store ids of the nodes in canonical order: by kind, then bundle id. Node ids follow it
@@ -296,8 +295,12 @@ fn bundle_id_ranks(
 /// The (tail, head) store ids of every family (RELATION) edge, decoding only the leading
 /// fields of each edge record (no allocation): what [`locality_order`] lays people out by,
 /// needed before anything is written in node order.
-fn family_edges<S: Store>(db: &GraphDb<S>) -> Result<Vec<(u32, u32)>, EngineError> {
-    let chunks = db.edge_chunks()?;
+fn family_edges<S: Store>(
+    db: &GraphDb<S>,
+    upto: Option<u32>,
+) -> Result<Vec<(u32, u32)>, EngineError> {
+    let mut chunks = db.edge_chunks()?;
+    chunks.retain(|(k, _)| upto.is_none_or(|u| chunk_load(k) <= u));
     let rel = chunks
         .par_iter()
         .map(|(k, v)| {
@@ -343,19 +346,19 @@ fn blacklist_columns<S: Store>(
     db: &GraphDb<S>,
     snap_of: &[u32],
     n: usize,
+    upto: Option<u32>,
 ) -> Result<Blacklist, EngineError> {
     let mut listed = vec![i32::MAX; n];
     let mut flags = vec![0u8; n];
     let mut bl_of: FxHashMap<u32, Vec<BlacklistRecord>> = FxHashMap::default();
-    for b in db.blacklist_records()? {
-        let Some(&s) = snap_of.get(b.node.0 as usize) else {
+    let mut seen = rustc_hash::FxHashSet::default();
+    for (k, v) in db.blacklist_chunks()? {
+        if upto.is_some_and(|u| chunk_load(&k) > u) {
             continue;
-        };
-        flags[s as usize] |= flag::BLACKLISTED;
-        if let Some(d) = b.listed {
-            listed[s as usize] = listed[s as usize].min(d.0);
         }
-        bl_of.entry(s).or_default().push(b);
+        for b in decode_chunk::<BlacklistRecord>(&k, &v)? {
+            blacklist_entry(b, snap_of, &mut seen, &mut flags, &mut listed, &mut bl_of);
+        }
     }
     for l in &mut listed {
         if *l == i32::MAX {
@@ -367,6 +370,34 @@ fn blacklist_columns<S: Store>(
         flags,
         by_node: bl_of,
     })
+}
+
+/// Adds one blacklist entry; the same listing loaded again (same entity, reason, date and
+/// list) is one entry.
+fn blacklist_entry(
+    b: BlacklistRecord,
+    snap_of: &[u32],
+    seen: &mut rustc_hash::FxHashSet<(u32, String, Option<i32>, String)>,
+    flags: &mut [u8],
+    listed: &mut [i32],
+    bl_of: &mut FxHashMap<u32, Vec<BlacklistRecord>>,
+) {
+    let Some(&s) = snap_of.get(b.node.0 as usize).filter(|&&s| s != u32::MAX) else {
+        return;
+    };
+    if !seen.insert((
+        s,
+        b.reason.clone(),
+        b.listed.map(|d| d.0),
+        b.list_source.clone(),
+    )) {
+        return;
+    }
+    flags[s as usize] |= flag::BLACKLISTED;
+    if let Some(d) = b.listed {
+        listed[s as usize] = listed[s as usize].min(d.0);
+    }
+    bl_of.entry(s).or_default().push(b);
 }
 
 /// Writes the string columns (bundle ids, names, identifiers), the ranks, and the canonical
@@ -591,15 +622,17 @@ fn edge_arrays<S: Store>(
     db: &GraphDb<S>,
     snap_of: &[u32],
     kind_start: &[u32; NodeKind::COUNT + 1],
+    upto: Option<u32>,
+    files: &[FileMeta],
 ) -> Result<Vec<(KindArrays, Vec<String>)>, EngineError> {
-    let chunks = db.edge_chunks()?;
-    let decoded: Vec<Vec<EdgeRecord>> = chunks
-        .par_iter()
-        .map(|(k, v)| decode_chunk(k, v))
-        .collect::<Result<_, _>>()?;
-    drop(chunks);
+    let facts = qinglian_store::facts::fold(db, upto)?;
     let mut by_kind: Vec<Vec<EdgeRecord>> = vec![Vec::new(); EdgeKind::COUNT];
-    for e in decoded.into_iter().flatten() {
+    for f in facts.current {
+        let mut e = f.rec;
+        if !f.also.is_empty() {
+            e.props
+                .push(("also_stated_at".into(), rows_text(&f.also, files)));
+        }
         by_kind[e.kind.index()].push(e);
     }
     by_kind
@@ -607,6 +640,17 @@ fn edge_arrays<S: Store>(
         .enumerate()
         .map(|(k, es)| kind_arrays(EdgeKind::ALL[k], &es, snap_of, kind_start))
         .collect()
+}
+
+/// Source rows as `file:line (load n)`, `; `-separated: the other rows that state a fact.
+fn rows_text(rows: &[qinglian_model::Provenance], files: &[FileMeta]) -> String {
+    rows.iter()
+        .map(|p| match files.get(p.file.0 as usize) {
+            Some(f) => format!("{}:{} (load {})", f.name, p.line, f.load),
+            None => format!("file {}:{}", p.file.0, p.line),
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// Adds edge kind `k`'s counts to the statistics the planner costs plans with: edges, edges

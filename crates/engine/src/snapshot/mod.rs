@@ -15,7 +15,7 @@ mod buf;
 mod build;
 
 pub use buf::{OpenError, Sec};
-pub use build::{build, build_to_file};
+pub use build::{build, build_at, build_to_file};
 
 use buf::Backing;
 use qinglian_model::{
@@ -138,6 +138,8 @@ pub struct Stats {
     pub code_pairs: [u64; 2],
     /// Per code column: nodes with a code.
     pub code_nodes: [u64; 2],
+    /// Blacklist entries (the same listing loaded twice is one).
+    pub blacklist: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -154,7 +156,7 @@ pub(crate) struct Meta {
     stats: Stats,
 }
 
-const META_VERSION: u32 = 7;
+const META_VERSION: u32 = 8;
 
 /// What `show` and the API print about a node beyond the columns.
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -1,0 +1,168 @@
+//! The identity of a fact: which rows of two loads state the same relationship.
+//!
+//! A monthly refresh sends most rows again, some with a changed value (a stake's share, a
+//! contract's supplier, a position's new end date). Without an identity every row would be a
+//! new edge and every refresh would duplicate the graph; with one, a row with a known key either
+//! repeats the fact (it adds a source row) or changes it (reported, and the new value holds).
+//! The keys, per file, are documented in `docs/ingest.md`:
+//!
+//! | edge | key |
+//! |---|---|
+//! | POSITION | person, agency, title, start |
+//! | RELATION | the unordered pair, the relation |
+//! | OWNS | owner, company, start |
+//! | ROLE | person, company, role, start |
+//! | HANDLED | tender, person, role |
+//! | BID | tender, company |
+//! | DECLARED | person, subject, relation |
+//! | RAN, AWARDED, PAID | the tender, contract or subsidy (its row names one agency) |
+//! | TO, APPROVED_BY, UNDER | the contract or subsidy |
+//! | PART_OF | the agency (its row names one parent) |
+//!
+//! Everything else an edge holds is its *value*: compared to tell a repeat from a change.
+
+use crate::kinds::EdgeKind;
+use crate::records::{EdgeRecord, NodeId};
+use crate::Interval;
+use serde::{Deserialize, Serialize};
+
+/// A fact's identity.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct FactKey {
+    /// The edge kind.
+    pub kind: EdgeKind,
+    /// The first node of the key (see the module table).
+    pub a: NodeId,
+    /// The second node, or `NodeId(u32::MAX)` when the key has one node.
+    pub b: NodeId,
+    /// The label when it is part of the key, else empty.
+    pub label: String,
+    /// The start of the validity interval when it is part of the key, else `i32::MIN`.
+    pub start: i32,
+}
+
+const NONE: NodeId = NodeId(u32::MAX);
+
+impl FactKey {
+    /// The key of `e`.
+    pub fn of(e: &EdgeRecord) -> FactKey {
+        let (a, b, label, start) = match e.kind {
+            EdgeKind::Position | EdgeKind::Role => (e.from, e.to, e.label.as_str(), e.valid.start),
+            EdgeKind::Owns => (e.from, e.to, "", e.valid.start),
+            EdgeKind::Relation => (
+                e.from.min(e.to),
+                e.from.max(e.to),
+                e.label.as_str(),
+                i32::MIN,
+            ),
+            EdgeKind::Handled | EdgeKind::Declared => (e.from, e.to, e.label.as_str(), i32::MIN),
+            EdgeKind::Bid => (e.from, e.to, "", i32::MIN),
+            EdgeKind::Ran | EdgeKind::Awarded | EdgeKind::Paid => (e.to, NONE, "", i32::MIN),
+            EdgeKind::To | EdgeKind::ApprovedBy | EdgeKind::Under | EdgeKind::PartOf => {
+                (e.from, NONE, "", i32::MIN)
+            }
+        };
+        FactKey {
+            kind: e.kind,
+            a,
+            b,
+            label: label.to_owned(),
+            start,
+        }
+    }
+}
+
+/// The CSV columns in which `new` differs from `old`, a fact of the same key, with both values
+/// as text (an empty list: the same fact again). Node ends are compared by store id; the caller
+/// names them.
+pub fn changes(old: &EdgeRecord, new: &EdgeRecord) -> Vec<Change> {
+    let mut out = Vec::new();
+    let k = new.kind;
+    let mut push = |column: &'static str, was: String, now: String| {
+        if was != now {
+            out.push(Change { column, was, now });
+        }
+    };
+    let (tail, head) = end_columns(k);
+    push(tail, id(old.from), id(new.from));
+    push(head, id(old.to), id(new.to));
+    push(label_column(k), old.label.clone(), new.label.clone());
+    push("start", start_text(old.valid), start_text(new.valid));
+    push("end", end_text(old.valid), end_text(new.valid));
+    push(value_column(k), num(old.value), num(new.value));
+    push("submitted", opt(old.date), opt(new.date));
+    push("won", opt(old.flag), opt(new.flag));
+    out
+}
+
+/// One changed column of a fact.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    /// The CSV column.
+    pub column: &'static str,
+    /// The value held before (store ids of nodes as `#n`).
+    pub was: String,
+    /// The value of the new row.
+    pub now: String,
+}
+
+fn id(n: NodeId) -> String {
+    format!("#{}", n.0)
+}
+
+fn num(v: Option<f64>) -> String {
+    v.map_or_else(String::new, |x| x.to_string())
+}
+
+fn opt<T: ToString>(v: Option<T>) -> String {
+    v.map_or_else(String::new, |x| x.to_string())
+}
+
+fn start_text(i: Interval) -> String {
+    if i.start == Interval::OPEN_START {
+        String::new()
+    } else {
+        crate::Date(i.start).to_string()
+    }
+}
+
+fn end_text(i: Interval) -> String {
+    if i.end == Interval::OPEN_END {
+        String::new()
+    } else {
+        crate::Date(i.end).to_string()
+    }
+}
+
+/// The columns holding an edge's tail and head in its file.
+pub fn end_columns(k: EdgeKind) -> (&'static str, &'static str) {
+    match k {
+        EdgeKind::Position => ("person_id", "agency_id"),
+        EdgeKind::Relation => ("person_id", "relative_id"),
+        EdgeKind::Owns => ("owner_id", "company_id"),
+        EdgeKind::Role => ("person_id", "company_id"),
+        EdgeKind::Handled => ("person_id", "tender_id"),
+        EdgeKind::Bid => ("company_id", "tender_id"),
+        EdgeKind::Declared => ("person_id", "subject_id"),
+        EdgeKind::PartOf => ("id", "parent_id"),
+        EdgeKind::Ran | EdgeKind::Awarded | EdgeKind::Paid => ("agency_id", "id"),
+        EdgeKind::To => ("id", "company_id"),
+        EdgeKind::ApprovedBy => ("id", "approver_id"),
+        EdgeKind::Under => ("id", "tender_id"),
+    }
+}
+
+fn label_column(k: EdgeKind) -> &'static str {
+    match k {
+        EdgeKind::Position => "title",
+        EdgeKind::Role | EdgeKind::Handled => "role",
+        _ => "relation",
+    }
+}
+
+fn value_column(k: EdgeKind) -> &'static str {
+    match k {
+        EdgeKind::Owns => "share_pct",
+        _ => "amount",
+    }
+}
