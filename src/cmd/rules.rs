@@ -321,6 +321,25 @@ pub fn screen(a: &ScreenArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A finding as `--since` compares it: everything but which load brought each source row (a
+/// row sent again by a refresh is the same evidence).
+fn comparable(f: &findings::Finding) -> Result<serde_json::Value> {
+    fn strip(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                m.remove("load");
+                m.remove("also_stated_at");
+                m.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let mut v = serde_json::to_value(f)?;
+    strip(&mut v);
+    Ok(v)
+}
+
 /// The findings that appeared, disappeared or changed between two screenings, as JSON lines
 /// with a `change` field, in canonical order (resolved ones where they stood).
 fn changes_since(then: &[findings::Finding], now: &[findings::Finding]) -> Result<String> {
@@ -334,7 +353,7 @@ fn changes_since(then: &[findings::Finding], now: &[findings::Finding]) -> Resul
         match before.get(f.id.as_str()) {
             None => out.push((f, "new")),
             Some(old) => {
-                if serde_json::to_string(old)? != serde_json::to_string(f)? {
+                if comparable(old)? != comparable(f)? {
                     out.push((f, "changed"));
                 }
             }
