@@ -270,6 +270,9 @@ struct Encoded {
     warnings: Vec<(u64, usize, String)>,
     /// Keys of the facts asserted (only when earlier loads exist).
     keys: Vec<FactKey>,
+    /// Per relationship row: hashes of its fact's key and value, and its line (to report two
+    /// rows of one bundle that state one fact with different values).
+    stated: Vec<(u64, u64, u64)>,
     read: u64,
     diags: Option<FileDiags>,
 }
@@ -738,7 +741,9 @@ fn parse_edges(
     let mut edge_chunks = Vec::new();
     let mut asserted = rustc_hash::FxHashSet::default();
     let mut changed = 0;
-    for (&(i, _), e) in units.iter().zip(encoded) {
+    let mut stated: Vec<Vec<(u64, u64, u64)>> = vec![Vec::new(); work.len()];
+    for (&(i, _), mut e) in units.iter().zip(encoded) {
+        stated[i].append(&mut e.stated);
         let w = &mut work[i];
         asserted.extend(e.keys);
         changed += e.warnings.len() as u64;
@@ -755,7 +760,57 @@ fn parse_edges(
         }
         edge_chunks.push((e.chunks, e.counts));
     }
+    for (w, mut st) in work.iter_mut().zip(stated) {
+        changed += restated(&mut st, w);
+    }
     (blacklist, edge_chunks, asserted, changed)
+}
+
+/// Hashes of a fact's key and value (see `qinglian_model::facts`), with the row's line.
+fn fact_hashes(rec: &qinglian_model::EdgeRecordRef<'_>, line: u64) -> (u64, u64, u64) {
+    let owned = rec.to_record();
+    let key = FactKey::of(&owned);
+    let k = xxhash_rust::xxh3::xxh3_64(
+        format!(
+            "{:?}|{}|{}|{}|{}",
+            key.kind, key.a.0, key.b.0, key.label, key.start
+        )
+        .as_bytes(),
+    );
+    let v = xxhash_rust::xxh3::xxh3_64(
+        format!(
+            "{}|{}|{}|{:?}|{:?}|{:?}|{:?}|{:?}",
+            owned.from.0,
+            owned.to.0,
+            owned.label,
+            owned.valid,
+            owned.value.map(f64::to_bits),
+            owned.date,
+            owned.flag,
+            ()
+        )
+        .as_bytes(),
+    );
+    (k, v, line)
+}
+
+/// Warns for every row of one file that states a fact an earlier row of the bundle stated
+/// with another value (the later row's value holds, as in a refresh); returns how many.
+fn restated(st: &mut [(u64, u64, u64)], w: &mut Work) -> u64 {
+    st.sort_unstable_by_key(|&(k, _, line)| (k, line));
+    let mut n = 0;
+    for pair in st.windows(2) {
+        let ((k1, v1, l1), (k2, v2, l2)) = (pair[0], pair[1]);
+        if k1 == k2 && v1 != v2 {
+            n += 1;
+            w.diags.warn(
+                l2,
+                1,
+                format!("states the fact of line {l1} (same key: docs/ingest.md, \"Refreshing data\") with another value; the value of this later row holds"),
+            );
+        }
+    }
+    n
 }
 
 impl Encoded {
@@ -767,6 +822,7 @@ impl Encoded {
             errors: Vec::new(),
             warnings: Vec::new(),
             keys: Vec::new(),
+            stated: Vec::new(),
             read: 0,
             diags: None,
         }
@@ -836,6 +892,7 @@ fn encode_edge_rows(
                         Some(rec) => {
                             out.counts[e.kind.index()] += 1;
                             out.edges += 1;
+                            out.stated.push(fact_hashes(&rec, row.line));
                             if !ids.current.is_empty() {
                                 let owned = rec.to_record();
                                 out.keys.push(FactKey::of(&owned));

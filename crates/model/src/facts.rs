@@ -13,7 +13,7 @@
 //! | OWNS | owner, company, start |
 //! | ROLE | person, company, role, start |
 //! | HANDLED | tender, person, role |
-//! | BID | tender, company |
+//! | BID | tender, company (and the extra `bid_id` or `lot` column, when there is one) |
 //! | DECLARED | person, subject, relation |
 //! | RAN, AWARDED, PAID | the tender, contract or subsidy (its row names one agency) |
 //! | TO, APPROVED_BY, UNDER | the contract or subsidy |
@@ -56,7 +56,9 @@ impl FactKey {
                 i32::MIN,
             ),
             EdgeKind::Handled | EdgeKind::Declared => (e.from, e.to, e.label.as_str(), i32::MIN),
-            EdgeKind::Bid => (e.from, e.to, "", i32::MIN),
+            // A bid per lot: real portals (OCDS) send one row per lot of a tender, told apart
+            // by an extra `bid_id` or `lot` column when the bundle has one.
+            EdgeKind::Bid => (e.from, e.to, bid_label(e), i32::MIN),
             EdgeKind::Ran | EdgeKind::Awarded | EdgeKind::Paid => (e.to, NONE, "", i32::MIN),
             EdgeKind::To | EdgeKind::ApprovedBy | EdgeKind::Under | EdgeKind::PartOf => {
                 (e.from, NONE, "", i32::MIN)
@@ -70,6 +72,19 @@ impl FactKey {
             start,
         }
     }
+}
+
+/// The extra column that tells two bids of one company on one tender apart, if any.
+fn bid_label(e: &EdgeRecord) -> &str {
+    ["bid_id", "lot"]
+        .iter()
+        .find_map(|c| {
+            e.props
+                .iter()
+                .find(|(k, _)| k == c)
+                .map(|(_, v)| v.as_str())
+        })
+        .unwrap_or("")
 }
 
 /// The CSV columns in which `new` differs from `old`, a fact of the same key, with both values

@@ -372,12 +372,15 @@ fn blacklist_columns<S: Store>(
     })
 }
 
-/// Adds one blacklist entry; the same listing loaded again (same entity, reason, date and
-/// list) is one entry.
+/// What makes two blacklist entries one: node, reason, date, list, extra columns.
+type Listing = (u32, String, Option<i32>, String, Vec<(String, String)>);
+
+/// Adds one blacklist entry; the same listing loaded again (same entity, reason, date, list
+/// and extra columns) is one entry.
 fn blacklist_entry(
     b: BlacklistRecord,
     snap_of: &[u32],
-    seen: &mut rustc_hash::FxHashSet<(u32, String, Option<i32>, String)>,
+    seen: &mut rustc_hash::FxHashSet<Listing>,
     flags: &mut [u8],
     listed: &mut [i32],
     bl_of: &mut FxHashMap<u32, Vec<BlacklistRecord>>,
@@ -390,6 +393,7 @@ fn blacklist_entry(
         b.reason.clone(),
         b.listed.map(|d| d.0),
         b.list_source.clone(),
+        b.props.clone(),
     )) {
         return;
     }
