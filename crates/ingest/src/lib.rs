@@ -777,17 +777,22 @@ fn fact_hashes(rec: &qinglian_model::EdgeRecordRef<'_>, line: u64) -> (u64, u64,
         )
         .as_bytes(),
     );
+    // The value as `store::facts::same_value` compares it (a relation read from its lower id).
+    let (from, to, label) = if owned.kind == EdgeKind::Relation {
+        qinglian_model::facts::relation(&owned)
+    } else {
+        (owned.from, owned.to, owned.label.as_str())
+    };
     let v = xxhash_rust::xxh3::xxh3_64(
         format!(
-            "{}|{}|{}|{:?}|{:?}|{:?}|{:?}|{:?}",
-            owned.from.0,
-            owned.to.0,
-            owned.label,
+            "{}|{}|{}|{:?}|{:?}|{:?}|{:?}",
+            from.0,
+            to.0,
+            label,
             owned.valid,
             owned.value.map(f64::to_bits),
             owned.date,
-            owned.flag,
-            ()
+            owned.flag
         )
         .as_bytes(),
     );

@@ -9,7 +9,7 @@
 //! | edge | key |
 //! |---|---|
 //! | POSITION | person, agency, title, start |
-//! | RELATION | the unordered pair, the relation |
+//! | RELATION | the unordered pair, the relation read from the lower id (`parent` one way is `child` the other) |
 //! | OWNS | owner, company, start |
 //! | ROLE | person, company, role, start |
 //! | HANDLED | tender, person, role |
@@ -49,12 +49,10 @@ impl FactKey {
         let (a, b, label, start) = match e.kind {
             EdgeKind::Position | EdgeKind::Role => (e.from, e.to, e.label.as_str(), e.valid.start),
             EdgeKind::Owns => (e.from, e.to, "", e.valid.start),
-            EdgeKind::Relation => (
-                e.from.min(e.to),
-                e.from.max(e.to),
-                e.label.as_str(),
-                i32::MIN,
-            ),
+            EdgeKind::Relation => {
+                let (a, b, label) = relation(e);
+                (a, b, label, i32::MIN)
+            }
             EdgeKind::Handled | EdgeKind::Declared => (e.from, e.to, e.label.as_str(), i32::MIN),
             // A bid per lot: real portals (OCDS) send one row per lot of a tender, told apart
             // by an extra `bid_id` or `lot` column when the bundle has one.
@@ -87,6 +85,16 @@ fn bid_label(e: &EdgeRecord) -> &str {
         .unwrap_or("")
 }
 
+/// A relation as it reads from its lower node id: `A -[parent]-> B` and `B -[child]-> A` state
+/// one fact, as do `A -[spouse]-> B` and `B -[spouse]-> A`.
+pub fn relation(e: &EdgeRecord) -> (NodeId, NodeId, &str) {
+    if e.from <= e.to {
+        (e.from, e.to, e.label.as_str())
+    } else {
+        (e.to, e.from, crate::kinds::inverse_relation(&e.label))
+    }
+}
+
 /// The CSV columns in which `new` differs from `old`, a fact of the same key, with both values
 /// as text (an empty list: the same fact again). Node ends are compared by store id; the caller
 /// names them.
@@ -99,9 +107,18 @@ pub fn changes(old: &EdgeRecord, new: &EdgeRecord) -> Vec<Change> {
         }
     };
     let (tail, head) = end_columns(k);
-    push(tail, id(old.from), id(new.from));
-    push(head, id(old.to), id(new.to));
-    push(label_column(k), old.label.clone(), new.label.clone());
+    if k == EdgeKind::Relation {
+        // The same relation written from the other end is no change.
+        if relation(old) != relation(new) {
+            push(tail, id(old.from), id(new.from));
+            push(head, id(old.to), id(new.to));
+            push(label_column(k), old.label.clone(), new.label.clone());
+        }
+    } else {
+        push(tail, id(old.from), id(new.from));
+        push(head, id(old.to), id(new.to));
+        push(label_column(k), old.label.clone(), new.label.clone());
+    }
     push("start", start_text(old.valid), start_text(new.valid));
     push("end", end_text(old.valid), end_text(new.valid));
     push(value_column(k), num(old.value), num(new.value));

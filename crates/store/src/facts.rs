@@ -137,10 +137,12 @@ impl Fold {
 
 /// Whether two records of one key state the same value (provenance and extra columns aside).
 pub fn same_value(a: &EdgeRecord, b: &EdgeRecord) -> bool {
-    a.from == b.from
-        && a.to == b.to
-        && a.label == b.label
-        && a.valid == b.valid
+    let ends = if a.kind == qinglian_model::EdgeKind::Relation {
+        qinglian_model::facts::relation(a) == qinglian_model::facts::relation(b)
+    } else {
+        a.from == b.from && a.to == b.to && a.label == b.label
+    };
+    ends && a.valid == b.valid
         && a.value.map(f64::to_bits) == b.value.map(f64::to_bits)
         && a.date == b.date
         && a.flag == b.flag
