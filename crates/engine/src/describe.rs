@@ -642,20 +642,24 @@ mod tests {
                 },
                 ..edge(EdgeKind::Owns, "P2", "C1", "", always)
             },
+            // Three bids on three lots: one fact each (`model::facts`), every case kept.
             EdgeRecord {
                 value: Some(1e6),
                 date: day("2019-07-20"),
                 flag: Some(true),
+                props: vec![("lot".into(), "1".into())],
                 ..edge(EdgeKind::Bid, "C1", "T1", "", always)
             },
             EdgeRecord {
                 value: Some(f64::INFINITY),
                 date: far,
                 flag: Some(false),
+                props: vec![("lot".into(), "2".into())],
                 ..edge(EdgeKind::Bid, "C1", "T1", "", always)
             },
             EdgeRecord {
                 value: Some(30.0),
+                props: vec![("lot".into(), "3".into())],
                 ..edge(EdgeKind::Bid, "C1", "T1", "", always)
             },
             edge(
