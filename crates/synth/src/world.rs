@@ -1398,6 +1398,14 @@ impl World {
                         self.pick_ent(r)
                     };
                     let s = f.max(self.people[p as usize].birth + 18 * 365);
+                    // The same person picked twice for one role would be one fact (same
+                    // person, company, role and start) stated with two end dates: a register
+                    // does not say that, and ingestion reports it (docs/ingest.md).
+                    let again = roles
+                        .iter()
+                        .rev()
+                        .take_while(|x| x.c == c as u32)
+                        .any(|x| x.p == p && x.role == role && x.s == s);
                     let e = if r.chance(0.8) {
                         OPEN
                     } else {
@@ -1408,13 +1416,15 @@ impl World {
                             e
                         }
                     };
-                    roles.push(Role {
-                        p,
-                        c: c as u32,
-                        role,
-                        s,
-                        e,
-                    });
+                    if !again {
+                        roles.push(Role {
+                            p,
+                            c: c as u32,
+                            role,
+                            s,
+                            e,
+                        });
+                    }
                 }
             }
         }
