@@ -47,6 +47,23 @@ fn by_tender(f: &[Finding]) -> BTreeMap<String, BTreeSet<String>> {
     m
 }
 
+/// A generated 20K province (`qinglian generate --people 20000 --seed 1`), in a folder that
+/// lives as long as the returned guard.
+fn province() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("p");
+    common::qinglian(&[
+        "generate",
+        "--people",
+        "20000",
+        "--seed",
+        "1",
+        "--out",
+        out.to_str().expect("path"),
+    ]);
+    (dir, out)
+}
+
 fn batch_findings_on_tenders_are_raised_before_the_award(bundle: &Path) -> usize {
     let snap = load(bundle);
     let rules = qinglian_rules::builtins().expect("rules");
@@ -76,17 +93,7 @@ fn on_the_demo_every_batch_finding_on_a_tender_is_raised_before_the_award() {
 
 #[test]
 fn on_a_20k_province_every_batch_finding_on_a_tender_is_raised_before_the_award() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let out = dir.path().join("p");
-    common::qinglian(&[
-        "generate",
-        "--people",
-        "20000",
-        "--seed",
-        "1",
-        "--out",
-        out.to_str().expect("path"),
-    ]);
+    let (_dir, out) = province();
     let n = batch_findings_on_tenders_are_raised_before_the_award(&out);
     assert!(n > 50, "{n} findings on tenders");
 }
@@ -245,7 +252,7 @@ fn gist(f: &Finding) -> String {
 /// out of the rules loses and adds nothing. Returns the findings compared.
 fn proposals_agree_with_tenders(bundle: &Path) -> usize {
     use qinglian_engine::proposal::{ask, Proposal};
-    use qinglian_model::{EdgeKind, NodeKind};
+    use qinglian_model::NodeKind;
     let snap = load(bundle);
     let rules = qinglian_rules::builtins().expect("rules");
     let pre = qinglian_engine::hypothesis::pre_award_rules(&rules);
@@ -258,34 +265,12 @@ fn proposals_agree_with_tenders(bundle: &Path) -> usize {
                 .insert(gist(&f));
         }
     }
-    let (ran, bid, handled) = (
-        snap.edges(EdgeKind::Ran),
-        snap.edges(EdgeKind::Bid),
-        snap.edges(EdgeKind::Handled),
-    );
     let mut compared = 0;
     for t in snap.kind_range(NodeKind::Tender) {
-        let published = snap.dates()[t as usize];
-        if published == qinglian_engine::snapshot::NO_DATE {
+        if snap.dates()[t as usize] == qinglian_engine::snapshot::NO_DATE {
             continue;
         }
-        let mut p = Proposal {
-            agencies: ran.inc(t).iter().map(|&e| ran.src[e as usize]).collect(),
-            bidders: bid.inc(t).iter().map(|&e| bid.src[e as usize]).collect(),
-            handlers: handled
-                .inc(t)
-                .iter()
-                .map(|&e| {
-                    let role = snap.label_text(EdgeKind::Handled, handled.label(e as usize));
-                    (handled.src[e as usize], Some(role.to_owned()))
-                })
-                .collect(),
-            day: published,
-            label: snap.ext(t).to_owned(),
-        };
-        p.agencies.sort_unstable();
-        p.bidders.sort_unstable();
-        p.bidders.dedup();
+        let p = Proposal::of_tender(&snap, t, 0);
         let out = ask(&snap, &pre, &p).expect("asks");
         assert!(out.skipped.is_empty(), "{:?}", out.skipped);
         let got: BTreeSet<String> = out.findings.iter().map(gist).collect();
@@ -304,17 +289,7 @@ fn on_the_demo_a_tender_asked_as_a_proposal_raises_what_the_tender_raises() {
 
 #[test]
 fn on_a_20k_province_a_tender_asked_as_a_proposal_raises_what_the_tender_raises() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let out = dir.path().join("p");
-    common::qinglian(&[
-        "generate",
-        "--people",
-        "20000",
-        "--seed",
-        "1",
-        "--out",
-        out.to_str().expect("path"),
-    ]);
+    let (_dir, out) = province();
     let n = proposals_agree_with_tenders(&out);
     assert!(n > 50, "{n} findings compared");
 }

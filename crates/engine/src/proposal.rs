@@ -64,6 +64,50 @@ pub struct Proposal {
     pub label: String,
 }
 
+impl Proposal {
+    /// What a tender in the data contributes: its agency (`RAN`), bidders (`BID`), the people
+    /// handling it with their roles (`HANDLED`), and its publication day (`today` when it has
+    /// none); labelled with its id.
+    pub fn of_tender(snap: &Snapshot, t: u32, today: i32) -> Proposal {
+        let (ran, bid, handled) = (
+            snap.edges(EdgeKind::Ran),
+            snap.edges(EdgeKind::Bid),
+            snap.edges(EdgeKind::Handled),
+        );
+        let published = snap.dates()[t as usize];
+        let mut p = Proposal {
+            agencies: ran.inc(t).iter().map(|&e| ran.src[e as usize]).collect(),
+            bidders: bid.inc(t).iter().map(|&e| bid.src[e as usize]).collect(),
+            handlers: handled
+                .inc(t)
+                .iter()
+                .map(|&e| {
+                    let role = snap.label_text(EdgeKind::Handled, handled.label(e as usize));
+                    (handled.src[e as usize], Some(role.to_owned()))
+                })
+                .collect(),
+            day: if published == crate::snapshot::NO_DATE {
+                today
+            } else {
+                published
+            },
+            label: snap.ext(t).to_owned(),
+        };
+        p.normalize();
+        p
+    }
+
+    /// Sorts and deduplicates the node lists.
+    pub fn normalize(&mut self) {
+        for v in [&mut self.agencies, &mut self.bidders] {
+            v.sort_unstable();
+            v.dedup();
+        }
+        self.handlers.sort();
+        self.handlers.dedup();
+    }
+}
+
 /// The answer.
 #[derive(Clone, Debug)]
 pub struct Answer {

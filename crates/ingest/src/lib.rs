@@ -766,37 +766,30 @@ fn parse_edges(
     (blacklist, edge_chunks, asserted, changed)
 }
 
-/// Hashes of a fact's key and value (see `qinglian_model::facts`), with the row's line.
+/// Hashes of a fact's key and value (`qinglian_model::facts`), with the row's line: computed
+/// for every relationship row, so without allocating.
 fn fact_hashes(rec: &qinglian_model::EdgeRecordRef<'_>, line: u64) -> (u64, u64, u64) {
-    let owned = rec.to_record();
-    let key = FactKey::of(&owned);
-    let k = xxhash_rust::xxh3::xxh3_64(
-        format!(
-            "{:?}|{}|{}|{}|{}",
-            key.kind, key.a.0, key.b.0, key.label, key.start
-        )
-        .as_bytes(),
-    );
+    use xxhash_rust::xxh3::Xxh3;
+    let f = rec.fields();
+    let (a, b, label, start) = f.key();
+    let mut k = Xxh3::new();
+    k.update(&[f.kind.index() as u8]);
+    k.update(&a.0.to_le_bytes());
+    k.update(&b.0.to_le_bytes());
+    k.update(&start.to_le_bytes());
+    k.update(label.as_bytes());
     // The value as `store::facts::same_value` compares it (a relation read from its lower id).
-    let (from, to, label) = if owned.kind == EdgeKind::Relation {
-        qinglian_model::facts::relation(&owned)
-    } else {
-        (owned.from, owned.to, owned.label.as_str())
-    };
-    let v = xxhash_rust::xxh3::xxh3_64(
-        format!(
-            "{}|{}|{}|{:?}|{:?}|{:?}|{:?}",
-            from.0,
-            to.0,
-            label,
-            owned.valid,
-            owned.value.map(f64::to_bits),
-            owned.date,
-            owned.flag
-        )
-        .as_bytes(),
-    );
-    (k, v, line)
+    let (from, to, label) = f.relation();
+    let mut v = Xxh3::new();
+    v.update(&from.0.to_le_bytes());
+    v.update(&to.0.to_le_bytes());
+    v.update(&rec.valid.start.to_le_bytes());
+    v.update(&rec.valid.end.to_le_bytes());
+    v.update(&rec.value.map_or(u64::MAX, f64::to_bits).to_le_bytes());
+    v.update(&rec.date.map_or(i32::MIN, |d| d.0).to_le_bytes());
+    v.update(&[rec.flag.map_or(2, u8::from)]);
+    v.update(label.as_bytes());
+    (k.digest(), v.digest(), line)
 }
 
 /// Warns for every row of one file that states a fact an earlier row of the bundle stated

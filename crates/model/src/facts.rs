@@ -43,25 +43,92 @@ pub struct FactKey {
 
 const NONE: NodeId = NodeId(u32::MAX);
 
+/// An edge's fields a key and a value are made of, borrowed: what an [`EdgeRecord`] and an
+/// [`crate::EdgeRecordRef`] both hold, so that ingestion and the snapshot build can key millions
+/// of rows without allocating.
+#[derive(Clone, Copy, Debug)]
+pub struct Fields<'e> {
+    /// The edge kind.
+    pub kind: EdgeKind,
+    /// Tail.
+    pub from: NodeId,
+    /// Head.
+    pub to: NodeId,
+    /// Label.
+    pub label: &'e str,
+    /// Validity.
+    pub valid: Interval,
+    /// Extra columns.
+    pub props: &'e [(String, String)],
+}
+
+impl<'e> Fields<'e> {
+    /// The fields of a record.
+    pub fn of(e: &'e EdgeRecord) -> Fields<'e> {
+        Fields {
+            kind: e.kind,
+            from: e.from,
+            to: e.to,
+            label: &e.label,
+            valid: e.valid,
+            props: &e.props,
+        }
+    }
+
+    /// The key as (a, b, label, start) — see the module table.
+    pub fn key(&self) -> (NodeId, NodeId, &'e str, i32) {
+        match self.kind {
+            EdgeKind::Position | EdgeKind::Role => {
+                (self.from, self.to, self.label, self.valid.start)
+            }
+            EdgeKind::Owns => (self.from, self.to, "", self.valid.start),
+            EdgeKind::Relation => {
+                let (a, b, label) = self.relation();
+                (a, b, label, i32::MIN)
+            }
+            EdgeKind::Handled | EdgeKind::Declared => (self.from, self.to, self.label, i32::MIN),
+            // A bid per lot: real portals (OCDS) send one row per lot of a tender, told apart
+            // by an extra `bid_id` or `lot` column when the bundle has one.
+            EdgeKind::Bid => (self.from, self.to, self.bid_label(), i32::MIN),
+            EdgeKind::Ran | EdgeKind::Awarded | EdgeKind::Paid => (self.to, NONE, "", i32::MIN),
+            EdgeKind::To | EdgeKind::ApprovedBy | EdgeKind::Under | EdgeKind::PartOf => {
+                (self.from, NONE, "", i32::MIN)
+            }
+        }
+    }
+
+    /// A relation as it reads from its lower node id: `A -[parent]-> B` and `B -[child]-> A`
+    /// state one fact, as do `A -[spouse]-> B` and `B -[spouse]-> A`. Other kinds as written.
+    pub fn relation(&self) -> (NodeId, NodeId, &'e str) {
+        if self.kind != EdgeKind::Relation || self.from <= self.to {
+            (self.from, self.to, self.label)
+        } else {
+            (
+                self.to,
+                self.from,
+                crate::kinds::inverse_relation(self.label),
+            )
+        }
+    }
+
+    /// The extra column that tells two bids of one company on one tender apart, if any.
+    fn bid_label(&self) -> &'e str {
+        ["bid_id", "lot"]
+            .iter()
+            .find_map(|c| {
+                self.props
+                    .iter()
+                    .find(|(k, _)| k == c)
+                    .map(|(_, v)| v.as_str())
+            })
+            .unwrap_or("")
+    }
+}
+
 impl FactKey {
     /// The key of `e`.
     pub fn of(e: &EdgeRecord) -> FactKey {
-        let (a, b, label, start) = match e.kind {
-            EdgeKind::Position | EdgeKind::Role => (e.from, e.to, e.label.as_str(), e.valid.start),
-            EdgeKind::Owns => (e.from, e.to, "", e.valid.start),
-            EdgeKind::Relation => {
-                let (a, b, label) = relation(e);
-                (a, b, label, i32::MIN)
-            }
-            EdgeKind::Handled | EdgeKind::Declared => (e.from, e.to, e.label.as_str(), i32::MIN),
-            // A bid per lot: real portals (OCDS) send one row per lot of a tender, told apart
-            // by an extra `bid_id` or `lot` column when the bundle has one.
-            EdgeKind::Bid => (e.from, e.to, bid_label(e), i32::MIN),
-            EdgeKind::Ran | EdgeKind::Awarded | EdgeKind::Paid => (e.to, NONE, "", i32::MIN),
-            EdgeKind::To | EdgeKind::ApprovedBy | EdgeKind::Under | EdgeKind::PartOf => {
-                (e.from, NONE, "", i32::MIN)
-            }
-        };
+        let (a, b, label, start) = Fields::of(e).key();
         FactKey {
             kind: e.kind,
             a,
@@ -72,27 +139,9 @@ impl FactKey {
     }
 }
 
-/// The extra column that tells two bids of one company on one tender apart, if any.
-fn bid_label(e: &EdgeRecord) -> &str {
-    ["bid_id", "lot"]
-        .iter()
-        .find_map(|c| {
-            e.props
-                .iter()
-                .find(|(k, _)| k == c)
-                .map(|(_, v)| v.as_str())
-        })
-        .unwrap_or("")
-}
-
-/// A relation as it reads from its lower node id: `A -[parent]-> B` and `B -[child]-> A` state
-/// one fact, as do `A -[spouse]-> B` and `B -[spouse]-> A`.
+/// A relation read from its lower node id (see [`Fields::relation`]).
 pub fn relation(e: &EdgeRecord) -> (NodeId, NodeId, &str) {
-    if e.from <= e.to {
-        (e.from, e.to, e.label.as_str())
-    } else {
-        (e.to, e.from, crate::kinds::inverse_relation(&e.label))
-    }
+    Fields::of(e).relation()
 }
 
 /// The CSV columns in which `new` differs from `old`, a fact of the same key, with both values

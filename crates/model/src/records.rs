@@ -429,7 +429,19 @@ pub struct EdgeRecordRef<'a> {
     pub source: Provenance,
 }
 
-impl EdgeRecordRef<'_> {
+impl<'a> EdgeRecordRef<'a> {
+    /// The fields a fact's key and value are made of (`crate::facts`).
+    pub fn fields(&self) -> crate::facts::Fields<'a> {
+        crate::facts::Fields {
+            kind: self.kind,
+            from: self.from,
+            to: self.to,
+            label: self.label,
+            valid: self.valid,
+            props: self.props,
+        }
+    }
+
     /// The owned record (what [`crate::FactKey::of`] and change reports read).
     pub fn to_record(&self) -> EdgeRecord {
         EdgeRecord {

@@ -15,6 +15,7 @@
 
 use crate::graph::{chunk_load, decode_chunk, GraphDb, LoadMeta, Mode};
 use crate::{Store, StoreError};
+use qinglian_model::facts::Fields;
 use qinglian_model::{EdgeRecord, FactKey, NodeRecord, Provenance};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -63,19 +64,26 @@ type Key = (u8, u32, u32, u32, i32);
 struct Fold {
     index: FxHashMap<Key, usize>,
     facts: Vec<Option<Fact>>,
-    labels: FxHashMap<(u8, String), u32>,
+    /// Per edge kind, label codes.
+    labels: [FxHashMap<String, u32>; qinglian_model::EdgeKind::COUNT],
     sources: Vec<String>,
     retracted: Vec<Retracted>,
 }
 
 impl Fold {
-    fn key(&mut self, k: &FactKey) -> Key {
-        let n = self.labels.len() as u32;
-        let code = *self
-            .labels
-            .entry((k.kind.index() as u8, k.label.clone()))
-            .or_insert(n);
-        (k.kind.index() as u8, k.a.0, k.b.0, code, k.start)
+    fn key(&mut self, e: &EdgeRecord) -> Key {
+        let (a, b, label, start) = Fields::of(e).key();
+        let kind = e.kind.index();
+        let codes = &mut self.labels[kind];
+        let code = match codes.get(label) {
+            Some(&c) => c,
+            None => {
+                let c = codes.len() as u32;
+                codes.insert(label.to_owned(), c);
+                c
+            }
+        };
+        (kind as u8, a.0, b.0, code, start)
     }
 
     fn source(&mut self, name: &str) -> u32 {
@@ -89,7 +97,7 @@ impl Fold {
     }
 
     fn assert(&mut self, rec: EdgeRecord, src: u32, load: u32) {
-        let key = self.key(&FactKey::of(&rec));
+        let key = self.key(&rec);
         let slot = self.index.get(&key).copied();
         match slot.and_then(|i| self.facts[i].as_mut()) {
             Some(f) => {
@@ -137,12 +145,8 @@ impl Fold {
 
 /// Whether two records of one key state the same value (provenance and extra columns aside).
 pub fn same_value(a: &EdgeRecord, b: &EdgeRecord) -> bool {
-    let ends = if a.kind == qinglian_model::EdgeKind::Relation {
-        qinglian_model::facts::relation(a) == qinglian_model::facts::relation(b)
-    } else {
-        a.from == b.from && a.to == b.to && a.label == b.label
-    };
-    ends && a.valid == b.valid
+    Fields::of(a).relation() == Fields::of(b).relation()
+        && a.valid == b.valid
         && a.value.map(f64::to_bits) == b.value.map(f64::to_bits)
         && a.date == b.date
         && a.flag == b.flag

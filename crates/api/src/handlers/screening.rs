@@ -205,44 +205,26 @@ fn rules_outcome(st: &AppState, tender: u32, bidders: &[u32]) -> Out {
 /// approvers, and its publication day unless `as_of` is given.
 fn proposal_outcome(st: &AppState, req: &Request) -> Result<Out, ApiError> {
     use qinglian_engine::proposal::{ask, Proposal};
-    use qinglian_model::EdgeKind;
     let snap = &st.snap;
-    let mut p = Proposal {
-        agencies: req.agency.into_iter().collect(),
-        bidders: req.bidders.clone(),
-        handlers: req.officials.iter().map(|&o| (o, None)).collect(),
-        day: req.as_of.unwrap_or(Date::today().0),
-        label: "(no tender in the data)".into(),
+    let today = Date::today().0;
+    let mut p = match req.tender {
+        // The tender's own agency, bidders, handlers and day, then what the request adds.
+        Some(t) => Proposal::of_tender(snap, t, today),
+        None => Proposal {
+            day: today,
+            label: "(no tender in the data)".into(),
+            ..Proposal::default()
+        },
     };
-    if let Some(t) = req.tender {
-        let (ran, bid, handled) = (
-            snap.edges(EdgeKind::Ran),
-            snap.edges(EdgeKind::Bid),
-            snap.edges(EdgeKind::Handled),
-        );
-        if req.agency.is_none() {
-            p.agencies
-                .extend(ran.inc(t).iter().map(|&e| ran.src[e as usize]));
-        }
-        p.bidders
-            .extend(bid.inc(t).iter().map(|&e| bid.src[e as usize]));
-        for &e in handled.inc(t) {
-            let role = snap.label_text(EdgeKind::Handled, handled.label(e as usize));
-            p.handlers
-                .push((handled.src[e as usize], Some(role.to_owned())));
-        }
-        let published = snap.dates()[t as usize];
-        if req.as_of.is_none() && published != qinglian_engine::snapshot::NO_DATE {
-            p.day = published;
-        }
-        p.label = snap.ext(t).to_owned();
+    if let Some(a) = req.agency {
+        p.agencies = vec![a];
     }
-    for v in [&mut p.agencies, &mut p.bidders] {
-        v.sort_unstable();
-        v.dedup();
+    p.bidders.extend(&req.bidders);
+    p.handlers.extend(req.officials.iter().map(|&o| (o, None)));
+    if let Some(d) = req.as_of {
+        p.day = d;
     }
-    p.handlers.sort();
-    p.handlers.dedup();
+    p.normalize();
     let out = ask(snap, &st.preaward_asked, &p).map_err(|e| {
         tracing::error!("pre-award check failed: {e}");
         ApiError::internal("screen_failed")
