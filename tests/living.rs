@@ -145,6 +145,33 @@ fn reloading_a_bundle_with_one_change_stores_no_duplicate_and_takes_the_change()
         ["C000025"],
         "the new supplier holds"
     );
+    // What load 1 knew, and the change as history.
+    let then: Value = serde_json::from_str(&qinglian(&[
+        "show",
+        "K000000",
+        "--json",
+        "--known-at",
+        "1",
+        "--db",
+        db.to_str().expect("path"),
+    ]))
+    .expect("json");
+    assert!(then.to_string().contains("C000024") && !then.to_string().contains("C000025"));
+    let h: Value = serde_json::from_str(&qinglian(&[
+        "show",
+        "K000000",
+        "--json",
+        "--history",
+        "--db",
+        db.to_str().expect("path"),
+    ]))
+    .expect("json");
+    assert_eq!(
+        h["history"],
+        serde_json::json!([{"kind": "TO", "from": "K000000", "to": "C000024", "label": "",
+            "what": "changed", "at": 2, "file": "contracts.csv", "line": 2, "load": 1}]),
+        "{h}"
+    );
     // What the database knew after the first load is still there.
     assert_eq!(stats(&db, &["--known-at", "1"])["edges"], before["edges"]);
 }
@@ -203,6 +230,25 @@ fn a_stake_absent_from_a_snapshot_load_is_retracted_and_a_delta_keeps_it() {
     assert!(out.contains("retracted 1 fact"), "{out}");
     let owner = gone.split(',').next().expect("owner");
     assert!(out.contains(owner), "the retracted stake is named: {out}");
+    let company = gone.split(',').nth(1).expect("company");
+    let h: Value = serde_json::from_str(&qinglian(&[
+        "show",
+        company,
+        "--json",
+        "--history",
+        "--db",
+        db.to_str().expect("path"),
+    ]))
+    .expect("json");
+    assert!(
+        h["history"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|x| x["what"] == "retracted"
+                && x["kind"] == "OWNS"
+                && x["from"] == owner
+                && x["at"] == 2)),
+        "{h}"
+    );
     // A snapshot of another source leaves this source's facts alone.
     let db = tmp.path().join("other");
     ingest(&db, &a, &[]);

@@ -19,6 +19,8 @@ pub struct PathArgs {
     pub to: String,
     #[command(flatten)]
     pub db: DbArg,
+    #[command(flatten)]
+    pub known: super::KnownAt,
     /// Longest chain searched.
     #[arg(long, default_value_t = 6)]
     pub max_hops: u32,
@@ -85,6 +87,8 @@ pub struct SubgraphArgs {
     pub center: String,
     #[command(flatten)]
     pub db: DbArg,
+    #[command(flatten)]
+    pub known: super::KnownAt,
     /// Radius in hops.
     #[arg(long, default_value_t = 2)]
     pub hops: u32,
@@ -127,7 +131,7 @@ pub fn find(snap: &Snapshot, id: &str) -> Result<u32> {
 }
 
 pub fn path(a: &PathArgs) -> Result<ExitCode> {
-    let (_db, snap) = super::db::open_snapshot(&a.db.db)?;
+    let (_db, snap) = super::db::snapshot_at(&a.db.db, a.known.known_at)?;
     let (from, to) = (find(&snap, &a.from)?, find(&snap, &a.to)?);
     let as_of = super::rules::parse_date(&a.as_of)?;
     let opts = PathOptions {
@@ -231,7 +235,7 @@ pub fn path(a: &PathArgs) -> Result<ExitCode> {
 
 pub fn subgraph(a: &SubgraphArgs) -> Result<ExitCode> {
     let format = a.format.engine();
-    let (_db, snap) = super::db::open_snapshot(&a.db.db)?;
+    let (_db, snap) = super::db::snapshot_at(&a.db.db, a.known.known_at)?;
     let c = find(&snap, &a.center)?;
     let (nodes, edges, truncated) = neighbourhood(
         &snap,

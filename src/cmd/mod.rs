@@ -55,6 +55,15 @@ impl Cli {
     }
 }
 
+/// `--known-at LOAD`: answer with what the database knew after that load (docs/ingest.md,
+/// "Refreshing data").
+#[derive(Debug, Clone, clap::Args)]
+pub struct KnownAt {
+    /// Answer with what the database knew after this load (`qinglian loads` numbers them).
+    #[arg(long, value_name = "LOAD")]
+    pub known_at: Option<u32>,
+}
+
 /// Where the database lives.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DbArg {

@@ -111,6 +111,8 @@ pub enum By {
 pub struct RiskArgs {
     #[command(flatten)]
     pub db: DbArg,
+    #[command(flatten)]
+    pub known: super::KnownAt,
     /// What to roll up by.
     #[arg(long, value_enum, default_value_t = By::Official)]
     pub by: By,
@@ -380,7 +382,7 @@ pub fn risk(a: &RiskArgs) -> Result<ExitCode> {
         By::Official => RollupBy::Official,
         By::Tender => RollupBy::Tender,
     };
-    let (_db, snap) = super::db::open_snapshot(&a.db.db)?;
+    let (_db, snap) = super::db::snapshot_at(&a.db.db, a.known.known_at)?;
     let rules = load_rules(a.rules.as_ref())?;
     let opts = ExecOptions {
         as_of: parse_date(&a.as_of)?,

@@ -14,27 +14,113 @@ pub struct Args {
     pub id: String,
     #[command(flatten)]
     pub db: DbArg,
+    #[command(flatten)]
+    pub known: super::KnownAt,
     /// At most this many edges per kind and direction.
     #[arg(long, default_value_t = 50)]
     pub limit: usize,
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    /// Also list the entity's facts that no longer hold: retracted by a later load of their
+    /// source, or changed by a later row (each with the load, and the row that stated it).
+    #[arg(long)]
+    pub history: bool,
 }
 
 pub fn run(a: &Args) -> Result<ExitCode> {
-    let (_db, snap) = super::db::open_snapshot(&a.db.db)?;
+    let (db, snap) = super::db::snapshot_at(&a.db.db, a.known.known_at)?;
     let n = snap
         .lookup(&a.id)
         .or_else(|| snap.lookup_identifier(&a.id))
         .with_context(|| format!("no entity with id, alias or identifier {:?}", a.id))?;
-    let v = qinglian_engine::describe::entity(&snap, n, a.limit, 0);
+    let mut v = qinglian_engine::describe::entity(&snap, n, a.limit, 0);
+    let history = if a.history {
+        history(&db, snap.ext(n), a.known.known_at)?
+    } else {
+        Vec::new()
+    };
     if a.json {
+        if a.history {
+            v["history"] = serde_json::to_value(&history)?;
+        }
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         print_text(&snap, n, a.limit);
+        if a.history {
+            println!("history ({} facts that no longer hold):", history.len());
+            for h in &history {
+                println!(
+                    "  {} {} -> {} [{}]: {} at load {} (stated at {}:{}, load {})",
+                    h.kind, h.from, h.to, h.label, h.what, h.at, h.file, h.line, h.load
+                );
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A fact that no longer holds, as `show --history` prints it.
+#[derive(serde::Serialize)]
+struct Past {
+    kind: String,
+    from: String,
+    to: String,
+    label: String,
+    /// `retracted` or `changed`.
+    what: &'static str,
+    /// The load that retracted or changed it.
+    at: u32,
+    file: String,
+    line: u32,
+    load: u32,
+}
+
+/// The facts of entity `ext` that a later load retracted or changed (up to `known_at`), in
+/// load order: read from the store's log (`qinglian_store::facts`), not the snapshot.
+fn history(
+    db: &qinglian_store::GraphDb<qinglian_store::SledStore>,
+    ext: &str,
+    known_at: Option<u32>,
+) -> Result<Vec<Past>> {
+    use qinglian_store::facts;
+    let nodes = facts::nodes(db, db.state().next_node as usize, known_at)?;
+    let ext_of = |id: qinglian_model::NodeId| {
+        nodes
+            .get(id.0 as usize)
+            .and_then(Option::as_ref)
+            .map_or_else(|| format!("#{}", id.0), |r| r.ext_id.clone())
+    };
+    let files: std::collections::BTreeMap<u32, (String, u32)> = db
+        .files()?
+        .into_iter()
+        .map(|f| (f.id.0, (f.name, f.load)))
+        .collect();
+    let folded = facts::fold(db, known_at)?;
+    let mut out: Vec<Past> = Vec::new();
+    let gone = folded.retracted.iter().map(|r| (r, "retracted"));
+    let changed = folded.superseded.iter().map(|r| (r, "changed"));
+    for (r, what) in gone.chain(changed) {
+        let e = &r.fact.rec;
+        let (from, to) = (ext_of(e.from), ext_of(e.to));
+        if from != ext && to != ext {
+            continue;
+        }
+        let (file, load) = files.get(&e.source.file.0).cloned().unwrap_or_default();
+        out.push(Past {
+            kind: e.kind.to_string(),
+            from,
+            to,
+            label: e.label.clone(),
+            what,
+            at: r.at,
+            file,
+            line: e.source.line,
+            load,
+        });
+    }
+    out.sort_by_key(|p| p.at);
+    Ok(out)
 }
 
 fn print_text(snap: &Snapshot, n: u32, limit: usize) {

@@ -52,6 +52,8 @@ pub struct Facts {
     pub current: Vec<Fact>,
     /// Facts retracted along the way, in retraction order.
     pub retracted: Vec<Retracted>,
+    /// Values a later row changed, with the load that changed them, in order.
+    pub superseded: Vec<Retracted>,
     /// Source names, by index.
     pub sources: Vec<String>,
 }
@@ -68,6 +70,7 @@ struct Fold {
     labels: [FxHashMap<String, u32>; qinglian_model::EdgeKind::COUNT],
     sources: Vec<String>,
     retracted: Vec<Retracted>,
+    superseded: Vec<Retracted>,
 }
 
 impl Fold {
@@ -105,9 +108,18 @@ impl Fold {
                     let old = std::mem::replace(&mut f.rec, rec);
                     f.also.push(old.source);
                 } else {
-                    f.rec = rec;
-                    f.also.clear();
+                    let old = Fact {
+                        rec: std::mem::replace(&mut f.rec, rec),
+                        also: std::mem::take(&mut f.also),
+                        asserted: f.asserted,
+                        changed: f.changed,
+                        by: f.by.clone(),
+                    };
                     f.changed = load;
+                    self.superseded.push(Retracted {
+                        fact: old,
+                        at: load,
+                    });
                 }
                 match f.by.iter_mut().find(|(s, _)| *s == src) {
                     Some(b) => b.1 = load,
@@ -194,6 +206,7 @@ pub fn fold<S: Store>(db: &GraphDb<S>, upto: Option<u32>) -> Result<Facts, Store
     Ok(Facts {
         current: f.facts.into_iter().flatten().collect(),
         retracted: f.retracted,
+        superseded: f.superseded,
         sources: f.sources,
     })
 }
