@@ -13,10 +13,10 @@
 //!
 //! The snapshot build, `--known-at`, and ingestion's change reports all read this one fold.
 
-use crate::graph::{chunk_load, decode_chunk, GraphDb, LoadMeta, Mode};
+use crate::graph::{chunk_load, decode_chunk, GraphDb, Mode};
 use crate::{Store, StoreError};
 use qinglian_model::facts::Fields;
-use qinglian_model::{EdgeRecord, FactKey, NodeRecord, Provenance};
+use qinglian_model::{EdgeKind, EdgeRecord, FactKey, NodeRecord, Provenance};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
@@ -58,101 +58,187 @@ pub struct Facts {
     pub sources: Vec<String>,
 }
 
-/// A compact key: (kind, a, b, label code, start). Labels are interned per fold so that the
-/// map holds no strings.
-type Key = (u8, u32, u32, u32, i32);
-
-#[derive(Default)]
-struct Fold {
-    index: FxHashMap<Key, usize>,
-    facts: Vec<Option<Fact>>,
-    /// Per edge kind, label codes.
-    labels: [FxHashMap<String, u32>; qinglian_model::EdgeKind::COUNT],
+/// The loads a fold reads: each load's source, and each source's snapshot loads.
+struct Loads {
+    /// Load number -> source index.
+    src: BTreeMap<u32, u32>,
+    /// Per source, its snapshot loads in order.
+    snaps: Vec<Vec<u32>>,
     sources: Vec<String>,
-    retracted: Vec<Retracted>,
-    superseded: Vec<Retracted>,
 }
 
-impl Fold {
-    fn key(&mut self, e: &EdgeRecord) -> Key {
-        let (a, b, label, start) = Fields::of(e).key();
-        let kind = e.kind.index();
-        let codes = &mut self.labels[kind];
-        let code = match codes.get(label) {
-            Some(&c) => c,
-            None => {
-                let c = codes.len() as u32;
-                codes.insert(label.to_owned(), c);
-                c
-            }
+impl Loads {
+    fn read<S: Store>(db: &GraphDb<S>, upto: Option<u32>) -> Result<Loads, StoreError> {
+        let mut l = Loads {
+            src: BTreeMap::new(),
+            snaps: Vec::new(),
+            sources: Vec::new(),
         };
-        (kind as u8, a.0, b.0, code, start)
-    }
-
-    fn source(&mut self, name: &str) -> u32 {
-        match self.sources.iter().position(|s| s == name) {
-            Some(i) => i as u32,
-            None => {
-                self.sources.push(name.to_owned());
-                (self.sources.len() - 1) as u32
+        for (n, meta) in db.load_metas()? {
+            if upto.is_some_and(|u| n > u) {
+                continue;
+            }
+            let s = match l.sources.iter().position(|x| *x == meta.source) {
+                Some(i) => i,
+                None => {
+                    l.sources.push(meta.source.clone());
+                    l.snaps.push(Vec::new());
+                    l.sources.len() - 1
+                }
+            };
+            l.src.insert(n, s as u32);
+            if meta.mode == Mode::Snapshot {
+                l.snaps[s].push(n);
             }
         }
+        Ok(l)
     }
 
-    fn assert(&mut self, rec: EdgeRecord, src: u32, load: u32) {
-        let key = self.key(&rec);
-        let slot = self.index.get(&key).copied();
-        match slot.and_then(|i| self.facts[i].as_mut()) {
-            Some(f) => {
-                if same_value(&f.rec, &rec) {
-                    let old = std::mem::replace(&mut f.rec, rec);
-                    f.also.push(old.source);
-                } else {
-                    let old = Fact {
-                        rec: std::mem::replace(&mut f.rec, rec),
-                        also: std::mem::take(&mut f.also),
-                        asserted: f.asserted,
-                        changed: f.changed,
-                        by: f.by.clone(),
-                    };
-                    f.changed = load;
-                    self.superseded.push(Retracted {
-                        fact: old,
-                        at: load,
-                    });
-                }
-                match f.by.iter_mut().find(|(s, _)| *s == src) {
-                    Some(b) => b.1 = load,
-                    None => f.by.push((src, load)),
-                }
+    fn source(&self, load: u32) -> u32 {
+        self.src.get(&load).copied().unwrap_or(u32::MAX)
+    }
+
+    /// The first snapshot load of source `s` after load `last`.
+    fn next_snapshot(&self, s: u32, last: u32) -> Option<u32> {
+        let v = self.snaps.get(s as usize)?;
+        v.get(v.partition_point(|&x| x <= last)).copied()
+    }
+
+    /// The load that retracted a fact asserted by `by` (source, last load), if one did before
+    /// load `before` (or at all): every source asserting it had a snapshot load since.
+    fn retracted(&self, by: &[(u32, u32)], before: Option<u32>) -> Option<u32> {
+        let mut at = 0;
+        for &(s, last) in by {
+            let n = self.next_snapshot(s, last)?;
+            if before.is_some_and(|b| n >= b) {
+                return None;
             }
-            None => {
-                self.index.insert(key, self.facts.len());
-                self.facts.push(Some(Fact {
-                    rec,
+            at = at.max(n);
+        }
+        Some(at)
+    }
+}
+
+/// What the walk says about one record (by index into its kind's records).
+enum Outcome {
+    /// It states a fact that holds.
+    Current(usize, State),
+    /// It stated a fact a later load retracted.
+    Retracted(usize, State, u32),
+    /// A later row changed its value.
+    Superseded(usize, State, u32),
+}
+
+/// A fact during the walk: where it stood, besides its current record.
+#[derive(Clone, Debug, Default)]
+struct State {
+    also: Vec<Provenance>,
+    asserted: u32,
+    changed: u32,
+    by: Vec<(u32, u32)>,
+}
+
+/// Walks one kind's records (in load order, with their loads): groups them by key (a sort of
+/// key hashes, then exact keys) and replays each group in load order.
+fn walk(recs: &[(u32, EdgeRecord)], loads: &Loads, out: &mut dyn FnMut(Outcome)) {
+    use std::hash::{Hash, Hasher};
+    let mut keys: Vec<(u64, u32)> = recs
+        .par_iter()
+        .enumerate()
+        .map(|(i, (_, r))| {
+            let mut h = rustc_hash::FxHasher::default();
+            Fields::of(r).key().hash(&mut h);
+            (h.finish(), i as u32)
+        })
+        .collect();
+    keys.par_sort_unstable();
+    let mut group: Vec<usize> = Vec::new();
+    let mut i = 0;
+    while i < keys.len() {
+        let j = i + keys[i..].partition_point(|k| k.0 == keys[i].0);
+        group.clear();
+        group.extend(keys[i..j].iter().map(|k| k.1 as usize));
+        // Equal hashes, almost always equal keys: split off each exact key in turn.
+        while !group.is_empty() {
+            let key = Fields::of(&recs[group[0]].1).key();
+            let (same, rest): (Vec<usize>, Vec<usize>) = group
+                .iter()
+                .partition(|&&g| Fields::of(&recs[g].1).key() == key);
+            replay(recs, &same, loads, out);
+            group = rest;
+        }
+        i = j;
+    }
+}
+
+/// Replays the records of one key, in load order.
+fn replay(recs: &[(u32, EdgeRecord)], idx: &[usize], loads: &Loads, out: &mut dyn FnMut(Outcome)) {
+    let mut cur: Option<(usize, State)> = None;
+    for &i in idx {
+        let (load, rec) = (recs[i].0, &recs[i].1);
+        let src = loads.source(load);
+        if let Some((c, st)) = cur.take() {
+            match loads.retracted(&st.by, Some(load)) {
+                Some(at) => out(Outcome::Retracted(c, st, at)),
+                None => cur = Some((c, st)),
+            }
+        }
+        cur = Some(match cur.take() {
+            Some((c, mut st)) => {
+                if same_value(&recs[c].1, rec) {
+                    st.also.push(recs[c].1.source);
+                } else {
+                    let old = State {
+                        also: std::mem::take(&mut st.also),
+                        ..st.clone()
+                    };
+                    out(Outcome::Superseded(c, old, load));
+                    st.changed = load;
+                }
+                match st.by.iter_mut().find(|(s, _)| *s == src) {
+                    Some(b) => b.1 = load,
+                    None => st.by.push((src, load)),
+                }
+                (i, st)
+            }
+            None => (
+                i,
+                State {
                     also: Vec::new(),
                     asserted: load,
                     changed: load,
                     by: vec![(src, load)],
-                }));
-            }
+                },
+            ),
+        });
+    }
+    if let Some((c, st)) = cur {
+        match loads.retracted(&st.by, None) {
+            Some(at) => out(Outcome::Retracted(c, st, at)),
+            None => out(Outcome::Current(c, st)),
         }
     }
+}
 
-    /// A snapshot load of `src` ends: what `src` asserted before and not in `load` is no
-    /// longer asserted by it.
-    fn close_snapshot(&mut self, src: u32, load: u32) {
-        for slot in &mut self.facts {
-            let Some(f) = slot else { continue };
-            let before = f.by.len();
-            f.by.retain(|&(s, last)| s != src || last == load);
-            if f.by.len() < before && f.by.is_empty() {
-                if let Some(fact) = slot.take() {
-                    self.retracted.push(Retracted { fact, at: load });
-                }
-            }
+/// The edge records of loads `1..=upto`, per kind, in load order, each with its load.
+fn decode_edges<S: Store>(
+    db: &GraphDb<S>,
+    upto: Option<u32>,
+) -> Result<Vec<Vec<(u32, EdgeRecord)>>, StoreError> {
+    let mut chunks = db.edge_chunks()?;
+    chunks.retain(|(k, _)| upto.is_none_or(|u| chunk_load(k) <= u));
+    let decoded: Vec<(u32, Vec<EdgeRecord>)> = chunks
+        .par_iter()
+        .map(|(k, v)| decode_chunk(k, v).map(|r| (chunk_load(k), r)))
+        .collect::<Result<_, _>>()?;
+    drop(chunks);
+    let mut by_kind: Vec<Vec<(u32, EdgeRecord)>> = vec![Vec::new(); EdgeKind::COUNT];
+    for (load, rs) in decoded {
+        for r in rs {
+            by_kind[r.kind.index()].push((load, r));
         }
     }
+    Ok(by_kind)
 }
 
 /// Whether two records of one key state the same value (provenance and extra columns aside).
@@ -164,51 +250,77 @@ pub fn same_value(a: &EdgeRecord, b: &EdgeRecord) -> bool {
         && a.flag == b.flag
 }
 
-/// Folds the edge records of loads `1..=upto` (every load when `None`).
+/// Folds the edge records of loads `1..=upto` (every load when `None`), keeping what no longer
+/// holds too (ingestion's reports, `show --history`).
 pub fn fold<S: Store>(db: &GraphDb<S>, upto: Option<u32>) -> Result<Facts, StoreError> {
-    let metas = db.load_metas()?;
-    let chunks = db.edge_chunks()?;
-    let mut by_load: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
-    for (i, (k, _)) in chunks.iter().enumerate() {
-        let l = chunk_load(k);
-        if upto.is_none_or(|u| l <= u) {
-            by_load.entry(l).or_default().push(i);
-        }
-    }
-    // Loads that wrote no edge may still retract (a snapshot of a source that now says none).
-    let mut loads: Vec<u32> = metas
-        .keys()
-        .copied()
-        .filter(|&l| upto.is_none_or(|u| l <= u))
-        .collect();
-    loads.extend(by_load.keys().copied());
-    loads.sort_unstable();
-    loads.dedup();
-    let mut f = Fold::default();
-    for l in loads {
-        let meta = metas.get(&l).cloned().unwrap_or(LoadMeta {
-            source: String::new(),
-            mode: Mode::Delta,
+    let loads = Loads::read(db, upto)?;
+    let mut facts = Facts::default();
+    for recs in decode_edges(db, upto)? {
+        let fact = |i: usize, st: State| Fact {
+            rec: recs[i].1.clone(),
+            also: st.also,
+            asserted: st.asserted,
+            changed: st.changed,
+            by: st.by,
+        };
+        walk(&recs, &loads, &mut |o| match o {
+            Outcome::Current(i, st) => facts.current.push(fact(i, st)),
+            Outcome::Retracted(i, st, at) => facts.retracted.push(Retracted {
+                fact: fact(i, st),
+                at,
+            }),
+            Outcome::Superseded(i, st, at) => facts.superseded.push(Retracted {
+                fact: fact(i, st),
+                at,
+            }),
         });
-        let src = f.source(&meta.source);
-        let idx = by_load.remove(&l).unwrap_or_default();
-        let decoded: Vec<Vec<EdgeRecord>> = idx
-            .par_iter()
-            .map(|&i| decode_chunk(&chunks[i].0, &chunks[i].1))
-            .collect::<Result<_, _>>()?;
-        for rec in decoded.into_iter().flatten() {
-            f.assert(rec, src, l);
-        }
-        if meta.mode == Mode::Snapshot {
-            f.close_snapshot(src, l);
-        }
     }
-    Ok(Facts {
-        current: f.facts.into_iter().flatten().collect(),
-        retracted: f.retracted,
-        superseded: f.superseded,
-        sources: f.sources,
-    })
+    facts.retracted.sort_by_key(|r| r.at);
+    facts.superseded.sort_by_key(|r| r.at);
+    facts.sources = loads.sources;
+    Ok(facts)
+}
+
+/// The facts that hold after load `upto`, per edge kind: for the snapshot build, which needs
+/// only these and reads millions of them, so the records are moved, not copied. `also` gets
+/// each fact's record and the earlier rows that stated the same value.
+pub fn current_by_kind<S: Store>(
+    db: &GraphDb<S>,
+    upto: Option<u32>,
+    also: &(dyn Fn(&mut EdgeRecord, &[Provenance]) + Sync),
+) -> Result<Vec<Vec<EdgeRecord>>, StoreError> {
+    let loads = Loads::read(db, upto)?;
+    decode_edges(db, upto)?
+        .into_par_iter()
+        .map(|recs| {
+            let mut keep = vec![false; recs.len()];
+            let mut extra: Vec<(usize, Vec<Provenance>)> = Vec::new();
+            walk(&recs, &loads, &mut |o| {
+                if let Outcome::Current(i, st) = o {
+                    keep[i] = true;
+                    if !st.also.is_empty() {
+                        extra.push((i, st.also));
+                    }
+                }
+            });
+            extra.sort_unstable_by_key(|e| e.0);
+            let mut extra = extra.into_iter().peekable();
+            let out: Vec<EdgeRecord> = recs
+                .into_iter()
+                .enumerate()
+                .filter(|(i, _)| keep[*i])
+                .map(|(i, (_, mut r))| {
+                    if extra.peek().is_some_and(|e| e.0 == i) {
+                        if let Some((_, rows)) = extra.next() {
+                            also(&mut r, &rows);
+                        }
+                    }
+                    r
+                })
+                .collect();
+            Ok(out)
+        })
+        .collect()
 }
 
 /// The facts of `facts` by key, for ingestion's change reports.

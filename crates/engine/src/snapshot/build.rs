@@ -629,16 +629,10 @@ fn edge_arrays<S: Store>(
     upto: Option<u32>,
     files: &[FileMeta],
 ) -> Result<Vec<(KindArrays, Vec<String>)>, EngineError> {
-    let facts = qinglian_store::facts::fold(db, upto)?;
-    let mut by_kind: Vec<Vec<EdgeRecord>> = vec![Vec::new(); EdgeKind::COUNT];
-    for f in facts.current {
-        let mut e = f.rec;
-        if !f.also.is_empty() {
-            e.props
-                .push(("also_stated_at".into(), rows_text(&f.also, files)));
-        }
-        by_kind[e.kind.index()].push(e);
-    }
+    let by_kind = qinglian_store::facts::current_by_kind(db, upto, &|e, rows| {
+        e.props
+            .push(("also_stated_at".into(), rows_text(rows, files)));
+    })?;
     by_kind
         .into_par_iter()
         .enumerate()
