@@ -212,10 +212,21 @@ impl Resolver {
                     d.error(nd.line, 1, format!("id {} is already a {} ({}); ids are unique across the bundle and the database", nd.ext_id, t.kind, cite(t.first, files)));
                 } else if self.same_id_row(t, drafts, nd, here, files, d)? {
                     counts.merged += 1;
-                    if t.draft == NO_DRAFT {
+                    if t.draft == NO_DRAFT && self.existing.records.contains_key(&t.node) {
                         // An entity an earlier load described: its row states its links now
-                        // (a contract's supplier), as a keyed fact each.
+                        // (a contract's supplier), as a keyed fact each; and it is this
+                        // bundle's first row of the id, which a second row may repeat but not
+                        // contradict (as for a new entity).
                         refs.extend(nd.refs.iter().cloned());
+                        self.ids.insert(
+                            k,
+                            Target {
+                                first: here,
+                                draft: i as u32,
+                                file,
+                                ..t
+                            },
+                        );
                     }
                     self.merges.push(MergeRecord {
                         node: t.node,
