@@ -370,3 +370,62 @@ fn a_new_end_date_is_in_force_and_since_lists_what_appeared_and_disappeared() {
         }
     }
 }
+
+#[test]
+fn a_delta_retracts_what_its_op_column_says_and_nothing_else() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let a = copy_demo(tmp.path(), "zone");
+    let db = tmp.path().join("db");
+    ingest(&db, &a, &[]);
+    let owns = |db: &Path| stats(db, &[])["edges"]["OWNS"].as_u64().expect("count");
+    let n = owns(&db);
+    let text = std::fs::read_to_string(a.join("ownership.csv")).expect("read");
+    let row = text.lines().nth(1).expect("a stake").to_owned();
+    // A delta of the same source holding one row, with `op` = retract.
+    let d = tmp.path().join("delta");
+    std::fs::create_dir_all(&d).expect("mkdir");
+    let header = "owner_id,company_id,share_pct,start,end,op";
+    std::fs::write(
+        d.join("ownership.csv"),
+        format!("{header}\n{row},retract\n"),
+    )
+    .expect("write");
+    let out = ingest(&db, &d, &["--source", "zone", "--mode", "delta"]);
+    assert!(out.contains("1 row with op=retract"), "{out}");
+    assert_eq!(owns(&db), n - 1, "the stake is retracted, nothing else");
+    let company = row.split(',').nth(1).expect("company");
+    let hist: Value = serde_json::from_str(&qinglian(&[
+        "show",
+        company,
+        "--json",
+        "--history",
+        "--db",
+        db.to_str().expect("path"),
+    ]))
+    .expect("json");
+    assert!(
+        hist["history"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|x| x["what"] == "retracted" && x["at"] == 2)),
+        "{hist}"
+    );
+    // An unknown op is an error naming the column; nothing changes.
+    std::fs::write(d.join("ownership.csv"), format!("{header}\n{row},delete\n")).expect("write");
+    let o = bin()
+        .args([
+            "ingest",
+            d.to_str().expect("path"),
+            "--mode",
+            "delta",
+            "--db",
+        ])
+        .arg(&db)
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        !o.status.success() && err.contains("ownership.csv:2:6"),
+        "{err}"
+    );
+    assert_eq!(owns(&db), n - 1);
+}

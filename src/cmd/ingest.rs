@@ -269,6 +269,17 @@ fn load(a: &Args, committed: &mut bool) -> Result<ExitCode> {
                     ""
                 }
             );
+            if rep.explicit_retractions > 0 {
+                println!(
+                    "{} row{} with op=retract",
+                    rep.explicit_retractions,
+                    if rep.explicit_retractions == 1 {
+                        ""
+                    } else {
+                        "s"
+                    }
+                );
+            }
             if !rep.retracted.is_empty() {
                 let total: u64 = rep.retracted.iter().map(|(_, n)| n).sum();
                 println!(

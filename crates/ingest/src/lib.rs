@@ -115,6 +115,8 @@ pub struct IngestReport {
     pub retracted: Vec<(EdgeKind, u64)>,
     /// Up to 20 retracted facts, in words.
     pub retracted_examples: Vec<String>,
+    /// Rows with `op` = `retract` (each retracts its fact for this load's source).
+    pub explicit_retractions: u64,
 }
 
 /// Why a load did not happen.
@@ -270,6 +272,8 @@ struct Encoded {
     warnings: Vec<(u64, usize, String)>,
     /// Keys of the facts asserted (only when earlier loads exist).
     keys: Vec<FactKey>,
+    /// Rows with `op` = `retract`.
+    retractions: u64,
     /// Per relationship row: hashes of its fact's key and value, and its line (to report two
     /// rows of one bundle that state one fact with different values).
     stated: Vec<(u64, u64, u64)>,
@@ -306,6 +310,7 @@ pub fn ingest<S: Store>(
                 changed: 0,
                 retracted: Vec::new(),
                 retracted_examples: Vec::new(),
+                explicit_retractions: 0,
             });
         }
     }
@@ -335,7 +340,7 @@ pub fn ingest<S: Store>(
     timings.push(("resolve identities", t1.elapsed()));
 
     let t2 = Instant::now();
-    let (blacklist, edge_chunks, asserted, edge_changes) =
+    let (blacklist, edge_chunks, asserted, edge_changes, explicit_retractions) =
         parse_edges(&mut work, &ids, opts, &parsing);
     let (retracted, retracted_examples) = if opts.mode == Mode::Snapshot {
         retractions(&facts, &source, &asserted, &ids)
@@ -403,6 +408,7 @@ pub fn ingest<S: Store>(
         changed,
         retracted,
         retracted_examples,
+        explicit_retractions,
     })
 }
 
@@ -485,6 +491,18 @@ fn change_warning(
             old.source.line,
             what.join(", ")
         ),
+    ))
+}
+
+/// Why a retraction row retracts nothing, if it does not: no fact with its key holds.
+fn retraction_problem(ids: &Identities, rec: &qinglian_model::EdgeRecordRef<'_>) -> Option<String> {
+    let owned = rec.to_record();
+    if ids.current.contains_key(&FactKey::of(&owned)) {
+        return None;
+    }
+    Some(format!(
+        "retracts a {} fact that does not hold (no current fact has this row's key); nothing changes",
+        rec.kind
     ))
 }
 
@@ -705,6 +723,7 @@ fn parse_edges(
     EdgeChunks,
     rustc_hash::FxHashSet<FactKey>,
     u64,
+    u64,
 ) {
     // Units: the foreign keys of each entity file, and each part of each relationship file.
     let units: Vec<(usize, Option<usize>)> = (0..work.len())
@@ -741,11 +760,13 @@ fn parse_edges(
     let mut edge_chunks = Vec::new();
     let mut asserted = rustc_hash::FxHashSet::default();
     let mut changed = 0;
+    let mut explicit = 0;
     let mut stated: Vec<Vec<(u64, u64, u64)>> = vec![Vec::new(); work.len()];
     for (&(i, _), mut e) in units.iter().zip(encoded) {
         stated[i].append(&mut e.stated);
         let w = &mut work[i];
         asserted.extend(e.keys);
+        explicit += e.retractions;
         changed += e.warnings.len() as u64;
         for (line, col, msg) in e.warnings {
             w.diags.warn(line, col, msg);
@@ -763,7 +784,7 @@ fn parse_edges(
     for (w, mut st) in work.iter_mut().zip(stated) {
         changed += restated(&mut st, w);
     }
-    (blacklist, edge_chunks, asserted, changed)
+    (blacklist, edge_chunks, asserted, changed, explicit)
 }
 
 /// Hashes of a fact's key and value (`qinglian_model::facts`), with the row's line: computed
@@ -820,6 +841,7 @@ impl Encoded {
             errors: Vec::new(),
             warnings: Vec::new(),
             keys: Vec::new(),
+            retractions: 0,
             stated: Vec::new(),
             read: 0,
             diags: None,
@@ -887,7 +909,30 @@ fn encode_edge_rows(
                         .resolver
                         .edge(&e, ids.file_ids[i], &ids.file_names, &mut errs)
                     {
+                        Some(rec) if qinglian_model::facts::retracts(rec.props) => {
+                            // Kept in the log, where the fold reads it as a retraction.
+                            out.retractions += 1;
+                            if let Some(msg) = retraction_problem(ids, &rec) {
+                                out.warnings.push((row.line, 1, msg));
+                            }
+                            if let Err(err) = enc.push(&rec) {
+                                d.error(row.line, 0, err.to_string());
+                            }
+                        }
                         Some(rec) => {
+                            if let Some(op) = rec.props.iter().find(|(k, _)| k == "op") {
+                                if op.1 != "assert" {
+                                    let col = column_of(&w.diags.headers, "op");
+                                    out.errors.push((
+                                        row.line,
+                                        col,
+                                        format!(
+                                            "op must be empty, `assert` or `retract`, not {:?}",
+                                            op.1
+                                        ),
+                                    ));
+                                }
+                            }
                             out.counts[e.kind.index()] += 1;
                             out.edges += 1;
                             out.stated.push(fact_hashes(&rec, row.line));

@@ -139,6 +139,12 @@ impl FactKey {
     }
 }
 
+/// Whether a relationship row retracts its fact: an extra `op` column saying `retract`
+/// (docs/ingest.md, "Refreshing data"). Such a row is kept in the load's log, never as an edge.
+pub fn retracts(props: &[(String, String)]) -> bool {
+    props.iter().any(|(k, v)| k == "op" && v == "retract")
+}
+
 /// A relation read from its lower node id (see [`Fields::relation`]).
 pub fn relation(e: &EdgeRecord) -> (NodeId, NodeId, &str) {
     Fields::of(e).relation()

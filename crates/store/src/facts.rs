@@ -183,6 +183,18 @@ fn replay(recs: &[(u32, EdgeRecord)], idx: &[usize], loads: &Loads, out: &mut dy
                 None => cur = Some((c, st)),
             }
         }
+        if qinglian_model::facts::retracts(&rec.props) {
+            // An explicit retraction: the row's source no longer states the fact.
+            if let Some((c, mut st)) = cur.take() {
+                st.by.retain(|(s, _)| *s != src);
+                if st.by.is_empty() {
+                    out(Outcome::Retracted(c, st, load));
+                } else {
+                    cur = Some((c, st));
+                }
+            }
+            continue;
+        }
         cur = Some(match cur.take() {
             Some((c, mut st)) => {
                 if same_value(&recs[c].1, rec) {
