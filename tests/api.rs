@@ -343,10 +343,11 @@ fn roles_see_what_they_may_and_nothing_else() {
         ("GET", "/v1/admin/loads", None),
         ("GET", "/v1/audit", None),
         ("GET", "/v1/audit/verify", None),
+        ("GET", "/v1/alerts?since=0", None),
     ];
     let allowed: &[(&str, &[usize])] = &[
-        ("investigator", &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]),
-        ("analyst", &[0, 1, 2, 3, 4, 5, 6, 9]),
+        ("investigator", &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 14]),
+        ("analyst", &[0, 1, 2, 3, 4, 5, 6, 9, 14]),
         ("admin", &[0, 10, 11]),
         ("auditor", &[0, 9, 12, 13]),
     ];

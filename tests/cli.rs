@@ -350,6 +350,40 @@ fn the_format_1_database_fixture_still_opens_and_answers() {
     assert_eq!(s["edges"]["BID"], 3);
     let out = ok(&["screen", "--db", db.to_str().expect("path")]);
     assert_eq!(out.lines().count(), 6, "{out}");
+    // Written before sources, modes and the findings store: its load reads as a delta of the
+    // source named after its bundle, `--since` screens it again, and a refresh of the same
+    // bundle is recorded — the store's first screenings backfilled — with nothing new.
+    let since = ok(&["screen", "--db", db.to_str().expect("path"), "--since", "0"]);
+    assert_eq!(since.lines().count(), 6, "{since}");
+    let again = ok(&[
+        "ingest",
+        tiny().to_str().expect("path"),
+        "--db",
+        db.to_str().expect("path"),
+    ]);
+    assert!(again.contains("already loaded as load #1"), "{again}");
+    assert!(again.contains("findings after load #1: 6 new"), "{again}");
+    // The same rows under another bundle hash: a snapshot refresh of source "tiny".
+    let refresh = dir.path().join("tiny");
+    copy_dir(&tiny(), &refresh);
+    let people = refresh.join("people.csv");
+    let text = std::fs::read_to_string(&people).expect("read") + "\n";
+    std::fs::write(&people, text).expect("write");
+    let load = ok(&[
+        "ingest",
+        refresh.to_str().expect("path"),
+        "--db",
+        db.to_str().expect("path"),
+    ]);
+    assert!(
+        load.contains("findings after load #2: 0 new, 0 resolved, 0 changed"),
+        "{load}"
+    );
+    assert_eq!(stats(&db)["edges"], s["edges"], "the same facts, once each");
+    assert_eq!(
+        ok(&["screen", "--db", db.to_str().expect("path"), "--since", "1"]),
+        ""
+    );
 }
 
 #[test]

@@ -258,6 +258,24 @@ fn a_stake_absent_from_a_snapshot_load_is_retracted_and_a_delta_keeps_it() {
 
 /// The first relative_wins finding of the demo, its official and agency, and the day the
 /// contract was signed.
+/// Every position of `official` at `agency` in `bundle` ends the day it starts: the office no
+/// longer covers a later contract.
+fn end_positions(bundle: &Path, official: &str, agency: &str) {
+    let text = std::fs::read_to_string(bundle.join("positions.csv")).expect("read");
+    let prefix = format!("{official},{agency},");
+    let out: Vec<String> = text
+        .lines()
+        .map(|l| {
+            if !l.starts_with(&prefix) {
+                return l.to_owned();
+            }
+            let f: Vec<&str> = l.split(',').collect();
+            format!("{},{},{},{},{}", f[0], f[1], f[2], f[3], f[3])
+        })
+        .collect();
+    std::fs::write(bundle.join("positions.csv"), out.join("\n") + "\n").expect("write");
+}
+
 fn a_relative_wins_finding(db: &Path) -> (String, String, String) {
     let out = qinglian(&[
         "screen",
@@ -284,21 +302,7 @@ fn a_new_end_date_is_in_force_and_since_lists_what_appeared_and_disappeared() {
     let db = tmp.path().join("db");
     ingest(&db, &a, &[]);
     let (finding, official, agency) = a_relative_wins_finding(&db);
-    // Every position of the official at that agency ends the day it starts: the office no
-    // longer covers the contract.
-    let text = std::fs::read_to_string(b.join("positions.csv")).expect("read");
-    let prefix = format!("{official},{agency},");
-    let out: Vec<String> = text
-        .lines()
-        .map(|l| {
-            if !l.starts_with(&prefix) {
-                return l.to_owned();
-            }
-            let f: Vec<&str> = l.split(',').collect();
-            format!("{},{},{},{},{}", f[0], f[1], f[2], f[3], f[3])
-        })
-        .collect();
-    std::fs::write(b.join("positions.csv"), out.join("\n") + "\n").expect("write");
+    end_positions(&b, &official, &agency);
     // Also a supplier change, for a finding to appear or change elsewhere.
     edit_line(&b, "contracts.csv", "K000000,", |l| {
         l.replacen(",C000024,", ",C000025,", 1)
@@ -369,6 +373,157 @@ fn a_new_end_date_is_in_force_and_since_lists_what_appeared_and_disappeared() {
             assert!(since.contains(&(id.clone(), "changed".into())), "{id}");
         }
     }
+    findings_store_feed(&db, &since, now.len());
+}
+
+/// The findings store (recorded by each ingest) answers `--since` as a second screening does,
+/// gives each finding its first and last load and status, and `GET /v1/alerts` serves the
+/// same feed, paged.
+fn findings_store_feed(db: &Path, since: &BTreeSet<(String, String)>, current: usize) {
+    let d = db.to_str().expect("path");
+    let stored = qinglian(&["screen", "--db", d, "--since", "1"]);
+    let again = qinglian(&["screen", "--db", d, "--since", "1", "--recompute"]);
+    assert_eq!(stored, again, "the store and a second screening disagree");
+    let mut feed = BTreeSet::new();
+    for l in stored.lines() {
+        let v: Value = serde_json::from_str(l).expect("json");
+        let change = v["change"].as_str().expect("change");
+        let want = match change {
+            "resolved" => (1, 1, "resolved"),
+            "new" => (2, 2, "open"),
+            _ => (1, 2, "open"),
+        };
+        assert_eq!(
+            (
+                v["first_seen"].as_u64(),
+                v["last_seen"].as_u64(),
+                v["status"].as_str()
+            ),
+            (Some(want.0), Some(want.1), Some(want.2)),
+            "{l}"
+        );
+        feed.insert((v["id"].as_str().expect("id").to_owned(), change.to_owned()));
+    }
+    assert_eq!(&feed, since);
+    let from_start = qinglian(&["screen", "--db", d, "--since", "0"]);
+    assert_eq!(from_start.lines().count(), current);
+    assert!(from_start.lines().all(|l| l.contains(r#""change":"new""#)));
+
+    let server = common::serve_on(
+        tempfile::tempdir().expect("tempdir"),
+        db.to_path_buf(),
+        "",
+        &[],
+    );
+    let t = server.token("investigator");
+    let get = |path: &str| common::call(&server, "GET", path, Some(&t), true, None);
+    let (st, v, _) = get("/v1/alerts?since=1&limit=500");
+    assert_eq!(st, 200, "{v}");
+    let api: BTreeSet<(String, String)> = v["alerts"]
+        .as_array()
+        .expect("alerts")
+        .iter()
+        .map(|a| {
+            (
+                a["id"].as_str().expect("id").to_owned(),
+                a["change"].as_str().expect("change").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(&api, since, "the API's feed is the CLI's");
+    assert_eq!(v["total"].as_u64(), Some(since.len() as u64));
+    let (st, v, _) = get("/v1/alerts?since=1&limit=1");
+    assert_eq!(st, 200);
+    assert_eq!(v["truncated"], since.len() > 1, "{v}");
+    assert_eq!(get("/v1/alerts?since=3").0, 400, "a load after the last");
+    assert_eq!(get("/v1/alerts").0, 400, "since is required");
+}
+
+#[test]
+fn a_clearance_is_checked_again_against_the_load_it_was_made_on() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (a, b) = (
+        copy_demo(tmp.path(), "zone"),
+        copy_demo(tmp.path(), "zone2"),
+    );
+    let probe = tmp.path().join("probe");
+    ingest(&probe, &a, &[]);
+    let (finding, official, agency) = a_relative_wins_finding(&probe);
+    let f: Value = qinglian(&["screen", "--db", probe.to_str().expect("path")])
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("json"))
+        .find(|v| v["id"] == finding.as_str())
+        .expect("the finding");
+    let contracts = std::fs::read_to_string(a.join("contracts.csv")).expect("read");
+    let signed = contracts
+        .lines()
+        .find(|l| l.starts_with(&format!("{},", f["ref"].as_str().expect("ref"))))
+        .and_then(|l| l.split(',').nth(5))
+        .expect("the contract's date")
+        .to_owned();
+    // Load 1: the official's office ended before the contract; load 2: it did not.
+    end_positions(&b, &official, &agency);
+    let db = tmp.path().join("db");
+    ingest(&db, &b, &["--source", "zone"]);
+    let server = common::serve_on(tempfile::tempdir().expect("tempdir"), db.clone(), "", &[]);
+    let t = server.token("investigator");
+    let ask = serde_json::json!({"agency": agency, "bidders": [f["target"]], "as_of": signed});
+    let (st, v, _) = common::call(
+        &server,
+        "POST",
+        "/v1/screen",
+        Some(&t),
+        true,
+        Some(ask.to_string()),
+    );
+    assert_eq!((st, v["verdict"].as_str()), (200, Some("clear")), "{v}");
+    assert_eq!(v["clearance"]["known_at"], 1);
+    drop(server);
+    ingest(&db, &a, &["--source", "zone"]);
+
+    let file = tmp.path().join("clearance.json");
+    std::fs::write(&file, v["clearance"].to_string()).expect("write");
+    let verify = |p: &Path| {
+        bin()
+            .args([
+                "clearances",
+                "verify",
+                p.to_str().expect("path"),
+                "--db",
+                db.to_str().expect("path"),
+            ])
+            .output()
+            .expect("runs")
+    };
+    let o = verify(&file);
+    let out: Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert_eq!(out["valid"], true);
+    assert_eq!(out["recheck_at_load"]["clear"], true, "{out}");
+    assert_eq!(out["recheck_at_load"]["load"], 1);
+    assert_eq!(
+        out["recheck_now"]["clear"], false,
+        "load 2 restored the office: {out}"
+    );
+    assert!(
+        out["recheck_now"]["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .any(|f| f["pattern"] == "relative_wins"),
+        "{out}"
+    );
+    // A clearance edited after signing is refused.
+    let mut forged = v["clearance"].clone();
+    forged["checked"]["as_of"] = "2001-01-01".into();
+    std::fs::write(&file, forged.to_string()).expect("write");
+    let o = verify(&file);
+    assert_eq!(
+        o.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
 }
 
 #[test]
@@ -428,4 +583,87 @@ fn a_delta_retracts_what_its_op_column_says_and_nothing_else() {
         "{err}"
     );
     assert_eq!(owns(&db), n - 1);
+}
+
+/// What a database answers: its counts and its findings.
+fn state(db: &Path) -> (Value, BTreeMap<String, (String, String, String)>) {
+    (stats(db, &[]), findings(db, &[]))
+}
+
+/// A refresh (snapshot mode: a changed supplier, a stake gone) and a delta (one stake
+/// retracted by its op column), each killed on entering every phase of the load
+/// (`QINGLIAN_FAILPOINT`, an abort as sudden as `kill -9`): the database holds the previous
+/// state before the commit and the new one after it, answers, and the load can be completed;
+/// the findings store then records it as an uninterrupted load does.
+#[cfg(unix)]
+#[test]
+fn a_refresh_or_delta_killed_in_any_phase_leaves_the_previous_state_or_the_new_one() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let a = copy_demo(tmp.path(), "zone");
+    let b = copy_demo(tmp.path(), "zone2");
+    edit_line(&b, "contracts.csv", "K000000,", |l| {
+        l.replacen(",C000024,", ",C000025,", 1)
+    });
+    let owners = std::fs::read_to_string(b.join("ownership.csv")).expect("read");
+    let mut lines: Vec<&str> = owners.lines().collect();
+    let gone = lines.remove(1).to_owned();
+    std::fs::write(b.join("ownership.csv"), lines.join("\n") + "\n").expect("write");
+    let d = tmp.path().join("delta");
+    std::fs::create_dir_all(&d).expect("mkdir");
+    std::fs::write(
+        d.join("ownership.csv"),
+        format!("owner_id,company_id,share_pct,start,end,op\n{gone},retract\n"),
+    )
+    .expect("write");
+    let base = tmp.path().join("base");
+    ingest(&base, &a, &[]);
+    let before = state(&base);
+    let cases: [(&Path, &[&str]); 2] = [
+        (&b, &["--source", "zone"]),
+        (&d, &["--source", "zone", "--mode", "delta"]),
+    ];
+    for (i, (bundle, args)) in cases.iter().enumerate() {
+        let full = tmp.path().join(format!("full{i}"));
+        common::copy_dir(&base, &full);
+        ingest(&full, bundle, args);
+        let after = state(&full);
+        assert_ne!(before, after, "case {i} changes something");
+        let feed = qinglian(&[
+            "screen",
+            "--db",
+            full.to_str().expect("path"),
+            "--since",
+            "1",
+        ]);
+        for phase in ["parse", "resolve", "encode", "commit", "snapshot", "screen"] {
+            let db = tmp.path().join(format!("k{i}-{phase}"));
+            common::copy_dir(&base, &db);
+            let o = bin()
+                .args(["ingest", bundle.to_str().expect("path"), "--db"])
+                .arg(&db)
+                .args(*args)
+                .env("QINGLIAN_FAILPOINT", phase)
+                .output()
+                .expect("runs");
+            assert!(!o.status.success(), "case {i}: the load died in {phase}");
+            let s = state(&db);
+            let committed = matches!(phase, "snapshot" | "screen");
+            assert!(
+                s == if committed {
+                    after.clone()
+                } else {
+                    before.clone()
+                },
+                "case {i}, killed in {phase}: {:?}",
+                s.0
+            );
+            ingest(&db, bundle, args);
+            assert_eq!(state(&db), after, "case {i}, completed after {phase}");
+            assert_eq!(
+                qinglian(&["screen", "--db", db.to_str().expect("path"), "--since", "1"]),
+                feed,
+                "case {i}: the findings store after a kill in {phase}"
+            );
+        }
+    }
 }

@@ -64,6 +64,7 @@ mod phase {
     pub const ENCODE: u64 = 400;
     pub const COMMIT: u64 = 450;
     pub const SNAPSHOT: u64 = 500;
+    pub const SCREEN: u64 = 950;
     pub const DONE: u64 = 1000;
 }
 
@@ -137,11 +138,24 @@ impl LoadBar {
             Progress::Committing => self.to(phase::COMMIT, "committing (flush + fsync)"),
         }
         tracing::debug!(?p, "ingest progress");
+        failpoint(match p {
+            Progress::Parsing { .. } => "parse",
+            Progress::Resolving => "resolve",
+            Progress::Writing => "encode",
+            Progress::Committing => "commit",
+        });
     }
 
     fn snapshot(&self) {
         self.to(phase::SNAPSHOT, "building the snapshot");
         tracing::debug!("building the snapshot");
+        failpoint("snapshot");
+    }
+
+    fn screen(&self) {
+        self.to(phase::SCREEN, "screening (findings store)");
+        tracing::debug!("screening for the findings store");
+        failpoint("screen");
     }
 
     /// The load and its snapshot are done: the bar shows 100 % and stays.
@@ -161,6 +175,17 @@ impl LoadBar {
         if let Some(b) = &self.bar {
             b.finish_and_clear();
         }
+    }
+}
+
+/// Dies on the spot, as `kill -9` would, when `QINGLIAN_FAILPOINT` names the phase being
+/// entered: how `tests/cli.rs` proves that a load killed in any phase leaves the previous state
+/// or the new one. (A test hook: the variable is read once.)
+fn failpoint(phase: &str) {
+    static AT: std::sync::OnceLock<Option<std::ffi::OsString>> = std::sync::OnceLock::new();
+    let at = AT.get_or_init(|| std::env::var_os("QINGLIAN_FAILPOINT"));
+    if at.as_deref().is_some_and(|v| v == phase) {
+        std::process::abort();
     }
 }
 
@@ -217,11 +242,17 @@ fn load(a: &Args, committed: &mut bool) -> Result<ExitCode> {
         Ok(rep) => {
             *committed = true;
             if let Some(n) = rep.already_loaded {
-                bar.done();
                 println!(
                     "{}: already loaded as load #{n}; nothing changed",
                     a.bundle.display()
                 );
+                // A load whose screening was cut short is recorded now.
+                if !record_pending(&db)?.is_empty() {
+                    let paths = super::db::DbPaths::new(&a.db.db);
+                    let (snap, _) = qinglian_engine::open_snapshot(&db, &paths.snapshot())?;
+                    print_recorded(&record_findings(&db, &snap)?);
+                }
+                bar.done();
                 return Ok(ExitCode::SUCCESS);
             }
             let load_secs = t0.elapsed().as_secs_f64();
@@ -231,10 +262,18 @@ fn load(a: &Args, committed: &mut bool) -> Result<ExitCode> {
             let paths = super::db::DbPaths::new(&a.db.db);
             let snap = qinglian_engine::open_snapshot(&db, &paths.snapshot());
             let snap_secs = t.elapsed().as_secs_f64();
-            match &snap {
-                Ok(_) => bar.done(),
-                Err(_) => bar.clear(),
-            }
+            let recorded = match &snap {
+                Ok((snap, _)) => {
+                    bar.screen();
+                    let r = record_findings(&db, snap);
+                    bar.done();
+                    Some(r)
+                }
+                Err(_) => {
+                    bar.clear();
+                    None
+                }
+            };
             print_table(&rep.files);
             if !rep.ignored.is_empty() {
                 println!("ignored (not bundle files): {}", rep.ignored.join(", "));
@@ -329,6 +368,12 @@ fn load(a: &Args, committed: &mut bool) -> Result<ExitCode> {
                 snap.node_count(),
                 snap.byte_len() as f64 / 1e6,
             );
+            if let Some(r) = recorded {
+                print_recorded(&r.context(
+                    "the load is committed, but its findings could not be recorded (the next \
+                     ingest or serve tries again)",
+                )?);
+            }
             Ok(ExitCode::SUCCESS)
         }
         Err(IngestError::Rejected(r)) => {
@@ -359,6 +404,41 @@ fn load(a: &Args, committed: &mut bool) -> Result<ExitCode> {
             bar.clear();
             Err(e.into())
         }
+    }
+}
+
+/// The loads the findings store has not recorded yet.
+fn record_pending(db: &qinglian_store::GraphDb<qinglian_store::SledStore>) -> Result<Vec<u32>> {
+    let done = qinglian_store::lifecycle::screened(db.store())?;
+    let from = done.keys().next_back().map_or(1, |l| l + 1);
+    Ok((from..=db.state().loads).collect())
+}
+
+/// Screens the current data with the built-in rules and records it — and any earlier load
+/// not recorded yet — in the findings store, what `screen --since` and `GET /v1/alerts` read.
+pub fn record_findings(
+    db: &qinglian_store::GraphDb<qinglian_store::SledStore>,
+    snap: &qinglian_engine::snapshot::Snapshot,
+) -> Result<Vec<(u32, qinglian_store::lifecycle::Recorded)>> {
+    if record_pending(db)?.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rules = super::rules::load_rules(None)?;
+    let found = qinglian_engine::screen(snap, &rules, &Default::default())?.findings;
+    Ok(qinglian_engine::lifecycle::record_missing(
+        db, &found, &rules,
+    )?)
+}
+
+fn print_recorded(r: &[(u32, qinglian_store::lifecycle::Recorded)]) {
+    for (load, r) in r {
+        println!(
+            "findings after load #{load}: {} new, {} resolved, {} changed (qinglian screen --since {})",
+            r.new,
+            r.resolved,
+            r.changed,
+            load - 1
+        );
     }
 }
 

@@ -1,5 +1,6 @@
 //! Subcommands.
 
+mod clearances;
 mod db;
 mod generate;
 mod graph;
@@ -24,7 +25,9 @@ Exit status:
   1  failure: an error (printed as `error: ...`), a rejected load, rule files that do not
      check, a broken audit trail
   2  usage error: unknown command or option, a bad option value (a date, a rule severity)
-  3  screen --fail-on LEVEL found a finding of that severity or higher
+  3  screen --fail-on LEVEL found a finding of that severity or higher; clearances verify:
+     checked again on the data of its load, the clearance raises a finding
+  4  clearances verify: the signature is not the database key's
 
 Environment:
   QINGLIAN_DB  the database folder when --db is not given (default ./qinglian.db)
@@ -112,6 +115,9 @@ enum Command {
     /// Verify or show the audit trail.
     #[command(subcommand)]
     Audit(server::AuditCmd),
+    /// Check a signed clearance again, against the load it was made on and the current data.
+    #[command(subcommand)]
+    Clearances(clearances::ClearancesCmd),
     /// Print a shell completion script (e.g. `qinglian completions bash > /etc/bash_completion.d/qinglian`).
     Completions {
         /// The shell.
@@ -143,6 +149,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(a) => server::serve(&a),
         Command::Token(c) => server::token(&c),
         Command::Audit(c) => server::audit(&c),
+        Command::Clearances(c) => clearances::run(&c),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             let mut stdout = std::io::stdout().lock();

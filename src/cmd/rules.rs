@@ -45,9 +45,16 @@ pub struct ScreenArgs {
     pub known_at: Option<u32>,
     /// Print only what changed since this load: each finding with `"change"`: `new` (holds
     /// now, not then), `resolved` (held then, not now) or `changed` (same key, another colour,
-    /// score or evidence). JSON lines.
+    /// score or evidence). JSON lines, each with its `first_seen` and `last_seen` load and
+    /// `status` when the findings store has them. Read from the findings store (the screening
+    /// recorded after each load) when it holds that load and the rules are the built-in ones;
+    /// otherwise the database as it was after LOAD is screened again. 0: everything is new.
     #[arg(long, value_name = "LOAD", conflicts_with = "bundle")]
     pub since: Option<u32>,
+    /// With --since: screen the database as it was after LOAD again instead of reading the
+    /// findings store (the two answer the same; this checks it).
+    #[arg(long, requires = "since")]
+    pub recompute: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Jsonl)]
     pub format: Format,
@@ -290,9 +297,7 @@ pub fn screen(a: &ScreenArgs) -> Result<ExitCode> {
         t.elapsed().as_secs_f64() * 1e3
     );
     if let Some(since) = a.since {
-        let (_db, then_snap) = super::db::snapshot_at(&a.db.db, Some(since))?;
-        let then = screen_all(&then_snap, &rules, &a.only, &opts, false)?;
-        let text = changes_since(&then, &found)?;
+        let text = changes_since(a, &rules, &opts, since, &found)?;
         return match &a.out {
             Some(p) => std::fs::write(p, text)
                 .with_context(|| format!("writing {}", p.display()))
@@ -323,54 +328,43 @@ pub fn screen(a: &ScreenArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// A finding as `--since` compares it: everything but which load brought each source row (a
-/// row sent again by a refresh is the same evidence).
-fn comparable(f: &findings::Finding) -> Result<serde_json::Value> {
-    fn strip(v: &mut serde_json::Value) {
-        match v {
-            serde_json::Value::Object(m) => {
-                m.remove("load");
-                m.remove("also_stated_at");
-                m.values_mut().for_each(strip);
-            }
-            serde_json::Value::Array(a) => a.iter_mut().for_each(strip),
-            _ => {}
-        }
+/// The findings that appeared, disappeared or changed since load `since`, as JSON lines
+/// (`engine::lifecycle::changes`): the "before" side read from the findings store when it can
+/// answer for these rules, screened again otherwise.
+fn changes_since(
+    a: &ScreenArgs,
+    rules: &[Rule],
+    opts: &ExecOptions,
+    since: u32,
+    found: &[findings::Finding],
+) -> Result<String> {
+    use qinglian_engine::lifecycle::{changes, Before, Lifecycle};
+    let db = super::db::open(&a.db.db, false)?;
+    let loads = db.state().loads;
+    let now = a.known_at.unwrap_or(loads);
+    if since > now {
+        bail!("--since {since}: the database has loads 1 to {loads}, and {now} is screened");
     }
-    let mut v = serde_json::to_value(f)?;
-    strip(&mut v);
-    Ok(v)
-}
-
-/// The findings that appeared, disappeared or changed between two screenings, as JSON lines
-/// with a `change` field, in canonical order (resolved ones where they stood).
-fn changes_since(then: &[findings::Finding], now: &[findings::Finding]) -> Result<String> {
-    use std::collections::BTreeMap;
-    let before: BTreeMap<&str, &findings::Finding> =
-        then.iter().map(|f| (f.id.as_str(), f)).collect();
-    let after: BTreeMap<&str, &findings::Finding> =
-        now.iter().map(|f| (f.id.as_str(), f)).collect();
-    let mut out: Vec<(&findings::Finding, &str)> = Vec::new();
-    for f in now {
-        match before.get(f.id.as_str()) {
-            None => out.push((f, "new")),
-            Some(old) => {
-                if comparable(old)? != comparable(f)? {
-                    out.push((f, "changed"));
-                }
-            }
-        }
-    }
-    for f in then {
-        if !after.contains_key(f.id.as_str()) {
-            out.push((f, "resolved"));
-        }
-    }
-    out.sort_by(|a, b| a.0.cmp(b.0));
+    let life = Lifecycle::read(&db)?;
+    // The store holds the built-in rules' screenings of the current data.
+    let builtin = a.rules.is_none() && a.known_at.is_none() && opts.as_of.is_none();
+    let asked: std::collections::BTreeSet<&str> = rules
+        .iter()
+        .map(|r| r.id.as_str())
+        .filter(|id| a.only.is_empty() || a.only.iter().any(|o| o == id))
+        .collect();
+    let before = if since == 0 {
+        Before::default()
+    } else if builtin && !a.recompute && life.recorded(since) && life.recorded(loads) {
+        life.before(since, &asked)
+    } else {
+        drop(db);
+        let (_db, then_snap) = super::db::snapshot_at(&a.db.db, Some(since))?;
+        Before::of(&screen_all(&then_snap, rules, &a.only, opts, false)?)?
+    };
+    let lives = (builtin && life.recorded(loads)).then_some(&life.lives);
     let mut text = String::new();
-    for (f, change) in out {
-        let mut v = serde_json::to_value(f)?;
-        v["change"] = change.into();
+    for v in changes(found, &before, lives)? {
         text.push_str(&serde_json::to_string(&v)?);
         text.push('\n');
     }

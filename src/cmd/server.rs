@@ -24,6 +24,10 @@ pub struct ServeArgs {
     /// the API's findings come from the same rule files as the CLI's.
     #[arg(long)]
     pub rules: Option<PathBuf>,
+    /// Serve what the database knew after this load (read-only history: findings, entities,
+    /// paths and pre-award checks as they were then; clearances name this load).
+    #[arg(long, value_name = "LOAD")]
+    pub known_at: Option<u32>,
 }
 
 /// Manage API tokens (stored only as digests, in the database folder).
@@ -94,10 +98,15 @@ pub fn serve(a: &ServeArgs) -> Result<ExitCode> {
         Some(p) => qinglian_api::Config::from_file(p).map_err(anyhow::Error::msg)?,
         None => qinglian_api::Config::default(),
     };
-    let (db, snap) = super::db::open_snapshot(&a.db.db)?;
+    let (db, snap) = super::db::snapshot_at(&a.db.db, a.known_at)?;
     let generation = db.state().generation;
-    let (loads, files) = (db.loads()?, db.files()?);
-    drop(db); // the server reads only the snapshot; release sled's lock for `token` commands
+    let upto = a.known_at.unwrap_or(u32::MAX);
+    let loads: Vec<_> = db
+        .loads()?
+        .into_iter()
+        .filter(|l| l.number <= upto)
+        .collect();
+    let files = db.files()?;
     let t = std::time::Instant::now();
     let rules = super::rules::load_rules(a.rules.as_ref())?;
     let state = qinglian_api::AppState::new(
@@ -110,6 +119,21 @@ pub fn serve(a: &ServeArgs) -> Result<ExitCode> {
         rules,
     )
     .map_err(anyhow::Error::msg)?;
+    // The built-in rules' screening of the current data is what the findings store records:
+    // a load it lacks (a database from before it existed, a load cut short) is recorded now.
+    let builtin = a.rules.is_none();
+    if builtin && a.known_at.is_none() {
+        let done = qinglian_engine::lifecycle::record_missing(&db, &state.findings, &state.rules)?;
+        for (l, r) in done {
+            eprintln!(
+                "findings store: load #{l} recorded ({} new, {} resolved, {} changed)",
+                r.new, r.resolved, r.changed
+            );
+        }
+    }
+    let lifecycle = qinglian_engine::lifecycle::Lifecycle::read(&db)?;
+    drop(db); // the server reads only the snapshot; release sled's lock for `token` commands
+    let state = state.with_history(lifecycle, builtin, a.known_at);
     eprintln!(
         "screened {} findings in {:.1}s",
         state.findings.len(),

@@ -54,6 +54,11 @@ pub fn start_with(bundle: &Path, config: &str, extra: &[&str]) -> Server {
         "--db",
         db.to_str().expect("path"),
     ]);
+    serve_on(dir, db, config, extra)
+}
+
+/// A server on an existing database `db` (the server keeps `dir` alive).
+pub fn serve_on(dir: tempfile::TempDir, db: PathBuf, config: &str, extra: &[&str]) -> Server {
     let cfg = dir.path().join("server.toml");
     std::fs::write(&cfg, config).expect("config");
     let mut child = bin()
@@ -157,4 +162,17 @@ pub fn call(
 
 pub fn tiny() -> PathBuf {
     root().join("tests/fixtures/bundles/tiny")
+}
+
+/// Copies a folder tree (a database folder, say).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read_dir").flatten() {
+        let t = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &t);
+        } else {
+            std::fs::copy(e.path(), &t).expect("copy");
+        }
+    }
 }

@@ -70,6 +70,8 @@ pub enum Route {
     Screen,
     /// GET /v1/findings
     Findings,
+    /// GET /v1/alerts
+    Alerts,
     /// GET /v1/officials/{id}/risk
     OfficialRisk,
     /// GET /v1/subgraph
@@ -88,13 +90,14 @@ pub enum Route {
 
 impl Route {
     /// Every route.
-    pub const ALL: [Route; 13] = [
+    pub const ALL: [Route; 14] = [
         Route::OpenApi,
         Route::Search,
         Route::Entity,
         Route::Paths,
         Route::Screen,
         Route::Findings,
+        Route::Alerts,
         Route::OfficialRisk,
         Route::Subgraph,
         Route::Evidence,
@@ -113,6 +116,7 @@ impl Route {
             Route::Paths => "paths",
             Route::Screen => "screen",
             Route::Findings => "findings",
+            Route::Alerts => "alerts",
             Route::OfficialRisk => "officials.risk",
             Route::Subgraph => "subgraph",
             Route::Evidence => "evidence",
@@ -132,6 +136,7 @@ impl Route {
                 | Route::Paths
                 | Route::Screen
                 | Route::Findings
+                | Route::Alerts
                 | Route::OfficialRisk
                 | Route::Subgraph
                 | Route::Evidence
@@ -148,12 +153,13 @@ pub fn authorize(role: Role, route: Route) -> bool {
         (_, OpenApi) => true,
         (
             Investigator,
-            Search | Entity | Paths | Screen | Findings | OfficialRisk | Subgraph | Evidence
-            | VerifyClearance,
+            Search | Entity | Paths | Screen | Findings | Alerts | OfficialRisk | Subgraph
+            | Evidence | VerifyClearance,
         ) => true,
-        (Analyst, Search | Entity | Paths | Screen | Findings | OfficialRisk | VerifyClearance) => {
-            true
-        }
+        (
+            Analyst,
+            Search | Entity | Paths | Screen | Findings | Alerts | OfficialRisk | VerifyClearance,
+        ) => true,
         (Admin, Tokens | Loads) => true,
         (Auditor, Audit | VerifyClearance) => true,
         _ => false,

@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod clearance;
 pub mod config;
 pub mod error;
 mod guard;
@@ -57,6 +58,14 @@ pub struct AppState {
     pub audit: audit::AuditLog,
     /// Signing key.
     pub key: sign::Key,
+    /// The findings store as the server started (`engine::lifecycle`): what `/v1/alerts`
+    /// reads. Empty until [`AppState::with_history`].
+    pub lifecycle: Arc<qinglian_engine::lifecycle::Lifecycle>,
+    /// Whether `rules` are the built-in rules the findings store was recorded with (no
+    /// `serve --rules`): only then can `/v1/alerts` compare the two.
+    pub builtin_rules: bool,
+    /// The load the server answers as of (`serve --known-at`), when not the last.
+    pub known_at: Option<u32>,
     /// Limits.
     pub config: Config,
     limits: limits::Limits,
@@ -102,11 +111,35 @@ impl AppState {
             rules,
             audit,
             key,
+            lifecycle: Arc::default(),
+            builtin_rules: false,
+            known_at: None,
             limits: limits::Limits::new(&config),
             config,
             busy,
             scratch: Mutex::new(Vec::new()),
         })
+    }
+
+    /// The findings store, whether the rules are the built-in ones, and the load answered as
+    /// of when the server shows the past (`serve --known-at`).
+    pub fn with_history(
+        mut self,
+        lifecycle: qinglian_engine::lifecycle::Lifecycle,
+        builtin_rules: bool,
+        known_at: Option<u32>,
+    ) -> AppState {
+        self.lifecycle = Arc::new(lifecycle);
+        self.builtin_rules = builtin_rules;
+        self.known_at = known_at;
+        self
+    }
+
+    /// The load whose data the server answers with: the last one, or `serve --known-at`'s.
+    pub fn load(&self) -> u32 {
+        self.known_at
+            .or_else(|| self.loads.iter().map(|l| l.number).max())
+            .unwrap_or(0)
     }
 
     /// Marks for one path search: a pooled set when one is free.
@@ -129,10 +162,14 @@ impl AppState {
 
     /// The data version a result depends on.
     pub fn data_version(&self) -> serde_json::Value {
-        serde_json::json!({
+        let mut v = serde_json::json!({
             "generation": self.generation,
             "loads": self.loads.iter().map(|l| serde_json::json!({"number": l.number, "bundle_sha256": l.bundle_hash})).collect::<Vec<_>>(),
-        })
+        });
+        if let Some(k) = self.known_at {
+            v["known_at"] = k.into();
+        }
+        v
     }
 }
 

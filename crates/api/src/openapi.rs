@@ -98,6 +98,10 @@ pub fn document(c: &Config) -> Value {
                        "days": {"type": "integer", "minimum": 1, "maximum": 3650},
                        "note": {"type": "string", "maxLength": 256}},
     });
+    let mut alerts = op(c, "What changed since a load: findings of the built-in rules that are new, resolved or changed, each with its first and last load seen and status (the findings store)", READERS,
+        vec![q("since", "load number (0: everything is new)", true, json!({"type": "integer", "minimum": 0, "maximum": u32::MAX})),
+             q("rule", "rule id", false, json!({"type": "string"})), limit(), offset()], None, true);
+    alerts["responses"]["409"] = json!({"$ref": "#/components/responses/Error"});
     let err_schema = json!({"type": "object", "required": ["error"], "properties": {"error": {"type": "object",
         "required": ["code", "message"], "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}});
     json!({
@@ -126,6 +130,7 @@ pub fn document(c: &Config) -> Value {
             "/v1/findings": {"get": op(c, "Stored screening results (every built-in rule), paginated", READERS,
                 vec![q("rule", "rule id", false, json!({"type": "string"})), q("severity", "colour", false, json!({"type": "string", "enum": ["red", "yellow", "green"]})),
                      q("official", "official's id", false, json!({"type": "string"})), q("agency", "agency id", false, json!({"type": "string"})), limit(), offset()], None, true)},
+            "/v1/alerts": {"get": alerts},
             "/v1/officials/{id}/risk": {"get": op(c, "An official's roll-up: colour and findings per rule", READERS, vec![p("id", "official")], None, true)},
             "/v1/subgraph": {"get": op(c, "Neighbourhood export for Gephi, yEd or spreadsheets", "investigator",
                 vec![q("center", "entity", true, id.clone()), q("hops", "radius", false, json!({"type": "integer", "minimum": 1, "maximum": c.max_export_hops})),

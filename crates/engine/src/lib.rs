@@ -11,6 +11,7 @@ pub mod exec;
 pub mod export;
 pub mod findings;
 pub mod hypothesis;
+pub mod lifecycle;
 pub mod native;
 pub mod paths;
 pub mod proposal;

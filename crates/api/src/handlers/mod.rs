@@ -1,5 +1,5 @@
 //! The routes, by group: `graph` (entities, paths, subgraphs), `screening` (pre-award screening,
-//! findings, risk, evidence, clearances) and `admin` (tokens, loads, the audit trail). Every
+//! findings, alerts, risk, evidence, clearances) and `admin` (tokens, loads, the audit trail). Every
 //! route is declared here once, with the [`Route`] its gate and audit record use; the guard
 //! (`crate::guard`) wraps them all.
 
@@ -46,6 +46,7 @@ pub(crate) fn router(st: Arc<AppState>) -> Router {
         .route("/v1/subgraph", g(Route::Subgraph, get(graph::subgraph)))
         .route("/v1/screen", g(Route::Screen, post(screening::screen)))
         .route("/v1/findings", g(Route::Findings, get(screening::findings)))
+        .route("/v1/alerts", g(Route::Alerts, get(screening::alerts)))
         .route(
             "/v1/officials/{id}/risk",
             g(Route::OfficialRisk, get(screening::official_risk)),

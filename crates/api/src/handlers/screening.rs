@@ -194,7 +194,8 @@ fn rules_outcome(st: &AppState, tender: u32, bidders: &[u32]) -> Out {
         "data_version": st.data_version(),
     });
     if findings.is_empty() {
-        v["clearance"] = clearance(st, &v["checked"]);
+        v["clearance"] =
+            crate::clearance::issue(&st.key, &v["checked"], st.load(), &st.data_version());
     }
     Out::Json(v, ids)
 }
@@ -255,43 +256,102 @@ fn proposal_outcome(st: &AppState, req: &Request) -> Result<Out, ApiError> {
         "data_version": st.data_version(),
     });
     if out.findings.is_empty() {
-        v["clearance"] = clearance(st, &v["checked"]);
+        v["clearance"] =
+            crate::clearance::issue(&st.key, &v["checked"], st.load(), &st.data_version());
     }
     Ok(Out::Json(v, ids))
 }
 
-fn clearance(st: &AppState, checked: &Value) -> Value {
-    let mut id = [0u8; 8];
-    rand::fill(&mut id);
-    let mut clearance = json!({
-        "clearance_id": id.iter().map(|b| format!("{b:02x}")).collect::<String>(),
-        "issued_at": std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()),
-        "result": "no finding",
-        "checked": checked,
-        "data_version": st.data_version(),
-    });
-    let sig = st.key.sign(&clearance);
-    clearance["signature"] = sig.into();
-    clearance
+pub(super) async fn verify_clearance(
+    State(st): St,
+    Extension(ctx): Extension<Ctx>,
+    body: Bytes,
+) -> Answer {
+    let c = body_object(&body)?;
+    if c.get("signature").and_then(Value::as_str).is_none() {
+        return Err(ApiError::bad("bad_body", "no signature"));
+    }
+    let id = c["clearance_id"].as_str().map(str::to_owned);
+    blocking(&st, &ctx, move |st| {
+        let valid = crate::clearance::signed_by(&st.key, &c);
+        let current = c.get("data_version") == Some(&st.data_version());
+        // Checked again on the data this server holds: does the clearance still hold today?
+        let still = if valid {
+            match crate::clearance::recheck(&st.snap, &st.preaward_asked, &c["checked"]) {
+                Ok(f) => json!({"load": st.load(), "clear": f.is_empty(), "findings": f.iter().map(|f| f.id.clone()).collect::<Vec<_>>()}),
+                Err(e) => json!({"load": st.load(), "clear": null, "why": e.to_string()}),
+            }
+        } else {
+            Value::Null
+        };
+        Ok(Out::Json(
+            json!({"valid": valid, "data_unchanged_since": current,
+                   "known_at": crate::clearance::known_at(&c), "recheck_now": still}),
+            id.into_iter().collect(),
+        ))
+    })
+    .await
 }
 
-pub(super) async fn verify_clearance(State(st): St, body: Bytes) -> Answer {
-    let mut c = body_object(&body)?;
-    let sig = c
-        .get("signature")
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .ok_or_else(|| ApiError::bad("bad_body", "no signature"))?;
-    if let Some(o) = c.as_object_mut() {
-        o.remove("signature");
+/// What changed since load `since` (`engine::lifecycle`): new, resolved and changed findings
+/// of the built-in rules, read from the findings store the loads were recorded in.
+pub(super) async fn alerts(State(st): St, Extension(ctx): Extension<Ctx>, q: Params) -> Answer {
+    let (offset, limit) = page(&st, &q)?;
+    let since: u32 = match q.get("since") {
+        Some(v) => v.parse().map_err(|_| {
+            ApiError::bad(
+                "bad_parameter",
+                "since must be a load number (0: from the start)",
+            )
+        })?,
+        None => return Err(ApiError::bad("bad_parameter", "since is required")),
+    };
+    let now = st.load();
+    if since > now {
+        return Err(ApiError::bad(
+            "bad_parameter",
+            format!("since {since}: the data is that of load {now}"),
+        ));
     }
-    let valid = st.key.verify(&c, &sig);
-    let current = c.get("data_version") == Some(&st.data_version());
-    let id = c["clearance_id"].as_str().map(str::to_owned);
-    Ok(Out::Json(
-        json!({"valid": valid, "data_unchanged_since": current}),
-        id.into_iter().collect(),
-    ))
+    let conflict =
+        |msg: String| ApiError::new(axum::http::StatusCode::CONFLICT, "alerts_unavailable", msg);
+    if !st.builtin_rules || st.known_at.is_some() {
+        return Err(conflict("alerts compare the built-in rules' screenings of each load; this server screens with other rules (serve --rules) or shows a past load (serve --known-at)".into()));
+    }
+    let life = &st.lifecycle;
+    if !life.recorded(since) || !life.recorded(now) {
+        return Err(conflict(format!("the findings store has no screening of load {} (run `qinglian ingest` or restart the server to record it)", if life.recorded(since) { now } else { since })));
+    }
+    let rule = q.get("rule").cloned();
+    blocking(&st, &ctx, move |st| {
+        let asked: std::collections::BTreeSet<&str> = st
+            .rules
+            .iter()
+            .map(|r| r.id.as_str())
+            .filter(|r| rule.as_deref().is_none_or(|x| x == *r))
+            .collect();
+        let now_found: Vec<Finding> = st
+            .findings
+            .iter()
+            .filter(|f| asked.contains(f.pattern.as_str()))
+            .cloned()
+            .collect();
+        let before = st.lifecycle.before(since, &asked);
+        let all = qinglian_engine::lifecycle::changes(&now_found, &before, Some(&st.lifecycle.lives))
+            .map_err(|e| {
+                tracing::error!("alerts failed: {e}");
+                ApiError::internal("alerts_failed")
+            })?;
+        let page: Vec<&Value> = all.iter().skip(offset).take(limit).collect();
+        let ids = page
+            .iter()
+            .filter_map(|v| v["id"].as_str().map(str::to_owned))
+            .collect();
+        let v = json!({"since": since, "load": now, "total": all.len(), "offset": offset, "limit": limit,
+                       "truncated": offset + page.len() < all.len(), "alerts": page, "data_version": st.data_version()});
+        Ok(Out::Json(v, ids))
+    })
+    .await
 }
 
 fn filter_findings<'a>(st: &'a AppState, q: &Params) -> Vec<&'a Finding> {

@@ -10,6 +10,7 @@
 //! file, which ties them together.
 
 pub(crate) mod compile;
+mod cost;
 pub(crate) mod expr;
 pub(crate) mod graph;
 pub(crate) mod ir;
