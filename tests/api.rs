@@ -24,6 +24,7 @@ fn every_endpoint_for_an_investigator() {
         "/v1/paths",
         "/v1/screen",
         "/v1/findings",
+        "/v1/alerts",
         "/v1/officials/{id}/risk",
         "/v1/subgraph",
         "/v1/evidence/{finding}",
@@ -41,7 +42,7 @@ fn every_endpoint_for_an_investigator() {
     }
     assert_eq!(
         doc["paths"].as_object().map(serde_json::Map::len),
-        Some(16),
+        Some(17),
         "and nothing else"
     );
 

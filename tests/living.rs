@@ -437,6 +437,29 @@ fn findings_store_feed(db: &Path, since: &BTreeSet<(String, String)>, current: u
     assert_eq!(v["truncated"], since.len() > 1, "{v}");
     assert_eq!(get("/v1/alerts?since=3").0, 400, "a load after the last");
     assert_eq!(get("/v1/alerts").0, 400, "since is required");
+    drop(server);
+
+    // The past, served: `serve --known-at 1` answers with load 1's findings.
+    let past = common::serve_on(
+        tempfile::tempdir().expect("tempdir"),
+        db.to_path_buf(),
+        "",
+        &["--known-at", "1"],
+    );
+    let t = past.token("investigator");
+    let get = |path: &str| common::call(&past, "GET", path, Some(&t), true, None);
+    let (st, v, _) = get("/v1/findings?limit=500");
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["data_version"]["known_at"], 1);
+    let then: BTreeSet<String> = v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .map(|f| f["id"].as_str().expect("id").to_owned())
+        .collect();
+    let want: BTreeSet<String> = findings(db, &["--known-at", "1"]).into_keys().collect();
+    assert_eq!(then, want, "serve --known-at 1 is screen --known-at 1");
+    assert_eq!(get("/v1/alerts?since=0").0, 409, "no alerts in the past");
 }
 
 #[test]

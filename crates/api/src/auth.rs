@@ -642,6 +642,7 @@ mod tests {
                 Paths,
                 Screen,
                 Findings,
+                Alerts,
                 OfficialRisk,
                 Subgraph,
                 Evidence,
@@ -657,6 +658,7 @@ mod tests {
                 Paths,
                 Screen,
                 Findings,
+                Alerts,
                 OfficialRisk,
                 VerifyClearance
             ]

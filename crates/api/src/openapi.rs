@@ -61,8 +61,9 @@ fn op(
 
 const READERS: &str = "investigator, analyst (names of people without a position pseudonymised)";
 
-/// The document, with the bounds of this server's configuration.
-pub fn document(c: &Config) -> Value {
+/// The document, with the bounds of this server's configuration and data (`load`: the load
+/// whose data it serves, the largest `since` an alert feed accepts).
+pub fn document(c: &Config, load: u32) -> Value {
     let limit = || {
         q(
             "limit",
@@ -99,7 +100,7 @@ pub fn document(c: &Config) -> Value {
                        "note": {"type": "string", "maxLength": 256}},
     });
     let mut alerts = op(c, "What changed since a load: findings of the built-in rules that are new, resolved or changed, each with its first and last load seen and status (the findings store)", READERS,
-        vec![q("since", "load number (0: everything is new)", true, json!({"type": "integer", "minimum": 0, "maximum": u32::MAX})),
+        vec![q("since", "load number, at most the load served (0: everything is new)", true, json!({"type": "integer", "minimum": 0, "maximum": load})),
              q("rule", "rule id", false, json!({"type": "string"})), limit(), offset()], None, true);
     alerts["responses"]["409"] = json!({"$ref": "#/components/responses/Error"});
     let err_schema = json!({"type": "object", "required": ["error"], "properties": {"error": {"type": "object",

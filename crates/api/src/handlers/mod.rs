@@ -88,7 +88,10 @@ async fn healthz(axum::extract::State(st): St) -> axum::Json<serde_json::Value> 
 }
 
 async fn openapi(axum::extract::State(st): St) -> Answer {
-    Ok(Out::Json(crate::openapi::document(&st.config), Vec::new()))
+    Ok(Out::Json(
+        crate::openapi::document(&st.config, st.load()),
+        Vec::new(),
+    ))
 }
 
 /// Runs engine work on the blocking pool, bounded by the request's deadline (the engine checks
