@@ -74,8 +74,11 @@ fn refresh(dir: &Path, seed: u64) {
             cols.iter().position(|c| *c == "share_pct"),
         );
         let mut out = vec![header.to_owned()];
+        let mut seen = BTreeSet::new();
         for l in lines {
-            if r.chance(15) {
+            // The demo states one role twice: one row, or a refresh could end one copy and
+            // keep the other, two rows of one fact that the sequence model cannot follow.
+            if !seen.insert(l) || r.chance(15) {
                 continue;
             }
             let mut f: Vec<String> = l.split(',').map(str::to_owned).collect();

@@ -2,6 +2,8 @@
 //! (full-width digits from a Chinese input method, spaces, a `+86` prefix) compares equal.
 //!
 //! Normalisation only removes formatting: it never merges two values that differ in content.
+//! And a value that says "no value" — `N/A`, `无`, `不详`, a phone of zeros — is no value: two
+//! entities are never tied by one ([`PLACEHOLDERS`], [`phone`], [`address`]).
 
 use unicode_normalization::UnicodeNormalization;
 
@@ -34,14 +36,70 @@ pub fn name(s: &str) -> String {
     n.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// What registers write where they have no value, compared after [`address`]'s normalisation
+/// and in lower case: never a tie between two entities. One list, here; docs/format.md repeats
+/// it. (A cell of punctuation only, or a phone of one repeated digit, is a placeholder too.)
+pub const PLACEHOLDERS: &[&str] = &[
+    "n/a",
+    "na",
+    "n.a.",
+    "none",
+    "null",
+    "nil",
+    "unknown",
+    "tbd",
+    "无",
+    "没有",
+    "不详",
+    "暂无",
+    "未知",
+    "空",
+    "待定",
+    "待补充",
+    "无地址",
+    "地址不详",
+    "无电话",
+    "电话不详",
+    "未填写",
+    "未提供",
+    "0",
+];
+
+/// Whether a normalised value is a placeholder: on the list, or without a letter, digit or
+/// ideograph.
+pub fn is_placeholder(normalised: &str) -> bool {
+    let lower = normalised.to_lowercase();
+    PLACEHOLDERS.contains(&lower.as_str()) || !lower.chars().any(char::is_alphanumeric)
+}
+
+/// Where an extension starts in a phone cell (`0571-88001234转801`, `… ext. 12`, `… x12`,
+/// `…#12`, `…分机12`): a switchboard's extensions are one line.
+fn without_extension(p: &str) -> &str {
+    let lower = p.to_lowercase();
+    let cut = ["转", "分机", "ext", "x", "#"]
+        .iter()
+        .filter_map(|m| lower.find(m))
+        .min()
+        .unwrap_or(p.len());
+    p.get(..cut).unwrap_or(p)
+}
+
+/// Whether the digits of a phone are no number: fewer than five, or one digit repeated
+/// (`0000000`, `8888888`), or counting up (`1234567`).
+fn placeholder_digits(d: &str) -> bool {
+    let b = d.as_bytes();
+    b.len() < 5 || b.iter().all(|&c| c == b[0]) || b.windows(2).all(|w| w[1] == w[0] + 1)
+}
+
 /// A phone number for comparison: digits only, without an international `+86`/`0086`
-/// prefix. Several numbers in one cell (`;` or `,` separated) are kept apart by `;`.
-/// Returns `None` when nothing is left.
+/// prefix or an extension. Several numbers in one cell (`;` or `,` separated) are kept apart by
+/// `;`. A placeholder (`0`, `0000000`, `N/A`, `无`) is dropped. Returns `None` when nothing is
+/// left.
 pub fn phone(s: &str) -> Option<String> {
     let parts: Vec<String> = fold_width(s)
         .split([';', ',', '/', '，', '；'])
         .filter_map(|p| {
-            let p = p.trim();
+            let p = without_extension(p.trim());
             let digits: String = p.chars().filter(char::is_ascii_digit).collect();
             let local = if p.starts_with("+86") || p.starts_with("0086") {
                 digits
@@ -52,16 +110,17 @@ pub fn phone(s: &str) -> Option<String> {
             } else {
                 digits
             };
-            (!local.is_empty()).then_some(local)
+            (!placeholder_digits(&local)).then_some(local)
         })
         .collect();
     (!parts.is_empty()).then(|| parts.join(";"))
 }
 
-/// An address for comparison: NFKC, all white space removed.
+/// An address for comparison: NFKC (full-width forms folded), all white space removed; `None`
+/// for a placeholder ([`PLACEHOLDERS`]).
 pub fn address(s: &str) -> Option<String> {
     let a: String = s.nfkc().filter(|c| !c.is_whitespace()).collect();
-    (!a.is_empty()).then_some(a)
+    (!is_placeholder(&a)).then_some(a)
 }
 
 #[cfg(test)]
@@ -79,6 +138,37 @@ mod tests {
         );
         assert_eq!(phone(" - "), None);
         assert_ne!(phone("0571-38888888"), phone("0571-38888889"));
+        assert_eq!(
+            phone("0571-88001234转801"),
+            phone("0571 8800 1234 ext. 802")
+        );
+        assert_eq!(phone("(0571)88001234 x12").as_deref(), Some("057188001234"));
+    }
+
+    #[test]
+    fn placeholders_tie_nothing() {
+        for p in [
+            "0",
+            "0000000",
+            "00000000000",
+            "8888888",
+            "1234567",
+            "N/A",
+            "无",
+            "-",
+            "+86 0",
+        ] {
+            assert_eq!(phone(p), None, "{p}");
+        }
+        assert_eq!(phone("0;13800138000").as_deref(), Some("13800138000"));
+        for a in [
+            "N/A", "n/a", "无", "不详", "暂无", "-", "--", "/", "０", " 未知 ", "NULL",
+        ] {
+            assert_eq!(address(a), None, "{a}");
+        }
+        assert!(address("某市高新区创业大道88号").is_some());
+        // A real number is not a placeholder because its local part repeats.
+        assert!(phone("0571-88888888").is_some());
     }
 
     #[test]

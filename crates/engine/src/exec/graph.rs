@@ -36,6 +36,9 @@ pub(crate) struct G<'a> {
     pub listed: &'a [i32],
     pub flags: &'a [u8],
     pub ranks: &'a [u32],
+    /// Per edge kind, each label code's rank among the kind's label texts: a witness tie is
+    /// broken by what an edge says, not by a code that depends on the order labels were met.
+    pub label_ranks: Vec<Vec<u32>>,
     pub kind_start: [u32; NodeKind::COUNT + 1],
     /// Only data known on this day counts (see `ExecOptions::as_of`).
     pub as_of: Option<i32>,
@@ -70,6 +73,10 @@ impl<'a> G<'a> {
             listed: snap.listed(),
             flags: snap.flags(),
             ranks: snap.ranks(),
+            label_ranks: EdgeKind::ALL
+                .iter()
+                .map(|k| text_ranks(snap.labels(*k)))
+                .collect(),
             kind_start,
             as_of,
             bits: EdgeKind::ALL
@@ -78,6 +85,13 @@ impl<'a> G<'a> {
                 .collect(),
             exists,
         }
+    }
+
+    /// The rank of edge `e`'s label among its kind's label texts (0: none).
+    #[inline]
+    pub(crate) fn label_rank(&self, k: usize, e: usize) -> u32 {
+        let code = self.ev[k].label(e) as usize;
+        self.label_ranks[k].get(code).copied().unwrap_or(0)
     }
 
     /// Whether node `n` has an edge of kind `k` in direction `dir` (0 out, 1 in).
@@ -283,4 +297,15 @@ impl Bind {
         let (s, l) = self.paths[p];
         &self.stack[s as usize..(s + l) as usize]
     }
+}
+
+/// Each text's rank in sorted order, by index.
+fn text_ranks(texts: &[String]) -> Vec<u32> {
+    let mut order: Vec<usize> = (0..texts.len()).collect();
+    order.sort_by(|&a, &b| texts[a].cmp(&texts[b]));
+    let mut rank = vec![0u32; texts.len()];
+    for (r, &i) in order.iter().enumerate() {
+        rank[i] = r as u32;
+    }
+    rank
 }

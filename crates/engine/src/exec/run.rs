@@ -1,7 +1,7 @@
 //! Running a plan: depth-first over its steps from every start item, in parallel over start
 //! items with rayon. Each complete match yields a finding key (official, target, target2, ref)
 //! and a witness; per key the witness with the fewest edges, then the smallest sequence of
-//! bundle-id ranks along the chain, then the earliest validity intervals of its edges, then the
+//! bundle-id ranks along the chain, then what its edges say (kind, validity, label), then the
 //! earliest source rows, is kept. The choice does not depend on the order in which threads find
 //! matches, so output is deterministic; and it depends on the rows' order in their files only
 //! between facts equal in all else, so a refresh that moves rows keeps the same evidence.
@@ -20,16 +20,17 @@ use std::time::Instant;
 /// A finding key: node ids of official, target, target2, ref (`u32::MAX` when absent).
 pub(crate) type Key = [u32; 4];
 
-/// How a witness compares: fewer edges first, then ranks along the chain, then the edges'
-/// validity intervals (two positions of one official at one agency: the earlier, whatever the
-/// row order of the extract), then source rows.
+/// How a witness compares: fewer edges first, then ranks along the chain, then what the edges
+/// say — kind, validity interval, label (two positions of one official at one agency: the
+/// earlier; an owner and a director shared: the owner), whatever the row order of the extract or
+/// the loads it came in — then source rows.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct WitKey {
     /// Colour first (0 red, 1 yellow, 2 green): the evidence kept must justify the colour.
     pub colour: u8,
     pub edges: u32,
     pub ranks: Vec<u32>,
-    pub intervals: Vec<(i32, i32)>,
+    pub facts: Vec<(u8, i32, i32, u32)>,
     pub sources: Vec<(u32, u32)>,
 }
 
@@ -189,7 +190,7 @@ fn witness(g: &G<'_>, plan: &Plan, b: &Bind) -> WitKey {
         colour: 0,
         edges: 0,
         ranks: Vec::with_capacity(16),
-        intervals: Vec::with_capacity(16),
+        facts: Vec::with_capacity(16),
         sources: Vec::with_capacity(16),
     };
     for part in chain_items(g, plan, b) {
@@ -199,10 +200,10 @@ fn witness(g: &G<'_>, plan: &Plan, b: &Bind) -> WitKey {
             }
             if let Some(e) = e {
                 w.edges += 1;
-                let v = &g.ev[e.kind as usize];
-                let iv = v.interval(e.idx as usize);
-                w.intervals.push((iv.start, iv.end));
-                w.sources.push(v.source(e.idx as usize));
+                let (k, i) = (e.kind as usize, e.idx as usize);
+                let iv = g.ev[k].interval(i);
+                w.facts.push((e.kind, iv.start, iv.end, g.label_rank(k, i)));
+                w.sources.push(g.ev[k].source(i));
             }
         }
     }
