@@ -151,6 +151,14 @@ fn an_analyst_sees_no_name_identifier_or_birth_date_of_a_private_person() {
         }
     }
     assert!(findings.len() > 50, "{} findings", findings.len());
+    // The alert feed carries the same findings (since load 0: every one is new).
+    let alerts = get(&s, &a, "/v1/alerts?since=0&limit=500");
+    assert_eq!(
+        alerts["total"].as_u64(),
+        Some(findings.len() as u64),
+        "{alerts}"
+    );
+    check("alerts", &alerts, &sec, None);
     let mut nodes = BTreeSet::new();
     for f in &findings {
         for n in f["evidence"]["nodes"].as_array().into_iter().flatten() {
