@@ -1,5 +1,8 @@
 //! The command line as a user drives it: loads, rejections, real data, crashes, formats.
 
+mod common;
+
+use common::copy_dir;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -406,18 +409,6 @@ fn a_newer_format_is_refused_with_a_clear_message() {
         err.contains("format version 99, newer than the 1 this qinglian understands"),
         "{err}"
     );
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("read_dir").flatten() {
-        let t = to.join(e.file_name());
-        if e.path().is_dir() {
-            copy_dir(&e.path(), &t);
-        } else {
-            std::fs::copy(e.path(), &t).expect("copy");
-        }
-    }
 }
 
 #[test]
