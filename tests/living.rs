@@ -99,6 +99,19 @@ fn show(db: &Path, id: &str) -> Value {
     .expect("json")
 }
 
+/// `show ID --json --history`.
+fn history(db: &Path, id: &str) -> Value {
+    serde_json::from_str(&qinglian(&[
+        "show",
+        id,
+        "--json",
+        "--history",
+        "--db",
+        db.to_str().expect("path"),
+    ]))
+    .expect("json")
+}
+
 /// The far ends of `id`'s edges of `kind`.
 fn neighbours(db: &Path, id: &str, kind: &str) -> Vec<String> {
     let v = show(db, id);
@@ -231,15 +244,7 @@ fn a_stake_absent_from_a_snapshot_load_is_retracted_and_a_delta_keeps_it() {
     let owner = gone.split(',').next().expect("owner");
     assert!(out.contains(owner), "the retracted stake is named: {out}");
     let company = gone.split(',').nth(1).expect("company");
-    let h: Value = serde_json::from_str(&qinglian(&[
-        "show",
-        company,
-        "--json",
-        "--history",
-        "--db",
-        db.to_str().expect("path"),
-    ]))
-    .expect("json");
+    let h = history(&db, company);
     assert!(
         h["history"]
             .as_array()
@@ -572,15 +577,7 @@ fn a_delta_retracts_what_its_op_column_says_and_nothing_else() {
     assert!(out.contains("1 row with op=retract"), "{out}");
     assert_eq!(owns(&db), n - 1, "the stake is retracted, nothing else");
     let company = row.split(',').nth(1).expect("company");
-    let hist: Value = serde_json::from_str(&qinglian(&[
-        "show",
-        company,
-        "--json",
-        "--history",
-        "--db",
-        db.to_str().expect("path"),
-    ]))
-    .expect("json");
+    let hist = history(&db, company);
     assert!(
         hist["history"]
             .as_array()
