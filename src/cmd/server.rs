@@ -28,6 +28,54 @@ pub struct ServeArgs {
     /// paths and pre-award checks as they were then; clearances name this load).
     #[arg(long, value_name = "LOAD")]
     pub known_at: Option<u32>,
+    /// Try the workbench: load this bundle (default: the demo zone) into a temporary database,
+    /// create an investigator, an analyst and an auditor, and print a one-time sign-in link
+    /// for each. The database is removed when the server stops.
+    #[arg(long, value_name = "BUNDLE", num_args = 0..=1, default_missing_value = "data-samples/zone", conflicts_with_all = ["known_at", "rules"])]
+    pub demo: Option<PathBuf>,
+}
+
+/// A temporary database holding `bundle`: `ingest` exactly as the command runs it.
+fn demo_db(bundle: &std::path::Path) -> Result<tempfile::TempDir> {
+    #[derive(clap::Parser)]
+    struct Ingest {
+        #[command(flatten)]
+        a: super::ingest::Args,
+    }
+    if !bundle.join("people.csv").is_file() {
+        bail!(
+            "--demo {}: no bundle there (run from the repository's folder, or give the bundle's path)",
+            bundle.display()
+        );
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("qinglian-demo-")
+        .tempdir()?;
+    let db = dir.path().join("db");
+    let one = <Ingest as clap::Parser>::try_parse_from([
+        std::ffi::OsStr::new("ingest"),
+        bundle.as_os_str(),
+        std::ffi::OsStr::new("--db"),
+        db.as_os_str(),
+    ])?;
+    let code = super::ingest::run(&one.a)?;
+    if code != ExitCode::SUCCESS {
+        bail!("--demo: the bundle {} did not load", bundle.display());
+    }
+    Ok(dir)
+}
+
+/// One token per workbench role, each behind a one-time sign-in link.
+fn demo_links(state: &qinglian_api::AppState) -> Result<Vec<(&'static str, String)>> {
+    let mut out = Vec::new();
+    for role in [Role::Investigator, Role::Analyst, Role::Auditor] {
+        let (rec, _) = state
+            .tokens
+            .create(role, 1, "serve --demo")
+            .map_err(anyhow::Error::msg)?;
+        out.push((role.as_str(), state.sessions.one_time_code(&rec.id)));
+    }
+    Ok(out)
 }
 
 /// Manage API tokens (stored only as digests, in the database folder).
@@ -98,7 +146,11 @@ pub fn serve(a: &ServeArgs) -> Result<ExitCode> {
         Some(p) => qinglian_api::Config::from_file(p).map_err(anyhow::Error::msg)?,
         None => qinglian_api::Config::default(),
     };
-    let (db, snap) = super::db::snapshot_at(&a.db.db, a.known_at)?;
+    let demo = a.demo.as_deref().map(demo_db).transpose()?;
+    let folder = demo
+        .as_ref()
+        .map_or(a.db.db.clone(), |d| d.path().join("db"));
+    let (db, snap) = super::db::snapshot_at(&folder, a.known_at)?;
     let generation = db.state().generation;
     let upto = a.known_at.unwrap_or(u32::MAX);
     let loads: Vec<_> = db
@@ -111,7 +163,7 @@ pub fn serve(a: &ServeArgs) -> Result<ExitCode> {
     let rules = super::rules::load_rules(a.rules.as_ref())?;
     let state = qinglian_api::AppState::new(
         snap,
-        a.db.db.clone(),
+        folder.clone(),
         generation,
         loads,
         files,
@@ -139,14 +191,34 @@ pub fn serve(a: &ServeArgs) -> Result<ExitCode> {
         state.findings.len(),
         t.elapsed().as_secs_f64()
     );
+    let links = if demo.is_some() {
+        demo_links(&state)?
+    } else {
+        Vec::new()
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    rt.block_on(qinglian_api::serve(Arc::new(state), a.addr, |addr| {
+    let served = qinglian_api::serve(Arc::new(state), a.addr, |addr| {
         println!("listening on {addr}");
+        for (role, code) in &links {
+            println!("{role:<12} sign in once: http://{addr}/ui/login/{code}");
+        }
+        if let Some(d) = &demo {
+            println!(
+                "demo database: {} (removed when the server stops: Ctrl-C)",
+                d.path().display()
+            );
+        }
         let _ = std::io::stdout().flush();
-    }))
-    .context("serving")?;
+    });
+    rt.block_on(async {
+        tokio::select! {
+            r = served => r.context("serving"),
+            _ = tokio::signal::ctrl_c() => Ok(()),
+        }
+    })?;
+    drop(demo);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -770,8 +770,54 @@ pub(crate) fn cap_str(s: &str, max: usize) -> String {
     s[..end].to_owned()
 }
 
+/// Which records an auditor (or a case's own trail) asks for.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// Only records made under this case number.
+    pub case: Option<String>,
+    /// Only records whose token, route, path, query, case or purpose contains this text.
+    pub text: Option<String>,
+}
+
+impl Filter {
+    fn keeps(&self, r: &Record) -> bool {
+        if self.case.is_none() && self.text.is_none() {
+            return true;
+        }
+        let Some(e) = &r.entry else {
+            // An unreadable line is shown to an unfiltered view only: it has no fields to match.
+            return false;
+        };
+        let case = self.case.as_ref().is_none_or(|c| &e.case == c);
+        let text = self.text.as_ref().is_none_or(|t| {
+            [
+                &e.token_id,
+                &e.route,
+                &e.path,
+                &e.query,
+                &e.case,
+                &e.purpose,
+            ]
+            .iter()
+            .any(|f| f.contains(t.as_str()))
+        });
+        case && text
+    }
+}
+
 /// The records, for the auditor's view: at most `limit` after skipping `offset`, and the total.
 pub fn read(db: &Path, offset: usize, limit: usize) -> Result<(Vec<Record>, usize), crate::Error> {
+    read_filtered(db, &Filter::default(), offset, limit)
+}
+
+/// The records a filter keeps: at most `limit` after skipping `offset` of them, and how many
+/// it keeps in all.
+pub fn read_filtered(
+    db: &Path,
+    filter: &Filter,
+    offset: usize,
+    limit: usize,
+) -> Result<(Vec<Record>, usize), crate::Error> {
     let (log_path, _) = paths(db);
     let f = match std::fs::File::open(&log_path) {
         Ok(f) => f,
@@ -781,8 +827,17 @@ pub fn read(db: &Path, offset: usize, limit: usize) -> Result<(Vec<Record>, usiz
     let mut total = 0;
     for line in std::io::BufReader::new(f).split(b'\n') {
         let line = line.map_err(|e| crate::Error::Audit(format!("audit.log: {e}")))?;
+        let unfiltered = filter.case.is_none() && filter.text.is_none();
+        if unfiltered && (total < offset || out.len() >= limit) {
+            total += 1;
+            continue;
+        }
+        let r = record_of(&line);
+        if !filter.keeps(&r) {
+            continue;
+        }
         if total >= offset && out.len() < limit {
-            out.push(record_of(&line));
+            out.push(r);
         }
         total += 1;
     }

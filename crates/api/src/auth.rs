@@ -86,11 +86,23 @@ pub enum Route {
     Loads,
     /// GET /v1/audit, GET /v1/audit/verify
     Audit,
+    /// GET /v1/findings/summary: the dashboard's counts
+    Summary,
+    /// POST /v1/findings/{id}/state: status, assignee, dismissal reason, comment
+    Triage,
+    /// GET /v1/cases, GET /v1/cases/{number}
+    Cases,
+    /// POST /v1/cases, POST /v1/cases/{number}
+    CaseEdit,
+    /// GET /v1/cases/{number}/audit: who looked at what for one case
+    CaseAudit,
+    /// GET/POST /ui/session, POST /ui/session/case, POST /ui/session/end
+    Session,
 }
 
 impl Route {
     /// Every route.
-    pub const ALL: [Route; 14] = [
+    pub const ALL: [Route; 20] = [
         Route::OpenApi,
         Route::Search,
         Route::Entity,
@@ -105,6 +117,12 @@ impl Route {
         Route::Tokens,
         Route::Loads,
         Route::Audit,
+        Route::Summary,
+        Route::Triage,
+        Route::Cases,
+        Route::CaseEdit,
+        Route::CaseAudit,
+        Route::Session,
     ];
 
     /// Name in the audit log.
@@ -124,6 +142,12 @@ impl Route {
             Route::Tokens => "admin.tokens",
             Route::Loads => "admin.loads",
             Route::Audit => "audit",
+            Route::Summary => "findings.summary",
+            Route::Triage => "findings.state",
+            Route::Cases => "cases.get",
+            Route::CaseEdit => "cases.edit",
+            Route::CaseAudit => "cases.audit",
+            Route::Session => "ui.session",
         }
     }
 
@@ -140,6 +164,10 @@ impl Route {
                 | Route::OfficialRisk
                 | Route::Subgraph
                 | Route::Evidence
+                | Route::Summary
+                | Route::Triage
+                | Route::Cases
+                | Route::CaseEdit
         )
     }
 }
@@ -150,18 +178,19 @@ pub fn authorize(role: Role, route: Route) -> bool {
     use Role::*;
     use Route::*;
     match (role, route) {
-        (_, OpenApi) => true,
+        (_, OpenApi | Session) => true,
         (
             Investigator,
             Search | Entity | Paths | Screen | Findings | Alerts | OfficialRisk | Subgraph
-            | Evidence | VerifyClearance,
+            | Evidence | VerifyClearance | Summary | Triage | Cases | CaseEdit | CaseAudit,
         ) => true,
         (
             Analyst,
-            Search | Entity | Paths | Screen | Findings | Alerts | OfficialRisk | VerifyClearance,
+            Search | Entity | Paths | Screen | Findings | Alerts | OfficialRisk | VerifyClearance
+            | Summary,
         ) => true,
         (Admin, Tokens | Loads) => true,
-        (Auditor, Audit | VerifyClearance) => true,
+        (Auditor, Audit | VerifyClearance | CaseAudit) => true,
         _ => false,
     }
 }
@@ -467,6 +496,20 @@ impl TokenStore {
             }
             (found, found)
         })
+    }
+
+    /// The record of a token id that is still good (a session's token: revoked or expired
+    /// since sign-in ends the session at its next request).
+    pub fn check_id(&self, id: &str) -> Result<TokenRecord, Denied> {
+        let records = self.current().map_err(|_| Denied::Invalid)?;
+        let rec = records.iter().find(|r| r.id == id).ok_or(Denied::Invalid)?;
+        if rec.revoked {
+            return Err(Denied::Revoked);
+        }
+        if now() > rec.expires {
+            return Err(Denied::Expired);
+        }
+        Ok(rec.clone())
     }
 
     /// Checks a bearer token: `qlt_<id>_<secret>`. The secret's digest is compared in

@@ -54,6 +54,12 @@ pub struct Config {
     pub max_connections: usize,
     /// Seconds between the audit records that count rate-limited requests.
     pub flood_summary_secs: u64,
+    /// Minutes a workbench session lasts without a request.
+    pub session_idle_minutes: u64,
+    /// Mark the session cookie `Secure` (set when the server is reached over HTTPS through a
+    /// proxy; a browser does not send a Secure cookie over plain HTTP, even to 127.0.0.1 in
+    /// some versions).
+    pub secure_cookie: bool,
 }
 
 impl Default for Config {
@@ -83,6 +89,8 @@ impl Default for Config {
             body_timeout_ms: 10_000,
             max_connections: 1024,
             flood_summary_secs: 10,
+            session_idle_minutes: 30,
+            secure_cookie: false,
         }
     }
 }

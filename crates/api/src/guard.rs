@@ -18,6 +18,7 @@ use crate::audit::{cap_str, Entry};
 use crate::auth::{Denied, Role, Route, TokenRecord};
 use crate::error::ApiError;
 use crate::reply::{Ids, PendingJson};
+use crate::session::Session;
 use crate::AppState;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
@@ -34,12 +35,16 @@ pub(crate) struct Caller {
     pub token: Result<TokenRecord, Denied>,
     pub case: String,
     pub purpose: String,
+    /// The workbench session the request came with (cookie), when it had no bearer token.
+    pub session: Option<(String, Session)>,
 }
 
 /// A request that passed its route's gate: who asked, for which case, by when it must finish.
 #[derive(Clone, Debug)]
 pub(crate) struct Ctx {
     pub role: Role,
+    /// The token's id: who made a change, in the workbench's records.
+    pub token_id: String,
     pub deadline: Instant,
 }
 
@@ -52,7 +57,12 @@ impl Ctx {
 
 /// The route's name, set by the route layer for the audit record.
 #[derive(Clone, Copy, Debug)]
-struct RouteName(&'static str);
+pub(crate) struct RouteName(pub &'static str);
+
+/// Who a request turned out to be when its credentials were not a token or a session (a
+/// one-time sign-in link): the audit record names them.
+#[derive(Clone, Debug)]
+pub(crate) struct SignedIn(pub TokenRecord);
 
 /// The stable code of an error response, for the audit record.
 #[derive(Clone, Copy, Debug)]
@@ -224,22 +234,15 @@ pub(crate) async fn outer(
 ) -> Response {
     let client_ip = client_of(&req);
     let client = client_ip.map(|a| a.to_string()).unwrap_or_default();
-    let h = req.headers();
-    let token = match bearer(h) {
-        None => Err(Denied::Missing),
-        Some(t) if t.len() > 256 => Err(Denied::Invalid),
-        Some(t) => st.tokens.check(&t),
-    };
-    let caller = Caller {
-        token,
-        case: header_text(h, "x-case-id"),
-        purpose: header_text(h, "x-purpose"),
-    };
+    let caller = credentials(&st, req.headers());
     let allowed = match &caller.token {
         Ok(t) => st.limits.token_allows(&t.id),
         Err(_) => client_ip.is_none_or(|a| st.limits.anonymous_allows(a)),
     };
-    let health = req.uri().path() == "/healthz";
+    // Liveness and the workbench's static files: rate-limited, never audited (they hold no
+    // data; the audit trail records queries, not style sheets).
+    let health =
+        req.uri().path() == "/healthz" || crate::ui::is_static(req.method(), req.uri().path());
     if !allowed {
         let token_id = caller.token.as_ref().map(|t| t.id.as_str()).unwrap_or("");
         if !health && st.limits.count_refusal(&client, token_id, now_ms()) {
@@ -257,7 +260,7 @@ pub(crate) async fn outer(
         return next.run(req).await;
     }
     let mut entry = entry_for(&st, &req, &client, &caller);
-    let response = match oversized(&st, &req) {
+    let response = match oversized(&st, &req).or_else(|| forged(&caller, &req)) {
         Some(e) => e.into_response(),
         None => {
             let (parts, body) = req.into_parts();
@@ -274,6 +277,69 @@ pub(crate) async fn outer(
     };
     let response = shape(&st, &caller, response);
     audit(&st, entry, response).await
+}
+
+/// The credentials of a request: a bearer token, else the workbench's session cookie (its
+/// token re-checked, so a revoked token ends the session); the case number and purpose from
+/// the headers, else from the session.
+fn credentials(st: &AppState, h: &HeaderMap) -> Caller {
+    let session = match bearer(h) {
+        Some(_) => None,
+        None => h
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|v| crate::session::cookie(v, crate::session::COOKIE))
+            .filter(|id| id.len() <= 128)
+            .and_then(|id| st.sessions.get(id).map(|s| (id.to_owned(), s))),
+    };
+    let token = match (bearer(h), &session) {
+        (Some(t), _) if t.len() > 256 => Err(Denied::Invalid),
+        (Some(t), _) => st.tokens.check(&t),
+        (None, Some((_, s))) => st.tokens.check_id(&s.token_id),
+        (None, None) => Err(Denied::Missing),
+    };
+    let from_session = |f: fn(&Session) -> &String| {
+        session
+            .as_ref()
+            .map(|(_, s)| f(s).clone())
+            .unwrap_or_default()
+    };
+    let case = header_text(h, "x-case-id");
+    let purpose = header_text(h, "x-purpose");
+    Caller {
+        token,
+        case: if case.is_empty() {
+            from_session(|s| &s.case)
+        } else {
+            case
+        },
+        purpose: if purpose.is_empty() {
+            from_session(|s| &s.purpose)
+        } else {
+            purpose
+        },
+        session,
+    }
+}
+
+/// A state-changing request made with the session cookie must echo the session's CSRF token
+/// in `X-CSRF-Token`: a page on another site can make the browser send the cookie, never
+/// read the token.
+fn forged(caller: &Caller, req: &Request) -> Option<ApiError> {
+    let (_, s) = caller.session.as_ref()?;
+    let safe = matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+    );
+    let sent = header_text(req.headers(), "x-csrf-token");
+    (!safe && !crate::session::csrf_ok(s, &sent)).then(|| {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "csrf",
+            "a change made with the session cookie needs the session's X-CSRF-Token",
+        )
+    })
 }
 
 /// The way out: pseudonymise and serialise pending JSON; JSON for every error.
@@ -331,6 +397,10 @@ async fn audit(st: &AppState, mut entry: Entry, r: Response) -> Response {
         .get::<RouteName>()
         .map_or("", |n| n.0)
         .to_owned();
+    if let (true, Some(SignedIn(t))) = (entry.token_id.is_empty(), r.extensions().get()) {
+        entry.token_id = t.id.clone();
+        entry.role = t.role.as_str().to_owned();
+    }
     entry.result = match (r.extensions().get::<Ids>(), r.extensions().get::<ErrCode>()) {
         (_, Some(ErrCode(code))) => serde_json::json!({"error": code}),
         (Some(Ids(ids)), None) => {
@@ -436,6 +506,7 @@ fn admit(st: &AppState, route: Route, c: &Caller) -> Result<Ctx, ApiError> {
     }
     Ok(Ctx {
         role: rec.role,
+        token_id: rec.id.clone(),
         deadline: Instant::now() + Duration::from_millis(st.config.request_timeout_ms),
     })
 }

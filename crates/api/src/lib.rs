@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod casebook;
 pub mod clearance;
 pub mod config;
 pub mod error;
@@ -16,7 +17,9 @@ mod limits;
 mod openapi;
 mod pseudo;
 mod reply;
+pub mod session;
 pub mod sign;
+mod ui;
 
 pub use config::Config;
 pub use error::Error;
@@ -25,8 +28,9 @@ use auth::TokenStore;
 use qinglian_engine::findings::Finding;
 use qinglian_engine::snapshot::Snapshot;
 use qinglian_store::{FileInfo, LoadRecord};
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// What the server holds.
 #[derive(Debug)]
@@ -68,6 +72,13 @@ pub struct AppState {
     pub known_at: Option<u32>,
     /// Limits.
     pub config: Config,
+    /// The workbench's sessions.
+    pub sessions: session::Sessions,
+    /// The workbench's decisions and cases, opened at first use (`<db>/workbench`).
+    casebook: Mutex<Option<Arc<casebook::Casebook>>>,
+    /// Each finding's position in `findings` and the digest of its evidence, built at first
+    /// use.
+    index: OnceLock<HashMap<String, (usize, String)>>,
     limits: limits::Limits,
     busy: Arc<tokio::sync::Semaphore>,
     /// Path-search marks handed from request to request (at most one per request in flight,
@@ -115,6 +126,11 @@ impl AppState {
             builtin_rules: false,
             known_at: None,
             limits: limits::Limits::new(&config),
+            sessions: session::Sessions::new(std::time::Duration::from_secs(
+                config.session_idle_minutes.max(1) * 60,
+            )),
+            casebook: Mutex::new(None),
+            index: OnceLock::new(),
             config,
             busy,
             scratch: Mutex::new(Vec::new()),
@@ -140,6 +156,49 @@ impl AppState {
         self.known_at
             .or_else(|| self.loads.iter().map(|l| l.number).max())
             .unwrap_or(0)
+    }
+
+    /// The workbench store, opened on first use; an error when it cannot be (another server
+    /// holds it), tried again at the next use.
+    pub fn casebook(&self) -> Result<Arc<casebook::Casebook>, Error> {
+        let mut slot = self
+            .casebook
+            .lock()
+            .map_err(|_| Error::Config("workbench store lock poisoned".into()))?;
+        if let Some(c) = slot.as_ref() {
+            return Ok(c.clone());
+        }
+        let dir = self.db.join("workbench");
+        let store = qinglian_store::SledStore::open(&dir)
+            .map_err(|e| Error::Config(format!("{}: {e}", dir.display())))?;
+        let c = Arc::new(casebook::Casebook::new(Box::new(store)));
+        *slot = Some(c.clone());
+        Ok(c)
+    }
+
+    fn index(&self) -> &HashMap<String, (usize, String)> {
+        self.index.get_or_init(|| {
+            self.findings
+                .iter()
+                .enumerate()
+                .map(|(i, f)| {
+                    let d = qinglian_engine::lifecycle::digest(f)
+                        .map(|d| format!("{d:032x}"))
+                        .unwrap_or_default();
+                    (f.id.clone(), (i, d))
+                })
+                .collect()
+        })
+    }
+
+    /// A finding of the current screening by id.
+    pub fn finding(&self, id: &str) -> Option<&Finding> {
+        self.index().get(id).map(|(i, _)| &self.findings[*i])
+    }
+
+    /// The digest of a current finding's evidence (what a dismissal is tied to).
+    pub fn digest_of(&self, id: &str) -> Option<String> {
+        self.index().get(id).map(|(_, d)| d.clone())
     }
 
     /// Marks for one path search: a pooled set when one is free.

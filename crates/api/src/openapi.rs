@@ -130,7 +130,28 @@ pub fn document(c: &Config, load: u32) -> Value {
                 Some(screen_body), true)},
             "/v1/findings": {"get": op(c, "Stored screening results (every built-in rule), paginated", READERS,
                 vec![q("rule", "rule id", false, json!({"type": "string"})), q("severity", "colour", false, json!({"type": "string", "enum": ["red", "yellow", "green"]})),
-                     q("official", "official's id", false, json!({"type": "string"})), q("agency", "agency id", false, json!({"type": "string"})), limit(), offset()], None, true)},
+                     q("official", "official's id", false, json!({"type": "string"})), q("agency", "agency id", false, json!({"type": "string"})),
+                     q("status", "the workbench's decision", false, json!({"type": "string", "enum": ["open", "confirmed", "dismissed"]})),
+                     q("sort", "order (default: canonical)", false, json!({"type": "string", "enum": ["score", "-score", "rule", "severity"]})), limit(), offset()], None, true)},
+            "/v1/findings/summary": {"get": op(c, "The dashboard: red/yellow/green per rule, per agency and per official, and what is new since the last load", READERS, vec![], None, true)},
+            "/v1/findings/{id}": {"get": op(c, "One finding with its evidence, its decision (status, assignee, history) and its rule's text", READERS, vec![p("id", "finding id")], None, true)},
+            "/v1/findings/{id}/state": {"post": op(c, "Decide on a finding: status (a dismissal needs a reason and holds until the evidence changes), assignee, comment", "investigator", vec![p("id", "finding id")],
+                Some(json!({"type": "object", "additionalProperties": false, "minProperties": 1, "properties": {
+                    "status": {"type": "string", "enum": ["open", "confirmed", "dismissed"]}, "reason": {"type": "string", "maxLength": 2000},
+                    "assignee": {"type": "string", "maxLength": 2000}, "comment": {"type": "string", "maxLength": 2000}}})), true)},
+            "/v1/cases": {
+                "get": op(c, "Cases", "investigator", vec![], None, true),
+                "post": op(c, "Open a case", "investigator", vec![], Some(json!({"type": "object", "required": ["number"], "properties": {
+                    "number": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[^/]+$"}, "title": {"type": "string", "maxLength": 2000}}})), true),
+            },
+            "/v1/cases/{number}": {
+                "get": op(c, "A case: findings, notes, history", "investigator", vec![p("number", "case number")], None, true),
+                "post": op(c, "Change a case: status, assignee, a note, findings attached or detached", "investigator", vec![p("number", "case number")],
+                    Some(json!({"type": "object", "additionalProperties": false, "minProperties": 1, "properties": {
+                        "status": {"type": "string", "enum": ["open", "closed"]}, "assignee": {"type": "string", "maxLength": 2000},
+                        "note": {"type": "string", "maxLength": 2000}, "attach": ids(c.max_page), "detach": ids(c.max_page)}})), true),
+            },
+            "/v1/cases/{number}/audit": {"get": op(c, "The audit records made under one case number", "investigator, auditor", vec![p("number", "case number"), limit(), offset()], None, false)},
             "/v1/alerts": {"get": alerts},
             "/v1/officials/{id}/risk": {"get": op(c, "An official's roll-up: colour and findings per rule", READERS, vec![p("id", "official")], None, true)},
             "/v1/subgraph": {"get": op(c, "Neighbourhood export for Gephi, yEd or spreadsheets", "investigator",
@@ -146,7 +167,8 @@ pub fn document(c: &Config, load: u32) -> Value {
             },
             "/v1/admin/tokens/{id}": {"delete": op(c, "Revoke a token", "admin", vec![p("id", "token id")], None, false)},
             "/v1/admin/loads": {"get": op(c, "Committed loads and their files", "admin", vec![], None, false)},
-            "/v1/audit": {"get": op(c, "Audit records", "auditor", vec![limit(), offset()], None, false)},
+            "/v1/audit": {"get": op(c, "Audit records, optionally of one case number or containing a text", "auditor",
+                vec![q("case", "case number", false, json!({"type": "string"})), q("q", "text in token, route, path, query, case or purpose", false, json!({"type": "string"})), limit(), offset()], None, false)},
             "/v1/audit/verify": {"get": op(c, "Verify the audit chain", "auditor", vec![], None, false)},
         }
     })

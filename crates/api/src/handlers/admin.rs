@@ -106,8 +106,13 @@ pub(super) async fn loads(State(st): St) -> Answer {
 
 pub(super) async fn audit_list(State(st): St, Extension(ctx): Extension<Ctx>, q: Params) -> Answer {
     let (offset, limit) = page(&st, &q)?;
+    let some = |k: &str| q.get(k).filter(|v| !v.is_empty()).cloned();
+    let filter = crate::audit::Filter {
+        case: some("case"),
+        text: some("q"),
+    };
     blocking(&st, &ctx, move |st| {
-        let (recs, total) = crate::audit::read(&st.db, offset, limit)
+        let (recs, total) = crate::audit::read_filtered(&st.db, &filter, offset, limit)
             .map_err(|_| ApiError::internal("audit_read"))?;
         Ok(Out::Json(
             json!({"total": total, "offset": offset, "limit": limit, "records": recs}),

@@ -7,6 +7,8 @@ mod admin;
 mod graph;
 pub(crate) use graph::MAX_QUERY_CHARS;
 mod screening;
+pub(crate) use screening::body_object;
+mod workbench;
 
 use crate::auth::Route;
 use crate::error::ApiError;
@@ -46,6 +48,52 @@ pub(crate) fn router(st: Arc<AppState>) -> Router {
         .route("/v1/subgraph", g(Route::Subgraph, get(graph::subgraph)))
         .route("/v1/screen", g(Route::Screen, post(screening::screen)))
         .route("/v1/findings", g(Route::Findings, get(screening::findings)))
+        .route(
+            "/v1/findings/summary",
+            g(Route::Summary, get(workbench::summary)),
+        )
+        .route(
+            "/v1/findings/{id}",
+            g(Route::Findings, get(workbench::finding_one)),
+        )
+        .route(
+            "/v1/findings/{id}/state",
+            g(Route::Triage, post(workbench::finding_state)),
+        )
+        .route(
+            "/v1/cases",
+            g(Route::Cases, get(workbench::cases))
+                .merge(g(Route::CaseEdit, post(workbench::case_create))),
+        )
+        .route(
+            "/v1/cases/{number}",
+            g(Route::Cases, get(workbench::case_get))
+                .merge(g(Route::CaseEdit, post(workbench::case_change))),
+        )
+        .route(
+            "/v1/cases/{number}/audit",
+            g(Route::CaseAudit, get(workbench::case_audit)),
+        )
+        .route(
+            "/ui/session",
+            g(
+                Route::Session,
+                get(crate::ui::session_get).post(crate::ui::sign_in),
+            ),
+        )
+        .route(
+            "/ui/session/case",
+            g(Route::Session, post(crate::ui::set_case)),
+        )
+        .route(
+            "/ui/session/end",
+            g(Route::Session, post(crate::ui::sign_out)),
+        )
+        .route("/ui/login/{code}", get(crate::ui::login_link))
+        .route("/ui/assets/{*file}", get(crate::ui::asset))
+        .route("/ui", get(crate::ui::shell))
+        .route("/ui/", get(crate::ui::shell))
+        .route("/ui/{*view}", get(crate::ui::shell))
         .route("/v1/alerts", g(Route::Alerts, get(screening::alerts)))
         .route(
             "/v1/officials/{id}/risk",

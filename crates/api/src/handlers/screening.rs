@@ -14,7 +14,7 @@ use qinglian_model::{Date, NodeKind};
 use serde_json::{json, Value};
 
 /// The body as a JSON object ({} when empty).
-pub(super) fn body_object(b: &Bytes) -> Result<Value, ApiError> {
+pub(crate) fn body_object(b: &Bytes) -> Result<Value, ApiError> {
     if b.is_empty() {
         return Ok(json!({}));
     }
@@ -324,24 +324,7 @@ pub(super) async fn alerts(State(st): St, Extension(ctx): Extension<Ctx>, q: Par
     }
     let rule = q.get("rule").cloned();
     blocking(&st, &ctx, move |st| {
-        let asked: std::collections::BTreeSet<&str> = st
-            .rules
-            .iter()
-            .map(|r| r.id.as_str())
-            .filter(|r| rule.as_deref().is_none_or(|x| x == *r))
-            .collect();
-        let now_found: Vec<Finding> = st
-            .findings
-            .iter()
-            .filter(|f| asked.contains(f.pattern.as_str()))
-            .cloned()
-            .collect();
-        let before = st.lifecycle.before(since, &asked);
-        let all = qinglian_engine::lifecycle::changes(&now_found, &before, Some(&st.lifecycle.lives))
-            .map_err(|e| {
-                tracing::error!("alerts failed: {e}");
-                ApiError::internal("alerts_failed")
-            })?;
+        let all = feed(st, since, rule.as_deref())?;
         let page: Vec<&Value> = all.iter().skip(offset).take(limit).collect();
         let ids = page
             .iter()
@@ -354,6 +337,30 @@ pub(super) async fn alerts(State(st): St, Extension(ctx): Extension<Ctx>, q: Par
     .await
 }
 
+/// The alert feed since load `since` (of one rule, or all): what `/v1/alerts` pages through
+/// and the dashboard counts. The caller checks that the findings store can answer.
+pub(super) fn feed(st: &AppState, since: u32, rule: Option<&str>) -> Result<Vec<Value>, ApiError> {
+    let asked: std::collections::BTreeSet<&str> = st
+        .rules
+        .iter()
+        .map(|r| r.id.as_str())
+        .filter(|r| rule.is_none_or(|x| x == *r))
+        .collect();
+    let now_found: Vec<Finding> = st
+        .findings
+        .iter()
+        .filter(|f| asked.contains(f.pattern.as_str()))
+        .cloned()
+        .collect();
+    let before = st.lifecycle.before(since, &asked);
+    qinglian_engine::lifecycle::changes(&now_found, &before, Some(&st.lifecycle.lives)).map_err(
+        |e| {
+            tracing::error!("alerts failed: {e}");
+            ApiError::internal("alerts_failed")
+        },
+    )
+}
+
 fn filter_findings<'a>(st: &'a AppState, q: &Params) -> Vec<&'a Finding> {
     st.findings
         .iter()
@@ -364,7 +371,7 @@ fn filter_findings<'a>(st: &'a AppState, q: &Params) -> Vec<&'a Finding> {
         .collect()
 }
 
-pub(super) async fn findings(State(st): St, q: Params) -> Answer {
+pub(super) async fn findings(State(st): St, Extension(ctx): Extension<Ctx>, q: Params) -> Answer {
     let (offset, limit) = page(&st, &q)?;
     if let Some(s) = q
         .get("severity")
@@ -375,11 +382,56 @@ pub(super) async fn findings(State(st): St, q: Params) -> Answer {
             format!("severity {s}: expected red, yellow or green"),
         ));
     }
-    let all = filter_findings(&st, &q);
-    let page: Vec<&Finding> = all.iter().skip(offset).take(limit).copied().collect();
-    let ids = page.iter().map(|f| f.id.clone()).collect();
-    let v = json!({"total": all.len(), "offset": offset, "limit": limit, "truncated": offset + page.len() < all.len(), "findings": page, "data_version": st.data_version()});
-    Ok(Out::Json(v, ids))
+    let bad = |k: &str, allowed: &[&str]| {
+        q.get(k)
+            .filter(|v| !allowed.contains(&v.as_str()))
+            .map(|v| {
+                ApiError::bad(
+                    "bad_parameter",
+                    format!("{k} {v}: expected one of {}", allowed.join(", ")),
+                )
+            })
+    };
+    if let Some(e) = bad("status", &["open", "confirmed", "dismissed"])
+        .or_else(|| bad("sort", &["score", "-score", "rule", "severity"]))
+    {
+        return Err(e);
+    }
+    blocking(&st, &ctx, move |st| {
+        let status = super::workbench::statuses(st)?;
+        let of = |f: &Finding| status.get(&f.id).map_or("open", |s| s.0.as_str());
+        let mut all = filter_findings(st, &q);
+        if let Some(want) = q.get("status") {
+            all.retain(|f| of(f) == want);
+        }
+        sort_findings(&mut all, q.get("sort").map(String::as_str));
+        let page: Vec<Value> = all
+            .iter()
+            .skip(offset)
+            .take(limit)
+            .map(|f| {
+                let mut v = serde_json::to_value(f).unwrap_or(Value::Null);
+                let (s, stale, who) = status.get(&f.id).cloned().unwrap_or(("open".into(), false, None));
+                v["state"] = json!({"status": s, "stale": stale, "assignee": who});
+                v
+            })
+            .collect();
+        let ids = page.iter().filter_map(|v| v["id"].as_str().map(str::to_owned)).collect();
+        let v = json!({"total": all.len(), "offset": offset, "limit": limit, "truncated": offset + page.len() < all.len(), "findings": page, "data_version": st.data_version()});
+        Ok(Out::Json(v, ids))
+    })
+    .await
+}
+
+/// The list's order: canonical (the engine's), by score either way, by rule, or red first.
+fn sort_findings(all: &mut [&Finding], sort: Option<&str>) {
+    match sort {
+        Some("score") => all.sort_by(|a, b| a.score.total_cmp(&b.score)),
+        Some("-score") => all.sort_by(|a, b| b.score.total_cmp(&a.score)),
+        Some("rule") => all.sort_by(|a, b| a.pattern.cmp(&b.pattern)),
+        Some("severity") => all.sort_by(|a, b| b.severity.cmp(&a.severity)),
+        _ => {}
+    }
 }
 
 pub(super) async fn official_risk(
