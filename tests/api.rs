@@ -34,6 +34,12 @@ fn every_endpoint_for_an_investigator() {
         "/v1/admin/loads",
         "/v1/audit",
         "/v1/audit/verify",
+        "/v1/findings/summary",
+        "/v1/findings/{id}",
+        "/v1/findings/{id}/state",
+        "/v1/cases",
+        "/v1/cases/{number}",
+        "/v1/cases/{number}/audit",
     ] {
         assert!(
             doc["paths"].get(route).is_some(),
@@ -42,7 +48,7 @@ fn every_endpoint_for_an_investigator() {
     }
     assert_eq!(
         doc["paths"].as_object().map(serde_json::Map::len),
-        Some(17),
+        Some(23),
         "and nothing else"
     );
 

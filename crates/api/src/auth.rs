@@ -689,7 +689,13 @@ mod tests {
                 OfficialRisk,
                 Subgraph,
                 Evidence,
-                VerifyClearance
+                VerifyClearance,
+                Summary,
+                Triage,
+                Cases,
+                CaseEdit,
+                CaseAudit,
+                Session
             ]
         );
         assert_eq!(
@@ -703,13 +709,15 @@ mod tests {
                 Findings,
                 Alerts,
                 OfficialRisk,
-                VerifyClearance
+                VerifyClearance,
+                Summary,
+                Session
             ]
         );
-        assert_eq!(allowed(Role::Admin), vec![OpenApi, Tokens, Loads]);
+        assert_eq!(allowed(Role::Admin), vec![OpenApi, Tokens, Loads, Session]);
         assert_eq!(
             allowed(Role::Auditor),
-            vec![OpenApi, VerifyClearance, Audit]
+            vec![OpenApi, VerifyClearance, Audit, CaseAudit, Session]
         );
     }
 }

@@ -89,6 +89,9 @@ pub enum CaseError {
     /// No such case.
     #[error("no case numbered {0:?}")]
     NoCase(String),
+    /// No finding with that id in the current screening.
+    #[error("no finding with id {0:?} in the current screening")]
+    NoFinding(String),
     /// A case with that number exists.
     #[error("a case numbered {0:?} exists")]
     Exists(String),
@@ -160,12 +163,14 @@ fn text(field: &str, v: &str, max: usize) -> Result<String, CaseError> {
     Ok(v.to_owned())
 }
 
-/// A case number: printable, no `/`, at most [`MAX_CASE_NUMBER`] characters.
+/// A case number: 1 to [`MAX_CASE_NUMBER`] printable characters, none of `/ ? # %`, so
+/// that it is one clean segment of a URL.
 pub fn case_number(v: &str) -> Result<String, CaseError> {
     let n = text("number", v, MAX_CASE_NUMBER)?;
-    if n.is_empty() || n.contains(['/', '\n']) {
+    if n.is_empty() || n != v || n.contains(['/', '?', '#', '%', '\n']) {
         return Err(CaseError::Invalid(
-            "number must be 1 to 64 printable characters without '/'".into(),
+            "number must be 1 to 64 printable characters without spaces around it and without / ? # %"
+                .into(),
         ));
     }
     Ok(n)
@@ -281,9 +286,8 @@ impl Casebook {
             what.push(format!("assignee {}", d.assignee.as_deref().unwrap_or("-")));
         }
         if what.is_empty() && comment.is_none() {
-            return Err(CaseError::Invalid(
-                "nothing to change: give status, assignee or comment".into(),
-            ));
+            // Nothing given (or only blank text): nothing to record.
+            return Ok(d);
         }
         if what.is_empty() {
             what.push("comment".into());
@@ -382,8 +386,18 @@ impl Casebook {
             c.assignee = optional("assignee", Some(a))?;
             what.push(format!("assignee {}", c.assignee.as_deref().unwrap_or("-")));
         }
+        if ch
+            .detach
+            .iter()
+            .chain(&ch.attach)
+            .any(|f| f.is_empty() || f.chars().count() > 256)
+        {
+            return Err(CaseError::Invalid(
+                "attach, detach: finding ids are 1 to 256 characters".into(),
+            ));
+        }
         if let Some(bad) = ch.attach.iter().find(|f| !known(f)) {
-            return Err(CaseError::Invalid(format!("no finding with id {bad:?}")));
+            return Err(CaseError::NoFinding(bad.clone()));
         }
         let before = c.findings.len();
         for f in &ch.attach {
@@ -408,7 +422,7 @@ impl Casebook {
             what.push("note".into());
         }
         if what.is_empty() {
-            return Err(CaseError::Invalid("nothing to change".into()));
+            return Ok(c);
         }
         let mut b = Batch::new();
         Self::put(&mut b, key("C", number), &c)?;
@@ -487,7 +501,10 @@ mod tests {
             attach: vec!["zzz".into()],
             ..Default::default()
         };
-        assert!(cb.change("C-2026-001", &bad, known, stamp("t1")).is_err());
+        assert!(matches!(
+            cb.change("C-2026-001", &bad, known, stamp("t1")),
+            Err(CaseError::NoFinding(_))
+        ));
         let note = CaseChange {
             note: Some("called the registry".into()),
             detach: vec!["f1".into()],

@@ -13,6 +13,20 @@ fn q(name: &str, desc: &str, required: bool, schema: Value) -> Value {
     json!({"name": name, "in": "query", "required": required, "description": desc, "schema": schema})
 }
 
+/// What the workbench accepts as a case number (`casebook::case_number`): printable, no
+/// `/ ? # %`, no space at either end.
+const CASE_NUMBER: &str =
+    r"^[^\s/?#%\x00-\x1f\x7f-\x9f]([^/?#%\x00-\x1f\x7f-\x9f]*[^\s/?#%\x00-\x1f\x7f-\x9f])?$";
+
+/// Free text of the workbench (titles, notes, reasons): any character but a control one,
+/// save the line break.
+const FREE_TEXT: &str = r"^[^\x00-\x09\x0b-\x1f\x7f-\x9f]*$";
+
+/// A case number in a path: what `POST /v1/cases` accepts as a number.
+fn case_number(desc: &str) -> Value {
+    json!({"name": "number", "in": "path", "required": true, "description": desc, "schema": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": CASE_NUMBER}})
+}
+
 fn p(name: &str, desc: &str) -> Value {
     json!({"name": name, "in": "path", "required": true, "description": desc, "schema": {"type": "string", "minLength": 1, "pattern": "^[^/?#%]+$"}})
 }
@@ -103,6 +117,10 @@ pub fn document(c: &Config, load: u32) -> Value {
         vec![q("since", "load number, at most the load served (0: everything is new)", true, json!({"type": "integer", "minimum": 0, "maximum": load})),
              q("rule", "rule id", false, json!({"type": "string"})), limit(), offset()], None, true);
     alerts["responses"]["409"] = json!({"$ref": "#/components/responses/Error"});
+    let conflict = |mut o: Value| {
+        o["responses"]["409"] = json!({"$ref": "#/components/responses/Error"});
+        o
+    };
     let err_schema = json!({"type": "object", "required": ["error"], "properties": {"error": {"type": "object",
         "required": ["code", "message"], "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}});
     json!({
@@ -137,21 +155,21 @@ pub fn document(c: &Config, load: u32) -> Value {
             "/v1/findings/{id}": {"get": op(c, "One finding with its evidence, its decision (status, assignee, history) and its rule's text", READERS, vec![p("id", "finding id")], None, true)},
             "/v1/findings/{id}/state": {"post": op(c, "Decide on a finding: status (a dismissal needs a reason and holds until the evidence changes), assignee, comment", "investigator", vec![p("id", "finding id")],
                 Some(json!({"type": "object", "additionalProperties": false, "minProperties": 1, "properties": {
-                    "status": {"type": "string", "enum": ["open", "confirmed", "dismissed"]}, "reason": {"type": "string", "maxLength": 2000},
-                    "assignee": {"type": "string", "maxLength": 2000}, "comment": {"type": "string", "maxLength": 2000}}})), true)},
+                    "status": {"type": "string", "enum": ["open", "confirmed", "dismissed"]}, "reason": {"type": "string", "maxLength": 2000, "pattern": FREE_TEXT},
+                    "assignee": {"type": "string", "maxLength": 2000, "pattern": FREE_TEXT}, "comment": {"type": "string", "maxLength": 2000, "pattern": FREE_TEXT}}})), true)},
             "/v1/cases": {
                 "get": op(c, "Cases", "investigator", vec![], None, true),
-                "post": op(c, "Open a case", "investigator", vec![], Some(json!({"type": "object", "required": ["number"], "properties": {
-                    "number": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[^/]+$"}, "title": {"type": "string", "maxLength": 2000}}})), true),
+                "post": conflict(op(c, "Open a case (409 when the number is taken)", "investigator", vec![], Some(json!({"type": "object", "additionalProperties": false, "required": ["number"], "properties": {
+                    "number": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": CASE_NUMBER}, "title": {"type": "string", "maxLength": 2000, "pattern": FREE_TEXT}}})), true)),
             },
             "/v1/cases/{number}": {
-                "get": op(c, "A case: findings, notes, history", "investigator", vec![p("number", "case number")], None, true),
-                "post": op(c, "Change a case: status, assignee, a note, findings attached or detached", "investigator", vec![p("number", "case number")],
+                "get": op(c, "A case: findings, notes, history", "investigator", vec![case_number("case number")], None, true),
+                "post": op(c, "Change a case: status, assignee, a note, findings attached or detached", "investigator", vec![case_number("case number")],
                     Some(json!({"type": "object", "additionalProperties": false, "minProperties": 1, "properties": {
-                        "status": {"type": "string", "enum": ["open", "closed"]}, "assignee": {"type": "string", "maxLength": 2000},
-                        "note": {"type": "string", "maxLength": 2000}, "attach": ids(c.max_page), "detach": ids(c.max_page)}})), true),
+                        "status": {"type": "string", "enum": ["open", "closed"]}, "assignee": {"type": "string", "maxLength": 2000, "pattern": FREE_TEXT},
+                        "note": {"type": "string", "maxLength": 2000, "pattern": FREE_TEXT}, "attach": ids(c.max_page), "detach": ids(c.max_page)}})), true),
             },
-            "/v1/cases/{number}/audit": {"get": op(c, "The audit records made under one case number", "investigator, auditor", vec![p("number", "case number"), limit(), offset()], None, false)},
+            "/v1/cases/{number}/audit": {"get": op(c, "The audit records made under one case number", "investigator, auditor", vec![case_number("case number"), limit(), offset()], None, false)},
             "/v1/alerts": {"get": alerts},
             "/v1/officials/{id}/risk": {"get": op(c, "An official's roll-up: colour and findings per rule", READERS, vec![p("id", "official")], None, true)},
             "/v1/subgraph": {"get": op(c, "Neighbourhood export for Gephi, yEd or spreadsheets", "investigator",

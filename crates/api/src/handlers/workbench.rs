@@ -22,7 +22,7 @@ impl From<CaseError> for ApiError {
     fn from(e: CaseError) -> ApiError {
         match e {
             CaseError::Invalid(m) => ApiError::bad("bad_body", m),
-            CaseError::NoCase(_) => ApiError::not_found(e.to_string()),
+            CaseError::NoCase(_) | CaseError::NoFinding(_) => ApiError::not_found(e.to_string()),
             CaseError::Exists(_) => {
                 ApiError::new(StatusCode::CONFLICT, "case_exists", e.to_string())
             }
@@ -32,6 +32,28 @@ impl From<CaseError> for ApiError {
             }
         }
     }
+}
+
+/// A change's body: a JSON object without nulls (a field is given or left out), then typed.
+fn change_body<T: serde::de::DeserializeOwned>(body: &Bytes, fields: &str) -> Result<T, ApiError> {
+    let v = super::body_object(body)?;
+    if v.as_object().is_none_or(serde_json::Map::is_empty) {
+        return Err(ApiError::bad(
+            "bad_body",
+            format!("send a JSON object with one or more of {fields}"),
+        ));
+    }
+    if let Some((k, _)) = v
+        .as_object()
+        .and_then(|o| o.iter().find(|(_, x)| x.is_null()))
+    {
+        return Err(ApiError::bad(
+            "bad_body",
+            format!("{k}: leave a field out rather than null"),
+        ));
+    }
+    serde_json::from_value(v)
+        .map_err(|e| ApiError::bad("bad_body", format!("expected {{{fields}}}: {e}")))
 }
 
 fn casebook(st: &AppState) -> Result<Arc<Casebook>, ApiError> {
@@ -141,12 +163,7 @@ pub(super) async fn finding_state(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Answer {
-    let change: DecisionChange = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::bad(
-            "bad_body",
-            format!("expected {{status, assignee, reason, comment}}: {e}"),
-        )
-    })?;
+    let change: DecisionChange = change_body(&body, "status, assignee, reason, comment")?;
     blocking(&st, &ctx.clone(), move |st| {
         finding(st, &id)?;
         let digest = st.digest_of(&id).unwrap_or_default();
@@ -288,15 +305,22 @@ pub(super) async fn cases(State(st): St, Extension(ctx): Extension<Ctx>) -> Answ
     .await
 }
 
+/// A new case.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewCase {
+    number: String,
+    title: Option<String>,
+}
+
 /// `POST /v1/cases` `{"number", "title"}`.
 pub(super) async fn case_create(
     State(st): St,
     Extension(ctx): Extension<Ctx>,
     body: Bytes,
 ) -> Answer {
-    let v = super::body_object(&body)?;
-    let number = v["number"].as_str().unwrap_or("").to_owned();
-    let title = v["title"].as_str().unwrap_or("").to_owned();
+    let new: NewCase = change_body(&body, "number, title")?;
+    let (number, title) = (new.number, new.title.unwrap_or_default());
     blocking(&st, &ctx.clone(), move |st| {
         let cb = casebook(st)?;
         let c = cb.create(&number, &title, stamp(&ctx))?;
@@ -327,12 +351,7 @@ pub(super) async fn case_change(
     Path(number): Path<String>,
     body: Bytes,
 ) -> Answer {
-    let change: CaseChange = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::bad(
-            "bad_body",
-            format!("expected {{status, assignee, note, attach, detach}}: {e}"),
-        )
-    })?;
+    let change: CaseChange = change_body(&body, "status, assignee, note, attach, detach")?;
     blocking(&st, &ctx.clone(), move |st| {
         let cb = casebook(st)?;
         cb.change(&number, &change, |f| st.finding(f).is_some(), stamp(&ctx))?;
@@ -350,6 +369,7 @@ pub(super) async fn case_audit(
     q: Params,
 ) -> Answer {
     let (offset, limit) = page(&st, &q)?;
+    crate::casebook::case_number(&number)?;
     blocking(&st, &ctx, move |st| {
         let filter = crate::audit::Filter { case: Some(number.clone()), text: None };
         let (recs, total) = crate::audit::read_filtered(&st.db, &filter, offset, limit)
