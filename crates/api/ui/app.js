@@ -67,6 +67,11 @@ function append(el, children) {
   return el;
 }
 
+/** Appends children to el (nulls skipped; the DOM's own append would write "null"). */
+const add = (el, ...children) => append(el, children);
+/** Replaces el's children. */
+const fill = (el, ...children) => { el.replaceChildren(); return append(el, children); };
+
 /** t() with {name} placeholders filled in. */
 function tf(key, vars) {
   return t(key).replace(/\{(\w+)\}/g, (m, k) => (vars && k in vars ? String(vars[k]) : m));
@@ -77,7 +82,7 @@ function tk(prefix, value) {
   if (value == null || value === '') return '—';
   const key = prefix + '.' + value;
   const dict = window.QL_I18N && (QL_I18N[qlLang()] || QL_I18N.zh);
-  return dict && key in dict ? t(key) : String(value);
+  return dict && Object.prototype.hasOwnProperty.call(dict, key) ? t(key) : String(value);
 }
 
 /** '/path?k=v' with empty values left out; URLSearchParams percent-encodes (UTF-8). */
@@ -120,8 +125,10 @@ const caseHref = (n) => '/ui/case/' + enc(n);
  * sign-in itself). A string body is sent as is (a pasted clearance must reach the server
  * byte for byte). Errors throw an Error with .status, .code and the server's message.
  */
-async function api(method, path, body) {
+async function api(method, path, body, bearer) {
   const headers = { Accept: 'application/json' };
+  // Only the sign-in sends the token, in the header: never in a body, which the audit keeps.
+  if (bearer) headers.Authorization = 'Bearer ' + bearer;
   const opts = { method, credentials: 'same-origin', headers };
   if (body !== undefined) {
     headers['Content-Type'] = 'application/json';
@@ -165,7 +172,7 @@ function errorBox(e) {
 /** For errors inside a section or form: global cases, else the message in `el`. */
 function showError(el, e) {
   if (handledGlobally(e)) return;
-  el.replaceChildren(errorBox(e));
+  fill(el, errorBox(e));
 }
 
 /* ---------- downloads ---------- */
@@ -258,14 +265,14 @@ async function render(opts = {}) {
     route = parseRoute();
   }
   const main = h('main', { id: 'main', tabindex: '-1' });
-  root.replaceChildren(header(route), main);
+  fill(root, header(route), main);
   const ctx = { main, route, q: route.q, alive: () => seq === state.seq };
   const view = pickView(route, loadError);
   root.dataset.view = view.name.replace(/View$/, '');
   try {
     await view(ctx, loadError);
   } catch (e) {
-    if (ctx.alive() && !handledGlobally(e)) main.append(errorBox(e));
+    if (ctx.alive() && !handledGlobally(e)) add(main, errorBox(e));
   }
   if (!ctx.alive()) return;
   root.setAttribute('aria-busy', 'false');
@@ -312,8 +319,9 @@ function navBar(route, role) {
   const items = role === 'auditor' ? [['audit', '/ui/audit', 'nav.audit']]
     : role === 'admin' ? []
     : [['dashboard', '/ui/', 'nav.dashboard'], ['findings', '/ui/findings', 'nav.findings'],
-      ['paths', '/ui/paths', 'nav.paths'], ['preaward', '/ui/preaward', 'nav.preaward'],
-      ['cases', '/ui/cases', 'nav.cases']];
+      ['paths', '/ui/paths', 'nav.paths'], ['preaward', '/ui/preaward', 'nav.preaward']]
+      // Cases hold investigators' free text, which may name anybody: not for analysts.
+      .concat(role === 'investigator' ? [['cases', '/ui/cases', 'nav.cases']] : []);
   const current = { finding: 'findings', case: 'cases' }[route.name] || route.name;
   return h('nav', { class: 'mainnav', 'aria-label': t('nav.label') },
     h('ul', {}, items.map(([name, href, key]) =>
@@ -576,7 +584,7 @@ function drawGraph(g, nodes, edges, opts = {}) {
 /* ---------- views: session ---------- */
 
 function sessionErrorView(ctx, e) {
-  ctx.main.append(title(t('app.name')), errorBox(e),
+  add(ctx.main, title(t('app.name')), errorBox(e),
     h('button', { type: 'button', onclick: () => { state.session = undefined; render(); } }, t('action.retry')));
 }
 
@@ -590,7 +598,7 @@ function signInView(ctx) {
     err.textContent = '';
     btn.disabled = true;
     try {
-      state.session = await api('POST', '/ui/session', { token: input.value.trim() });
+      state.session = await api('POST', '/ui/session', undefined, input.value.trim());
       state.caseForm = false;
       render({ focus: true });
     } catch (e) {
@@ -599,7 +607,7 @@ function signInView(ctx) {
       input.focus();
     }
   } }, field(t('signin.token'), input, t('signin.hint')), btn, err);
-  ctx.main.append(title(t('signin.title')), form);
+  add(ctx.main, title(t('signin.title')), form);
   input.focus();
 }
 
@@ -624,27 +632,27 @@ function caseFormView(ctx) {
     s.case && s.purpose ? h('button', { id: 'case-cancel', type: 'button', class: 'secondary',
       onclick: () => { state.caseForm = false; render({ focus: true }); } }, t('action.cancel')) : null),
   err);
-  ctx.main.append(title(t('caseform.title')), form);
+  add(ctx.main, title(t('caseform.title')), form);
   number.focus();
 }
 
 function adminView(ctx) {
-  ctx.main.append(title(t('admin.title')), h('p', { id: 'admin-note' }, t('admin.note')));
+  add(ctx.main, title(t('admin.title')), h('p', { id: 'admin-note' }, t('admin.note')));
 }
 
 function notFoundView(ctx) {
-  ctx.main.append(title(t('notfound.title')), h('p', {}, h('a', { href: '/ui/' }, t('notfound.home'))));
+  add(ctx.main, title(t('notfound.title')), h('p', {}, h('a', { href: '/ui/' }, t('notfound.home'))));
 }
 
 /* ---------- view: dashboard (三色预警) ---------- */
 
 async function dashboardView(ctx) {
-  ctx.main.append(title(t('dash.title')));
+  add(ctx.main, title(t('dash.title')));
   const sum = await api('GET', '/v1/findings/summary');
   if (!ctx.alive()) return;
   const officials = [...(sum.officials || [])].sort((a, b) =>
     (SEV_RANK[b.highest] || 0) - (SEV_RANK[a.highest] || 0) || total(b) - total(a));
-  ctx.main.append(
+  add(ctx.main,
     h('p', { id: 'dash-total' }, tf('dash.total', { n: sum.total, load: sum.load == null ? '—' : sum.load })),
     alertsBox(sum.alerts),
     h('h2', {}, t('dash.byRule')),
@@ -683,16 +691,16 @@ async function findingsView(ctx) {
   const f = Object.fromEntries(FILTERS.map((k) => [k, (q.get(k) || '').trim()]));
   const offset = toInt(q.get('offset'), 0);
   const limit = toInt(q.get('limit'), PAGE, 1, EXPORT_PAGE);
-  ctx.main.append(title(t('findings.title')));
+  add(ctx.main, title(t('findings.title')));
   // The rule choices come from the summary; a failure there must not hide the list.
   const rules = await api('GET', '/v1/findings/summary')
     .then((s) => (s.rules || []).map((r) => r.rule), () => KNOWN_RULES);
   if (!ctx.alive()) return;
-  ctx.main.append(findingsFilter(f, rules, limit), exportBar(f));
+  add(ctx.main, findingsFilter(f, rules, limit), exportBar(f));
   const page = await api('GET', url('/v1/findings', { ...f, limit, offset }));
   if (!ctx.alive()) return;
   const list = page.findings || [];
-  ctx.main.append(
+  add(ctx.main,
     h('p', { id: 'findings-total' }, tf('findings.total', { total: page.total })),
     list.length ? findingsTable(list) : h('p', { class: 'muted' }, t('findings.none')),
     pager('page', '/ui/findings', { ...f, limit: limit === PAGE ? null : limit }, offset, limit, page.total, list.length));
@@ -788,9 +796,9 @@ async function findingView(ctx) {
   const ev = f.evidence || { nodes: [], edges: [], windows: [] };
   const names = Object.fromEntries((ev.nodes || []).map((n) => [n.id, n.name]));
   const stateBox = h('section', { id: 'finding-state', 'aria-labelledby': 'state-h' });
-  const showState = (st) => stateBox.replaceChildren(...stateSection(st));
+  const showState = (st) => fill(stateBox, ...stateSection(st));
   const g = graphBox('graph.evidenceLabel');
-  ctx.main.append(
+  add(ctx.main,
     title(tk('rule', f.pattern), ' ', sevBadge(f.severity)),
     h('p', { id: 'finding-explanation', class: 'lead' }, f.explanation),
     findingFacts(f), stateBox,
@@ -848,7 +856,7 @@ function findingActions(f, st0, onState) {
   reasonNeeded();
   const form = h('form', { class: 'card', onsubmit: async (ev) => {
     ev.preventDefault();
-    err.replaceChildren();
+    fill(err);
     const body = stateBody(current, status.value, reason.value.trim(), assignee.value.trim(), comment.value.trim());
     if (body.status === 'dismissed' && !body.reason) { err.textContent = t('state.reasonRequired'); reason.focus(); return; }
     if (!Object.keys(body).length) { err.textContent = t('state.nothing'); return; }
@@ -887,7 +895,7 @@ function attachForm(id) {
     const n = input.value.trim();
     try {
       await api('POST', '/v1/cases/' + enc(n), { attach: [id] });
-      out.replaceChildren(h('p', {}, t('attach.done'), ' ', h('a', { href: caseHref(n) }, n)));
+      fill(out, h('p', {}, t('attach.done'), ' ', h('a', { href: caseHref(n) }, n)));
     } catch (e) {
       showError(out, e);
     }
@@ -899,7 +907,7 @@ function evidenceButton(id) {
   const out = h('div', { id: 'evidence-result', 'aria-live': 'polite' });
   const btn = h('button', { id: 'evidence-download', type: 'button', onclick: async () => {
     btn.disabled = true;
-    out.replaceChildren();
+    fill(out);
     try {
       saveJson(`evidence-${safeName(id)}.json`, await api('POST', '/v1/evidence/' + enc(id), {}));
       out.textContent = t('evidence.saved');
@@ -923,17 +931,17 @@ function ruleSection(rule) {
 
 async function searchView(ctx) {
   const q = (ctx.q.get('q') || '').trim();
-  ctx.main.append(title(t('search.title')));
+  add(ctx.main, title(t('search.title')));
   const input = $('#search-q');
   if (!q) {
-    ctx.main.append(h('p', { class: 'muted' }, t('search.empty')));
+    add(ctx.main, h('p', { class: 'muted' }, t('search.empty')));
     if (input) input.focus();
     return;
   }
   const r = await api('GET', url('/v1/entities', { q }));
   if (!ctx.alive()) return;
   const results = r.results || [];
-  ctx.main.append(h('p', { id: 'search-count' }, tf('search.count', { n: results.length, q })),
+  add(ctx.main, h('p', { id: 'search-count' }, tf('search.count', { n: results.length, q })),
     results.length ? h('ul', { id: 'search-results', class: 'results' }, results.map(searchResult)) : null,
     r.truncated ? h('p', { class: 'notice' }, t('search.truncated')) : null);
 }
@@ -967,14 +975,14 @@ async function entityView(ctx) {
   const g = graphBox('graph.entityLabel');
   const selected = h('p', { id: 'graph-selected', 'aria-live': 'polite' });
   const findingsBox = h('section', { id: 'entity-findings' });
-  ctx.main.append(
+  add(ctx.main,
     title(ent.name || ent.id, ' ', kindTag(ent.kind)),
     h('h2', {}, t('entity.attributes')), attributesTable(ent),
     isOfficial ? findingsBox : null,
     h('h2', {}, t('entity.graph')), h('p', { class: 'muted' }, t('entity.graphHint')), g.box, g.note, selected,
     h('h2', {}, t('entity.edges')));
   const graph = entityGraph(ent, g, selected);
-  ctx.main.append(h('div', { id: 'edge-groups' }, groups.map((gr) => edgeGroup(ent.id, gr, graph))));
+  add(ctx.main, h('div', { id: 'edge-groups' }, groups.map((gr) => edgeGroup(ent.id, gr, graph))));
   if (isOfficial) await officialFindings(ent.id, findingsBox, ctx);
 }
 
@@ -1000,7 +1008,7 @@ const scalar = (v) => (v == null ? '—' : typeof v === 'object' ? JSON.stringif
 
 /** The neighbourhood graph; a tap on a node selects it and expands it (once). */
 function entityGraph(ent, g, selected) {
-  const edges = ent.edges.flatMap((gr) => gr.edges || []);
+  const edges = (ent.edges || []).flatMap((gr) => gr.edges || []);
   const hidden = new Set();
   const cy = drawGraph(g, [{ id: ent.id, kind: ent.kind, name: ent.name }], edges, {
     short: true, center: ent.id, layout: { name: 'concentric', padding: 30, minNodeSpacing: 30,
@@ -1031,14 +1039,14 @@ function relayout(cy) {
 }
 
 async function expandNode(cy, id, node, hidden, g, selected) {
-  selected.replaceChildren(t('graph.selected'), ' ', entityLink(id, node.data('name')));
+  fill(selected, t('graph.selected'), ' ', entityLink(id, node.data('name')));
   if (node.hasClass('expanded')) return;
   node.addClass('expanded');
   try {
     const ent = await api('GET', url('/v1/entities/' + enc(id), { limit: EXPAND_LIMIT }));
     if (cy.destroyed()) return;
     node.data({ name: ent.name || '', kind: ent.kind || node.data('kind'), label: nodeLabel(ent) });
-    selected.replaceChildren(t('graph.selected'), ' ', entityLink(id, ent.name));
+    fill(selected, t('graph.selected'), ' ', entityLink(id, ent.name));
     const edges = (ent.edges || []).flatMap((gr) => gr.edges || []);
     addCapped(cy, edges, {}, true, node.position());
     noteHidden({ cy, hidden, g }, edges);
@@ -1090,11 +1098,11 @@ function edgeGroup(entityId, gr, graph) {
 }
 
 async function officialFindings(id, box, ctx) {
-  box.append(h('h2', {}, t('entity.findings')),
+  add(box, h('h2', {}, t('entity.findings')),
     h('p', {}, h('a', { href: url('/ui/findings', { official: id }) }, t('entity.allFindings'))));
   try {
     const r = await api('GET', url('/v1/findings', { official: id, limit: PAGE }));
-    if (ctx.alive()) box.append(findingList('entity-findings-list', r.findings || []));
+    if (ctx.alive()) add(box, findingList('entity-findings-list', r.findings || []));
   } catch (e) {
     if (ctx.alive()) showError(box, e);
   }
@@ -1109,7 +1117,7 @@ async function pathsView(ctx) {
   const to = h('input', { id: 'paths-to', name: 'to', required: true, autocomplete: 'off', value: p.to });
   const hops = h('input', { id: 'paths-hops', name: 'max_hops', type: 'number', min: 1, placeholder: '4', value: p.max_hops });
   const asof = h('input', { id: 'paths-asof', name: 'as_of', type: 'date', value: p.as_of });
-  ctx.main.append(title(t('paths.title')), h('form', { class: 'filters', onsubmit: (ev) => {
+  add(ctx.main, title(t('paths.title')), h('form', { class: 'filters', onsubmit: (ev) => {
     ev.preventDefault();
     navigate(url('/ui/paths', { from: from.value.trim(), to: to.value.trim(), max_hops: hops.value, as_of: asof.value }));
   } },
@@ -1124,10 +1132,10 @@ async function pathsView(ctx) {
   const names = Object.fromEntries(ends.map((n) => [n.id, n.name]));
   const edges = paths.flatMap((x) => x.edges || []);
   const g = graphBox('graph.pathsLabel');
-  ctx.main.append(h('p', { id: 'paths-message', class: 'lead' }, r.message || ''),
+  add(ctx.main, h('p', { id: 'paths-message', class: 'lead' }, r.message || ''),
     r.truncated || r.more ? h('p', { class: 'notice' }, t('paths.more')) : null);
   if (!paths.length) return;
-  ctx.main.append(g.box, g.note, h('ol', { id: 'paths-list' }, paths.map((x, i) => h('li', {},
+  add(ctx.main, g.box, g.note, h('ol', { id: 'paths-list' }, paths.map((x, i) => h('li', {},
     h('h3', {}, tf('paths.chain', { n: i + 1, hops: x.hops != null ? x.hops : (x.edges || []).length })),
     edgeTable(null, x.edges || [], names)))));
   drawGraph(g, ends, edges, {
@@ -1145,9 +1153,9 @@ async function preawardView(ctx) {
   const q = ctx.q;
   const p = { tender: q.get('tender') || '', agency: q.get('agency') || '', bidders: q.get('bidders') || '',
     officials: q.get('officials') || '', as_of: q.get('as_of') || '' };
-  ctx.main.append(title(t('pa.title')), preawardForm(p));
+  add(ctx.main, title(t('pa.title')), preawardForm(p));
   const result = h('section', { id: 'pa-result', 'aria-live': 'polite' });
-  ctx.main.append(result, verifyBox());
+  add(ctx.main, result, verifyBox());
   if (!p.tender && !p.agency) return;
   const body = {};
   if (p.tender) body.tender = p.tender;
@@ -1157,7 +1165,7 @@ async function preawardView(ctx) {
   if (p.as_of) body.as_of = p.as_of;
   const r = await api('POST', '/v1/screen', body);
   if (!ctx.alive()) return;
-  result.append(...screenResult(r));
+  add(result, ...screenResult(r));
 }
 
 function preawardForm(p) {
@@ -1218,9 +1226,9 @@ function verifyBox() {
   return h('section', { class: 'card' }, h('h2', {}, t('verify.title')), h('form', { onsubmit: async (ev) => {
     ev.preventDefault();
     const raw = text.value.trim();
-    try { JSON.parse(raw); } catch (e) { out.replaceChildren(h('p', { class: 'error', role: 'alert' }, t('verify.badJson'))); return; }
+    try { JSON.parse(raw); } catch (e) { fill(out, h('p', { class: 'error', role: 'alert' }, t('verify.badJson'))); return; }
     try {
-      out.replaceChildren(verifyResult(await api('POST', '/v1/clearances/verify', raw)));
+      fill(out, verifyResult(await api('POST', '/v1/clearances/verify', raw)));
     } catch (e) {
       showError(out, e);
     }
@@ -1245,12 +1253,12 @@ function verifyResult(v) {
 /* ---------- views: cases ---------- */
 
 async function casesView(ctx) {
-  ctx.main.append(title(t('cases.title')));
-  if (state.session.role === 'investigator') ctx.main.append(newCaseForm());
+  add(ctx.main, title(t('cases.title')));
+  if (state.session.role === 'investigator') add(ctx.main, newCaseForm());
   const r = await api('GET', '/v1/cases');
   if (!ctx.alive()) return;
   const cases = r.cases || [];
-  ctx.main.append(h('h2', {}, t('cases.list')), cases.length
+  add(ctx.main, h('h2', {}, t('cases.list')), cases.length
     ? table('cases-table', [t('case.number'), t('case.titleCol'), t('col.status'), t('state.assignee'), t('cases.findings')],
       cases.map((c) => [h('a', { href: caseHref(c.number) }, c.number), c.title || '', statusBadge(c.status), c.assignee || '—', String(c.findings || 0)]))
     : h('p', { class: 'muted' }, t('cases.none')));
@@ -1278,15 +1286,15 @@ async function caseView(ctx) {
   const c = await api('GET', '/v1/cases/' + enc(number));
   if (!ctx.alive()) return;
   const box = h('div', { id: 'case-detail' });
-  const show = (cs) => box.replaceChildren(...caseDetail(cs, show));
+  const show = (cs) => fill(box, ...caseDetail(cs, show));
   show(c);
   const auditBox = h('section', { id: 'case-audit' }, h('h2', {}, t('case.audit')));
-  ctx.main.append(box, auditBox);
+  add(ctx.main, box, auditBox);
   try {
     const a = await api('GET', url(`/v1/cases/${enc(number)}/audit`, { limit: PAGE, offset }));
     if (!ctx.alive()) return;
     const recs = a.records || [];
-    auditBox.append(auditTable('case-audit-table', recs),
+    add(auditBox, auditTable('case-audit-table', recs),
       pager('case-audit', caseHref(number), {}, offset, PAGE, a.total || 0, recs.length));
   } catch (e) {
     if (ctx.alive()) showError(auditBox, e);
@@ -1357,7 +1365,7 @@ async function auditView(ctx) {
   const verifyBoxEl = h('section', { id: 'audit-verify', class: 'card', 'aria-live': 'polite' }, t('audit.verifying'));
   const caseIn = h('input', { id: 'audit-case', name: 'case', autocomplete: 'off', value: p.case });
   const qIn = h('input', { id: 'audit-q', name: 'q', type: 'search', autocomplete: 'off', value: p.q });
-  ctx.main.append(title(t('audit.title')), verifyBoxEl, h('form', { class: 'filters', role: 'search', onsubmit: (ev) => {
+  add(ctx.main, title(t('audit.title')), verifyBoxEl, h('form', { class: 'filters', role: 'search', onsubmit: (ev) => {
     ev.preventDefault();
     navigate(url('/ui/audit', { case: caseIn.value.trim(), q: qIn.value.trim() }));
   } }, field(t('audit.case'), caseIn), field(t('audit.q'), qIn),
@@ -1366,13 +1374,13 @@ async function auditView(ctx) {
   const r = await api('GET', url('/v1/audit', { ...p, offset, limit }));
   if (!ctx.alive()) return;
   const recs = r.records || [];
-  ctx.main.append(auditTable('audit-table', recs),
+  add(ctx.main, auditTable('audit-table', recs),
     pager('audit', '/ui/audit', { ...p, limit: limit === PAGE ? null : limit }, offset, limit, r.total || 0, recs.length));
   await verify;
 }
 
 function showVerify(box, v) {
-  box.replaceChildren(h('h2', {}, t('audit.verifyTitle')), v.valid
+  fill(box, h('h2', {}, t('audit.verifyTitle')), v.valid
     ? h('p', {}, h('span', { class: 'badge ok', 'data-valid': 'true' }, t('audit.valid')), ' ',
       tf('audit.records', { n: v.records }), ' ', t('audit.head'), ' ', h('code', { class: 'hash' }, v.head || '—'))
     : h('p', { role: 'alert' }, h('span', { class: 'badge bad', 'data-valid': 'false' }, t('audit.invalid')), ' ',

@@ -170,10 +170,10 @@ pub(super) async fn finding_state(
         let cb = casebook(st)?;
         cb.decide(&id, &digest, &change, stamp(&ctx))?;
         let (d, h) = cb.decision(&id)?;
-        Ok(Out::Json(
-            json!({"id": id, "state": state_json(&ctx, &d, h, &digest)}),
-            vec![id.clone()],
-        ))
+        // The decision itself (what the finding page shows), with the finding's id.
+        let mut v = state_json(&ctx, &d, h, &digest);
+        v["id"] = id.clone().into();
+        Ok(Out::Json(v, vec![id]))
     })
     .await
 }
