@@ -191,6 +191,9 @@ pub fn serve(a: &ServeArgs) -> Result<ExitCode> {
         state.findings.len(),
         t.elapsed().as_secs_f64()
     );
+    // The finding index and evidence digests the workbench's lists join with decisions:
+    // built now rather than in the first request.
+    let _ = state.finding("");
     let links = if demo.is_some() {
         demo_links(&state)?
     } else {

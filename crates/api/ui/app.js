@@ -801,17 +801,22 @@ async function findingView(ctx) {
   add(ctx.main,
     title(tk('rule', f.pattern), ' ', sevBadge(f.severity)),
     h('p', { id: 'finding-explanation', class: 'lead' }, f.explanation),
-    findingFacts(f), stateBox,
-    state.session.role === 'investigator' ? findingActions(f, r.state || {}, showState) : null,
+    findingFacts(f),
+    // The chain first: it is what the page is for.
     h('h2', {}, t('finding.evidence')), g.box, g.note,
     edgeTable('evidence-table', ev.edges || [], names),
     h('h3', {}, t('finding.windows')),
     (ev.windows || []).length ? h('ul', { id: 'evidence-windows' }, ev.windows.map((w) => h('li', {}, w)))
       : h('p', { id: 'evidence-windows', class: 'muted' }, t('finding.noWindows')),
+    stateBox,
+    state.session.role === 'investigator' ? findingActions(f, r.state || {}, showState) : null,
     ruleSection(r.rule || {}));
   showState(r.state || { status: findingStatus(f) });
+  // A tree grown from the official (when there is one) reads top-down: official, then the
+  // relatives and posts, then companies and contracts.
+  const root = (ev.nodes || []).some((n) => n.id === f.official) ? [f.official] : undefined;
   drawGraph(g, ev.nodes || [], ev.edges || [], {
-    layout: { name: 'breadthfirst', directed: false, padding: 30, spacingFactor: 1.3 },
+    layout: { name: 'breadthfirst', directed: false, roots: root, padding: 30, spacingFactor: 1.1 },
     onTap: (nid) => navigate(entityHref(nid)),
   });
 }
