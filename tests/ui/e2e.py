@@ -145,9 +145,15 @@ class Shots:
             self.folder.mkdir(parents=True, exist_ok=True)
 
     def __call__(self, d, name):
+        """The whole page, 1366 pixels wide (the window grows to the page's height for the
+        shot, at most 2,400 pixels, and returns to 1366×768)."""
         if self.folder:
-            time.sleep(0.4)  # the graph's layout animation
+            time.sleep(0.6)  # the graph's layout animation
+            height = d.execute_script("return document.documentElement.scrollHeight")
+            d.set_window_size(1366, min(max(768, height + 140), 2400))
+            time.sleep(0.4)
             d.save_screenshot(str(self.folder / f"{name}.png"))
+            d.set_window_size(1366, 768)
 
 
 def sign_in(d, base, token, case=True):
@@ -300,8 +306,10 @@ def investigator(d, base, tok, shots, downloads):
     step("pre-award check: clear, clearance downloaded and verified")
     d.get(base + "/ui/preaward")
     wait(d, "#pa-agency").send_keys("A00003")
-    d.find_element(By.CSS_SELECTOR, "#pa-bidders").send_keys("C000015")
+    # The bidder by name: resolved to its id before the check, and shown.
+    d.find_element(By.CSS_SELECTOR, "#pa-bidders").send_keys("杭州美荣后勤服务有限公司")
     d.find_element(By.CSS_SELECTOR, "#pa-submit").click()
+    wait_attr(d, "#pa-resolved li", "data-id", "C000015")
     wait_attr(d, "#pa-verdict", "data-verdict", "clear")
     wait(d, "#clearance-download").click()
     deadline = time.time() + 10

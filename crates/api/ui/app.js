@@ -188,8 +188,11 @@ function saveText(name, text, type) {
 
 const saveJson = (name, value) => saveText(name, JSON.stringify(value, null, 2) + '\n', 'application/json');
 
-const CSV_COLS = ['id', 'severity', 'pattern', 'score', 'status', 'official', 'official_name',
-  'agency', 'target', 'target_name', 'target2', 'ref', 'ref_type', 'explanation'];
+/** [[header, value of a row]] for columns that are plain fields of the API's objects. */
+const fieldCols = (keys) => keys.map((k) => [k, (x) => x[k]]);
+
+const FINDING_COLS = fieldCols(['id', 'severity', 'pattern', 'score', 'status', 'official', 'official_name',
+  'agency', 'target', 'target_name', 'target2', 'ref', 'ref_type', 'explanation']);
 
 /** One CSV cell: quoted; a leading = + - @ tab or CR gets a ' so spreadsheets show, not run, it. */
 function csvCell(v) {
@@ -198,10 +201,70 @@ function csvCell(v) {
   return '"' + s.replace(/"/g, '""') + '"';
 }
 
-function toCsv(findings) {
-  const lines = [CSV_COLS.map(csvCell).join(',')];
-  for (const f of findings) lines.push(CSV_COLS.map((c) => csvCell(f[c])).join(','));
+/** CSV text (CRLF, as spreadsheets expect) of rows under cols' headers. */
+function toCsv(rows, cols) {
+  const lines = [cols.map(([head]) => csvCell(head)).join(',')];
+  for (const r of rows) lines.push(cols.map(([, get]) => csvCell(get(r))).join(','));
   return lines.join('\r\n') + '\r\n';
+}
+
+/**
+ * Saves `<file>-YYYY-MM-DD.csv|jsonl`. JSONL keeps the API's objects untouched; CSV flattens
+ * them with cols, after `explode` (object, index) → rows when one object makes several rows.
+ */
+function saveExport(file, fmt, objs, cols, explode) {
+  const name = `${file}-${today()}`;
+  if (fmt === 'jsonl') {
+    saveText(name + '.jsonl', objs.map((x) => JSON.stringify(x) + '\n').join(''), 'application/x-ndjson');
+    return;
+  }
+  const rows = explode ? objs.flatMap(explode) : objs;
+  // The BOM makes Excel read the file as UTF-8 (names are Chinese).
+  saveText(name + '.csv', '\uFEFF' + toCsv(rows, cols), 'text/csv;charset=utf-8');
+}
+
+/**
+ * CSV + JSONL buttons for one list: ids `<id>-csv`, `<id>-jsonl`, `<id>-status`.
+ * opts: {id, file, label (names the group for screen readers: pages hold several bars),
+ * cols, explode?, load(status) → the objects, read at click time so rows added later count}.
+ */
+function listExport(opts) {
+  const status = h('span', { id: opts.id + '-status', class: 'muted', 'aria-live': 'polite' });
+  const run = (fmt) => async (ev) => {
+    const btn = ev.currentTarget;
+    btn.disabled = true;
+    try {
+      const objs = await opts.load(status);
+      saveExport(opts.file, fmt, objs, opts.cols, opts.explode);
+      status.textContent = tf('export.done', { n: objs.length });
+    } catch (e) {
+      showError(status, e);
+    } finally {
+      btn.disabled = false;
+    }
+  };
+  return h('div', { class: 'exportbar', role: 'group', 'aria-label': opts.label },
+    h('button', { id: opts.id + '-csv', type: 'button', class: 'secondary', onclick: run('csv') }, t('export.csv')),
+    h('button', { id: opts.id + '-jsonl', type: 'button', class: 'secondary', onclick: run('jsonl') }, t('export.jsonl')),
+    status);
+}
+
+/** A list the view shows whole: the export is what is on the page. */
+const shownList = (list) => async () => list;
+
+/** Every page of a server-paged list (EXPORT_PAGE at a time) with the view's filters. */
+async function fetchAll(path, params, key, status) {
+  const all = [];
+  for (let offset = 0; ;) {
+    const page = await api('GET', url(path, { ...params, limit: EXPORT_PAGE, offset }));
+    const list = page[key] || [];
+    all.push(...list);
+    offset += list.length;
+    status.textContent = tf('export.progress', { n: all.length, total: page.total });
+    // No total (should not happen): stop at the first empty page.
+    if (!list.length || offset >= page.total) break;
+  }
+  return all;
 }
 
 /* ---------- router ---------- */
@@ -655,11 +718,11 @@ async function dashboardView(ctx) {
   add(ctx.main,
     h('p', { id: 'dash-total' }, tf('dash.total', { n: sum.total, load: sum.load == null ? '—' : sum.load })),
     alertsBox(sum.alerts),
-    h('h2', {}, t('dash.byRule')),
+    h('h2', {}, t('dash.byRule')), countExport('dash-rules', t('dash.byRule'), sum.rules || [], ['rule']),
     countTable('dash-rules', t('col.rule'), sum.rules || [], (r) => [tk('rule', r.rule), ' ', h('code', {}, r.rule)], (r) => ({ rule: r.rule })),
-    h('h2', {}, t('dash.byAgency')),
+    h('h2', {}, t('dash.byAgency')), countExport('dash-agencies', t('dash.byAgency'), sum.agencies || [], ['id', 'name']),
     countTable('dash-agencies', t('col.agency'), (sum.agencies || []).slice(0, 20), (a) => entityLink(a.id, a.name), (a) => ({ agency: a.id })),
-    h('h2', {}, t('dash.byOfficial')),
+    h('h2', {}, t('dash.byOfficial')), countExport('dash-officials', t('dash.byOfficial'), officials, ['id', 'name', 'highest']),
     countTable('dash-officials', t('col.official'), officials.slice(0, 20), (o) => entityLink(o.id, o.name), (o) => ({ official: o.id }), true));
 }
 
@@ -670,6 +733,16 @@ function alertsBox(alerts) {
   return h('section', { id: 'dash-alerts', class: 'notice' },
     h('h2', {}, tf('dash.alertsTitle', { since: alerts.since })),
     h('p', {}, tf('dash.alerts', { new: alerts.new || 0, resolved: alerts.resolved || 0, changed: alerts.changed || 0 })));
+}
+
+/**
+ * Export of a count table. It has every row of the summary, not only the top 20 shown (as the
+ * findings export has the whole list, not the page), in the table's order.
+ */
+function countExport(id, label, rows, keys) {
+  if (!rows.length) return null;
+  return listExport({ id: id + '-export', file: id, label, load: shownList(rows),
+    cols: [...fieldCols([...keys, ...SEVERITIES]), ['total', total]] });
 }
 
 /** Rows of red/yellow/green counts; every number links to the filtered findings list. */
@@ -729,40 +802,10 @@ function findingsFilter(f, rules, limit) {
     h('a', { href: '/ui/findings', class: 'button-link secondary' }, t('filter.reset'))));
 }
 
+/** The findings export: the WHOLE filtered list, not the page (ids kept from before). */
 function exportBar(f) {
-  const status = h('span', { id: 'export-status', class: 'muted', 'aria-live': 'polite' });
-  const run = (fmt) => async (ev) => {
-    const btn = ev.currentTarget;
-    btn.disabled = true;
-    try {
-      await exportFindings(f, fmt, status);
-    } catch (e) {
-      showError(status, e);
-    } finally {
-      btn.disabled = false;
-    }
-  };
-  return h('div', { class: 'exportbar' },
-    h('button', { id: 'export-csv', type: 'button', class: 'secondary', onclick: run('csv') }, t('export.csv')),
-    h('button', { id: 'export-jsonl', type: 'button', class: 'secondary', onclick: run('jsonl') }, t('export.jsonl')),
-    status);
-}
-
-/** Fetches the whole filtered list, EXPORT_PAGE at a time, and saves it. */
-async function exportFindings(f, fmt, status) {
-  const all = [];
-  for (let offset = 0; ;) {
-    const page = await api('GET', url('/v1/findings', { ...f, limit: EXPORT_PAGE, offset }));
-    const list = page.findings || [];
-    all.push(...list);
-    offset += list.length;
-    status.textContent = tf('export.progress', { n: all.length, total: page.total });
-    if (!list.length || offset >= page.total) break;
-  }
-  const name = `findings-${today()}`;
-  if (fmt === 'csv') saveText(name + '.csv', '\uFEFF' + toCsv(all), 'text/csv;charset=utf-8');
-  else saveText(name + '.jsonl', all.map((x) => JSON.stringify(x)).join('\n') + '\n', 'application/x-ndjson');
-  status.textContent = tf('export.done', { n: all.length });
+  return listExport({ id: 'export', file: 'findings', label: t('findings.title'), cols: FINDING_COLS,
+    load: (status) => fetchAll('/v1/findings', f, 'findings', status) });
 }
 
 function findingsTable(list) {
@@ -947,9 +990,17 @@ async function searchView(ctx) {
   if (!ctx.alive()) return;
   const results = r.results || [];
   add(ctx.main, h('p', { id: 'search-count' }, tf('search.count', { n: results.length, q })),
+    results.length ? listExport({ id: 'search-export', file: 'search', label: t('search.title'),
+      cols: SEARCH_COLS, load: shownList(results) }) : null,
     results.length ? h('ul', { id: 'search-results', class: 'results' }, results.map(searchResult)) : null,
     r.truncated ? h('p', { class: 'notice' }, t('search.truncated')) : null);
 }
+
+/** A person's posts as one line: "agency name (id) title start – end; …". */
+const postsText = (x) => (x.positions || []).map((p) =>
+  `${p.agency_name || p.agency} (${p.agency}) ${p.title || ''} ${fmtValid({ start: p.start, end: p.end })}`).join('; ');
+
+const SEARCH_COLS = [...fieldCols(['id', 'kind', 'name', 'birth_year', 'identifier_masked', 'match']), ['posts', postsText]];
 
 /** One hit, with what tells namesakes apart: birth year, masked identifier, posts. */
 function searchResult(x) {
@@ -987,7 +1038,11 @@ async function entityView(ctx) {
     h('h2', {}, t('entity.graph')), h('p', { class: 'muted' }, t('entity.graphHint')), g.box, g.note, selected,
     h('h2', {}, t('entity.edges')));
   const graph = entityGraph(ent, g, selected);
-  add(ctx.main, h('div', { id: 'edge-groups' }, groups.map((gr) => edgeGroup(ent.id, gr, graph))));
+  // Every edge on the page; each group's "more" adds to it, so the export has what is shown.
+  const shown = groups.flatMap((gr) => gr.edges || []);
+  add(ctx.main, shown.length ? listExport({ id: 'edges-export', file: 'edges', label: t('entity.edges'),
+    cols: entityEdgeCols(ent.id), load: shownList(shown) }) : null,
+  h('div', { id: 'edge-groups' }, groups.map((gr) => edgeGroup(ent.id, gr, graph, shown))));
   if (isOfficial) await officialFindings(ent.id, findingsBox, ctx);
 }
 
@@ -1062,8 +1117,21 @@ async function expandNode(cy, id, node, hidden, g, selected) {
   }
 }
 
-/** One group of edges (kind + direction) with a "more" button that pages it. */
-function edgeGroup(entityId, gr, graph) {
+/** Edge validity and source as CSV cells (empty, not '—', when unknown). */
+const validCols = (get) => [['valid_start', (r) => { const v = get(r).valid; return v && v.start; }],
+  ['valid_end', (r) => { const v = get(r).valid; return v && v.end; }]];
+const sourceCol = (get) => ['source', (r) => { const src = get(r).source; return src && src.file ? fmtSource(src) : ''; }];
+
+/** CSV columns of an entity's edges, read from the entity's side (a self-loop reads as out). */
+function entityEdgeCols(id) {
+  const out = (e) => e.from === id;
+  const self = (e) => e;
+  return [['kind', (e) => e.kind], ['direction', (e) => (out(e) ? 'out' : 'in')],
+    ['other', (e) => (out(e) ? e.to : e.from)], ['label', (e) => e.label], ...validCols(self), sourceCol(self)];
+}
+
+/** One group of edges (kind + direction) with a "more" button that pages it; `shown` collects them. */
+function edgeGroup(entityId, gr, graph, shown) {
   const dir = gr.direction === 'in' ? t('entity.in') : t('entity.out');
   const rowOf = (e) => {
     const other = gr.direction === 'in' ? e.from : e.to;
@@ -1084,6 +1152,7 @@ function edgeGroup(entityId, gr, graph) {
       const edges = (same && same.edges) || [];
       edges.forEach((e) => append(tbody, [h('tr', {}, rowOf(e).map((c) => h('td', {}, c)))]));
       loaded += edges.length;
+      shown.push(...edges);
       setCount();
       if (graph && !graph.cy.destroyed()) {
         addCapped(graph.cy, edges, {}, true, graph.cy.getElementById(entityId).position());
@@ -1140,7 +1209,8 @@ async function pathsView(ctx) {
   add(ctx.main, h('p', { id: 'paths-message', class: 'lead' }, r.message || ''),
     r.truncated || r.more ? h('p', { class: 'notice' }, t('paths.more')) : null);
   if (!paths.length) return;
-  add(ctx.main, g.box, g.note, h('ol', { id: 'paths-list' }, paths.map((x, i) => h('li', {},
+  add(ctx.main, g.box, g.note, listExport({ id: 'paths-export', file: 'paths', label: t('paths.title'),
+    cols: PATH_COLS, explode: pathRows, load: shownList(paths) }), h('ol', { id: 'paths-list' }, paths.map((x, i) => h('li', {},
     h('h3', {}, tf('paths.chain', { n: i + 1, hops: x.hops != null ? x.hops : (x.edges || []).length })),
     edgeTable(null, x.edges || [], names)))));
   drawGraph(g, ends, edges, {
@@ -1150,23 +1220,98 @@ async function pathsView(ctx) {
   });
 }
 
+/** A chain as CSV rows, one per hop (JSONL keeps the chain objects as the server sent them). */
+const pathRows = (x, i) => (x.edges || []).map((e, j) => ({ chain: i + 1, hop: j + 1, e }));
+const PATH_COLS = [['chain', (r) => r.chain], ['hop', (r) => r.hop], ['kind', (r) => r.e.kind],
+  ['label', (r) => r.e.label], ['from', (r) => r.e.from], ['to', (r) => r.e.to], ...validCols((r) => r.e), sourceCol((r) => r.e)];
+
 /* ---------- view: pre-award screening ---------- */
 
-const splitIds = (s) => (s || '').split(/[\s,，、;；]+/).map((x) => x.trim()).filter(Boolean);
+/*
+ * Bidders and officials may be given by id, by identifier or by name. Chinese names hold no
+ * spaces but foreign ones do ("ACME Trading Co"), so tokens are split on commas, 、, semicolons
+ * and line breaks, and on spaces only between ids, codes or Chinese words.
+ */
+const ID_RE = /^[A-Z]{1,2}\d+$/;                              // C000015, P0000060, A00003, T000082
+const CODE_RE = /^(?:[0-9A-Z]{18}|\d{17}[\dXx]|\d{15})$/;     // credit code; resident id (18 or 15)
+const CJK_RE = /[\u3400-\u9fff\uf900-\ufaff]/;
+const isIdLike = (x) => ID_RE.test(x) || CODE_RE.test(x);
+
+function splitTokens(text) {
+  const out = [];
+  for (const piece of (text || '').split(/[,，、;；\r\n]+/)) {
+    const x = piece.trim();
+    if (!x) continue;
+    const parts = x.split(/\s+/);
+    if (parts.every((w) => isIdLike(w) || CJK_RE.test(w))) out.push(...parts);
+    else out.push(x);
+  }
+  return [...new Set(out)];
+}
+
+/** Each token → {token, id, byName?} or {token, error}; ids and identifiers pass as they are. */
+function resolveTokens(text, kind) {
+  return Promise.all(splitTokens(text).map((tok) => (isIdLike(tok) ? { token: tok, id: tok } : resolveName(tok, kind))));
+}
+
+/**
+ * A name → the one entity of `kind` named exactly so. Several namesakes or none is an error
+ * that lists them: a screening of the wrong company would look like a clearance, so never guess.
+ */
+async function resolveName(token, kind) {
+  const r = await api('GET', url('/v1/entities', { q: token, limit: 10 }));
+  const hits = (r.results || []).filter((x) => x.kind === kind);
+  // The search also matches ids; an id of another shape (e.g. '某人-7f3a09c2') is exact, so unique.
+  const same = hits.some((x) => x.id === token) ? hits.filter((x) => x.id === token) : hits.filter((x) => x.name === token);
+  if (same.length === 1) return { token, id: same[0].id, byName: same[0].id !== token };
+  if (same.length) {
+    const key = { Company: 'pa.manyCompanies', Person: 'pa.manyPersons' }[kind];
+    return { token, error: [tf(key, { name: token, n: same.length }), ' ', namesakes(same)] };
+  }
+  // None: the near names the search found help to correct a typo (still the user's choice).
+  const key = { Company: 'pa.noCompany', Person: 'pa.noPerson' }[kind];
+  const near = hits.slice(0, 5);
+  return { token, error: [tf(key, { name: token }), near.length ? [' ', t('pa.similar'), ' ', namesakes(near)] : null] };
+}
+
+/** "C000001 name (born 1973, 330122********9121)、…": enough to pick the right id. */
+function namesakes(list) {
+  return list.map((x, i) => [i ? '、' : '', h('code', {}, x.id), ' ', x.name || '',
+    x.birth_year || x.identifier_masked ? ` (${[x.birth_year ? tf('search.born', { year: x.birth_year }) : null,
+      x.identifier_masked ? tf('search.idMasked', { id: x.identifier_masked }) : null].filter(Boolean).join(', ')})` : '']);
+}
+
+/** Under the form: which name became which id, and the names that could not be resolved. */
+function showResolved(box, items) {
+  const named = items.filter((x) => x.byName);
+  const bad = items.filter((x) => x.error);
+  fill(box,
+    named.length ? h('div', { id: 'pa-resolved' }, h('p', {}, t('pa.resolvedTitle')),
+      h('ul', {}, named.map((x) => h('li', { 'data-token': x.token, 'data-id': x.id }, x.token, ' → ', entityLink(x.id))))) : null,
+    bad.length ? h('div', { id: 'pa-unresolved', class: 'error', role: 'alert' }, h('p', {}, t('pa.unresolvedTitle')),
+      h('ul', {}, bad.map((x) => h('li', { 'data-token': x.token }, x.error)))) : null);
+}
+
+const idsOf = (items) => [...new Set(items.map((x) => x.id))];
 
 async function preawardView(ctx) {
   const q = ctx.q;
   const p = { tender: q.get('tender') || '', agency: q.get('agency') || '', bidders: q.get('bidders') || '',
     officials: q.get('officials') || '', as_of: q.get('as_of') || '' };
-  add(ctx.main, title(t('pa.title')), preawardForm(p));
+  const names = h('div', { id: 'pa-names', 'aria-live': 'polite' });
   const result = h('section', { id: 'pa-result', 'aria-live': 'polite' });
-  add(ctx.main, result, verifyBox());
+  add(ctx.main, title(t('pa.title')), preawardForm(p), names, result, verifyBox());
   if (!p.tender && !p.agency) return;
+  // Names first: the screen is asked only once every name is one known id.
+  const [bidders, officials] = await Promise.all([resolveTokens(p.bidders, 'Company'), resolveTokens(p.officials, 'Person')]);
+  if (!ctx.alive()) return;
+  showResolved(names, [...bidders, ...officials]);
+  if ([...bidders, ...officials].some((x) => x.error)) return;
   const body = {};
   if (p.tender) body.tender = p.tender;
   if (p.agency) body.agency = p.agency;
-  if (splitIds(p.bidders).length) body.bidders = splitIds(p.bidders);
-  if (splitIds(p.officials).length) body.officials = splitIds(p.officials);
+  if (bidders.length) body.bidders = idsOf(bidders);
+  if (officials.length) body.officials = idsOf(officials);
   if (p.as_of) body.as_of = p.as_of;
   const r = await api('POST', '/v1/screen', body);
   if (!ctx.alive()) return;
@@ -1175,17 +1320,19 @@ async function preawardView(ctx) {
 
 function preawardForm(p) {
   const inp = (id, name, value, extra) => h('input', { id, name, value, autocomplete: 'off', ...extra });
+  // Text areas, not inputs: a pasted list of names, one a line, must keep its line breaks.
+  const area = (id, name, value) => h('textarea', { id, name, rows: 2, spellcheck: 'false', class: 'tokens', value });
   const tender = inp('pa-tender', 'tender', p.tender);
   const agency = inp('pa-agency', 'agency', p.agency);
-  const bidders = inp('pa-bidders', 'bidders', p.bidders);
-  const officials = inp('pa-officials', 'officials', p.officials);
+  const bidders = area('pa-bidders', 'bidders', p.bidders);
+  const officials = area('pa-officials', 'officials', p.officials);
   const asof = inp('pa-asof', 'as_of', p.as_of, { type: 'date' });
   const err = h('p', { class: 'form-error', role: 'alert' });
   return h('form', { class: 'filters', onsubmit: (ev) => {
     ev.preventDefault();
     if (!tender.value.trim() && !agency.value.trim()) { err.textContent = t('pa.needOne'); tender.focus(); return; }
     navigate(url('/ui/preaward', { tender: tender.value.trim(), agency: agency.value.trim(),
-      bidders: splitIds(bidders.value).join(','), officials: splitIds(officials.value).join(','), as_of: asof.value }));
+      bidders: splitTokens(bidders.value).join(','), officials: splitTokens(officials.value).join(','), as_of: asof.value }));
   } },
   h('p', { class: 'muted full' }, t('pa.how')),
   field(t('pa.tender'), tender), field(t('pa.agency'), agency),
@@ -1263,7 +1410,10 @@ async function casesView(ctx) {
   const r = await api('GET', '/v1/cases');
   if (!ctx.alive()) return;
   const cases = r.cases || [];
-  add(ctx.main, h('h2', {}, t('cases.list')), cases.length
+  add(ctx.main, h('h2', {}, t('cases.list')),
+    cases.length ? listExport({ id: 'cases-export', file: 'cases', label: t('cases.list'),
+      cols: fieldCols(['number', 'title', 'status', 'assignee', 'findings']), load: shownList(cases) }) : null,
+    cases.length
     ? table('cases-table', [t('case.number'), t('case.titleCol'), t('col.status'), t('state.assignee'), t('cases.findings')],
       cases.map((c) => [h('a', { href: caseHref(c.number) }, c.number), c.title || '', statusBadge(c.status), c.assignee || '—', String(c.findings || 0)]))
     : h('p', { class: 'muted' }, t('cases.none')));
@@ -1299,7 +1449,9 @@ async function caseView(ctx) {
     const a = await api('GET', url(`/v1/cases/${enc(number)}/audit`, { limit: PAGE, offset }));
     if (!ctx.alive()) return;
     const recs = a.records || [];
-    add(auditBox, auditTable('case-audit-table', recs),
+    add(auditBox, recs.length ? listExport({ id: 'case-audit-export', file: 'case-audit', label: t('case.audit'),
+      cols: AUDIT_COLS, load: (st) => fetchAll(`/v1/cases/${enc(number)}/audit`, {}, 'records', st) }) : null,
+    auditTable('case-audit-table', recs),
       pager('case-audit', caseHref(number), {}, offset, PAGE, a.total || 0, recs.length));
   } catch (e) {
     if (ctx.alive()) showError(auditBox, e);
@@ -1324,6 +1476,8 @@ function caseDetail(c, show) {
       h('dt', {}, t('state.assignee')), h('dd', { id: 'case-assignee-text' }, c.assignee || '—'),
       h('dt', {}, t('case.created')), h('dd', {}, c.created ? `${c.created.at || '—'} ${c.created.by || ''}` : '—')),
     h('h2', {}, t('case.findings')),
+    (c.findings || []).length ? listExport({ id: 'case-findings-export', file: 'case-findings', label: t('case.findings'),
+      cols: fieldCols(['id', 'pattern', 'severity', 'explanation']), load: shownList(c.findings) }) : null,
     (c.findings || []).length ? h('ul', { id: 'case-findings', class: 'finding-list' }, c.findings.map((f) => h('li', { 'data-id': f.id },
       sevBadge(f.severity), ' ', h('a', { href: findingHref(f.id) }, tk('rule', f.pattern), ' ', h('code', {}, f.id)), ' ',
       h('span', { class: 'muted' }, truncate(f.explanation, 160)),
@@ -1379,7 +1533,9 @@ async function auditView(ctx) {
   const r = await api('GET', url('/v1/audit', { ...p, offset, limit }));
   if (!ctx.alive()) return;
   const recs = r.records || [];
-  add(ctx.main, auditTable('audit-table', recs),
+  add(ctx.main, recs.length ? listExport({ id: 'audit-export', file: 'audit', label: t('audit.title'),
+    cols: AUDIT_COLS, load: (st) => fetchAll('/v1/audit', p, 'records', st) }) : null,
+  auditTable('audit-table', recs),
     pager('audit', '/ui/audit', { ...p, limit: limit === PAGE ? null : limit }, offset, limit, r.total || 0, recs.length));
   await verify;
 }
@@ -1393,6 +1549,15 @@ function showVerify(box, v) {
   (v.sealed_segments || []).length ? h('ul', {}, v.sealed_segments.map((s) => h('li', {}, `${s.file}: ${s.note}`))) : null);
 }
 
+/** The query string as a person reads it (the table and the CSV show the same). */
+const readableQuery = (q) => (q ? safeDecode(q.replace(/\+/g, ' ')) : '');
+
+/** CSV columns of audit records {seq, entry, hash, prev} (JSONL keeps the whole record). */
+const AUDIT_COLS = [['seq', (r) => r.seq], ...[['time', (e) => (e.ts == null ? '' : fmtTs(e.ts))], ['token', (e) => e.token_id],
+  ['role', (e) => e.role], ['method', (e) => e.method], ['route', (e) => e.route], ['path', (e) => e.path],
+  ['query', (e) => readableQuery(e.query)], ['case', (e) => e.case], ['purpose', (e) => e.purpose],
+  ['status', (e) => e.status]].map(([k, get]) => [k, (r) => get(r.entry || {})])];
+
 /** Audit records (time, token, role, route, method, path, case, purpose, status, results). */
 function auditTable(id, recs) {
   if (!recs.length) return h('p', { id, class: 'muted' }, t('audit.none'));
@@ -1402,7 +1567,7 @@ function auditTable(id, recs) {
     const e = rec.entry || {};
     const res = e.result || {};
     const count = typeof res === 'object' ? (res.count != null ? String(res.count) : res.error || '—') : String(res);
-    const query = e.query ? '?' + safeDecode(e.query.replace(/\+/g, ' ')) : '';
+    const query = e.query ? '?' + readableQuery(e.query) : '';
     return { attrs: { 'data-seq': rec.seq }, cells: [fmtTs(e.ts), h('code', {}, e.token_id || '—'), tk('role', e.role),
       e.route || '—', e.method || '—', h('span', { class: 'path' }, (e.path || '') + query),
       e.case || '—', e.purpose || '—', String(e.status || '—'), count] };
