@@ -109,7 +109,7 @@ fn a_dismissal_holds_until_the_evidence_changes() {
             .map(|f| f["id"].as_str().unwrap_or("").to_owned())
             .collect()
     };
-    assert_eq!(listed(&s, "dismissed"), [id.clone()]);
+    assert_eq!(listed(&s, "dismissed"), std::slice::from_ref(&id));
     assert!(!listed(&s, "open").contains(&id));
     drop(s);
 

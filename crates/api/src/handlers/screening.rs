@@ -399,7 +399,7 @@ pub(super) async fn findings(State(st): St, Extension(ctx): Extension<Ctx>, q: P
     }
     blocking(&st, &ctx, move |st| {
         let status = super::workbench::statuses(st)?;
-        let of = |f: &Finding| status.get(&f.id).map_or("open", |s| s.0.as_str());
+        let of = |f: &Finding| status.get(&f.id).map_or("open", |s| s.status.as_str());
         let mut all = filter_findings(st, &q);
         if let Some(want) = q.get("status") {
             all.retain(|f| of(f) == want);
@@ -411,8 +411,10 @@ pub(super) async fn findings(State(st): St, Extension(ctx): Extension<Ctx>, q: P
             .take(limit)
             .map(|f| {
                 let mut v = serde_json::to_value(f).unwrap_or(Value::Null);
-                let (s, stale, who) = status.get(&f.id).cloned().unwrap_or(("open".into(), false, None));
-                v["state"] = json!({"status": s, "stale": stale, "assignee": who});
+                v["state"] = status.get(&f.id).map_or_else(
+                    || json!({"status": "open", "stale": false, "assignee": null}),
+                    |s| json!({"status": s.status, "stale": s.stale, "assignee": s.assignee}),
+                );
                 v
             })
             .collect();
@@ -429,7 +431,7 @@ fn sort_findings(all: &mut [&Finding], sort: Option<&str>) {
         Some("score") => all.sort_by(|a, b| a.score.total_cmp(&b.score)),
         Some("-score") => all.sort_by(|a, b| b.score.total_cmp(&a.score)),
         Some("rule") => all.sort_by(|a, b| a.pattern.cmp(&b.pattern)),
-        Some("severity") => all.sort_by(|a, b| b.severity.cmp(&a.severity)),
+        Some("severity") => all.sort_by_key(|f| std::cmp::Reverse(f.severity)),
         _ => {}
     }
 }

@@ -113,16 +113,33 @@ fn state_json(ctx: &Ctx, d: &Decision, mut history: Vec<Event>, digest: &str) ->
            "decided_status": d.status, "history": history})
 }
 
+/// A finding's decision as a list shows it.
+#[derive(Clone, Debug)]
+pub(super) struct Shown {
+    /// open, confirmed or dismissed, as in force on the current evidence.
+    pub status: String,
+    /// The evidence changed since the decision.
+    pub stale: bool,
+    /// Who works on it.
+    pub assignee: Option<String>,
+}
+
 /// Every finding's status as shown, by id (findings without a decision are open).
-pub(super) fn statuses(
-    st: &AppState,
-) -> Result<HashMap<String, (String, bool, Option<String>)>, ApiError> {
+pub(super) fn statuses(st: &AppState) -> Result<HashMap<String, Shown>, ApiError> {
     let cb = casebook(st)?;
     let mut out = HashMap::new();
     for (id, d) in cb.decisions()? {
         if let Some(digest) = st.digest_of(&id) {
-            let (s, stale) = shown(&d, &digest);
-            out.insert(id, (s, stale, d.assignee));
+            let (status, stale) = shown(&d, &digest);
+            let assignee = d.assignee;
+            out.insert(
+                id,
+                Shown {
+                    status,
+                    stale,
+                    assignee,
+                },
+            );
         }
     }
     Ok(out)
