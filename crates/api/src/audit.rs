@@ -172,6 +172,8 @@ type Reply = tokio::sync::oneshot::Sender<Result<u64, String>>;
 #[derive(Debug, Clone)]
 pub struct AuditLog {
     tx: mpsc::Sender<(Entry, Reply)>,
+    /// Where each record starts and each case's records: pages without reading the trail.
+    index: std::sync::Arc<crate::trail::TrailIndex>,
 }
 
 /// The files of the audit trail in a database folder.
@@ -523,6 +525,8 @@ struct Writer {
     offset: u64,
     /// Set when the log changed under the writer: nothing more is appended.
     broken: Option<String>,
+    /// Told of every record once it is durable.
+    index: std::sync::Arc<crate::trail::TrailIndex>,
 }
 
 impl Writer {
@@ -545,9 +549,11 @@ impl Writer {
         let (mut seq, mut last) = (self.seq, self.last.clone());
         let mut text = String::new();
         let mut seqs = Vec::with_capacity(entries.len());
+        let mut starts = Vec::with_capacity(entries.len());
         for e in entries {
             seq += 1;
             let (line, h) = encode(seq, &last, e)?;
+            starts.push(self.offset + text.len() as u64);
             text.push_str(&line);
             text.push('\n');
             last = h;
@@ -567,6 +573,9 @@ impl Writer {
         match r {
             Ok(()) => {
                 (self.seq, self.last, self.offset) = (seq, last, offset);
+                for (start, e) in starts.into_iter().zip(entries) {
+                    self.index.push(start, &e.case);
+                }
                 Ok(seqs)
             }
             Err(e) => {
@@ -609,6 +618,10 @@ impl AuditLog {
             .write(true)
             .open(&head_path)
             .map_err(|e| io(&head_path, e))?;
+        let index = std::sync::Arc::new(
+            crate::trail::TrailIndex::build(&log_path, report.bytes)
+                .map_err(|e| io(&log_path, e))?,
+        );
         let mut w = Writer {
             log,
             head,
@@ -616,6 +629,7 @@ impl AuditLog {
             last: report.last_hash,
             offset: report.bytes,
             broken: None,
+            index: index.clone(),
         };
         if let Some(tail) = cut {
             recover_cut_write(&mut w, &tail)?;
@@ -648,7 +662,27 @@ impl AuditLog {
                 }
             })
             .map_err(|e| e.to_string())?;
-        Ok(AuditLog { tx })
+        Ok(AuditLog { tx, index })
+    }
+
+    /// A page of the records a filter keeps, and how many it keeps: from the index (a seek per
+    /// record shown) unless the filter searches text, which reads the whole trail.
+    pub fn page(
+        &self,
+        db: &Path,
+        filter: &Filter,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<Record>, usize), crate::Error> {
+        // Text, or records without a case number: the index does not hold those.
+        if filter.text.is_some() || filter.case.as_deref() == Some("") {
+            return read_filtered(db, filter, offset, limit);
+        }
+        let (lines, total) = self
+            .index
+            .page(filter.case.as_deref(), offset, limit)
+            .map_err(|e| crate::Error::Audit(format!("audit.log: {e}")))?;
+        Ok((lines.iter().map(|l| record_of(l)).collect(), total))
     }
 
     /// Appends a record and waits until it is on disk. Returns its sequence number.
@@ -913,6 +947,44 @@ mod tests {
             .lines()
             .map(str::to_owned)
             .collect()
+    }
+
+    #[test]
+    fn the_index_pages_as_the_scan_does_across_reopening() {
+        let d = tempfile::tempdir().expect("tempdir");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime");
+        let append = |log: &AuditLog, from: u64, to: u64| {
+            rt.block_on(async {
+                for i in from..to {
+                    let case = ["C-1", "C-2", "", "案件-3"][(i % 4) as usize];
+                    let e = Entry {
+                        case: case.into(),
+                        ..entry(i)
+                    };
+                    log.append(e).await.expect("append");
+                }
+            });
+        };
+        append(&AuditLog::open(d.path()).expect("open"), 0, 23);
+        // Reopened: the index is rebuilt from the file, then kept by the writer.
+        let log = AuditLog::open(d.path()).expect("reopen");
+        append(&log, 23, 41);
+        for case in [None, Some("C-1"), Some("案件-3"), Some(""), Some("none")] {
+            for (offset, limit) in [(0, 5), (3, 100), (40, 10), (0, 0)] {
+                let f = Filter {
+                    case: case.map(str::to_owned),
+                    text: None,
+                };
+                let (a, n) = log.page(d.path(), &f, offset, limit).expect("index");
+                let (b, m) = read_filtered(d.path(), &f, offset, limit).expect("scan");
+                let seqs = |r: &[Record]| r.iter().map(|x| x.seq).collect::<Vec<_>>();
+                assert_eq!((seqs(&a), n), (seqs(&b), m), "{case:?} {offset} {limit}");
+            }
+        }
+        let all = Filter::default();
+        assert_eq!(log.page(d.path(), &all, 0, 1).expect("page").1, 41);
     }
 
     #[test]

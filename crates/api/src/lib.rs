@@ -19,6 +19,7 @@ mod pseudo;
 mod reply;
 pub mod session;
 pub mod sign;
+pub mod trail;
 mod ui;
 
 pub use config::Config;

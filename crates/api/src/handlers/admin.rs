@@ -112,7 +112,9 @@ pub(super) async fn audit_list(State(st): St, Extension(ctx): Extension<Ctx>, q:
         text: some("q"),
     };
     blocking(&st, &ctx, move |st| {
-        let (recs, total) = crate::audit::read_filtered(&st.db, &filter, offset, limit)
+        let (recs, total) = st
+            .audit
+            .page(&st.db, &filter, offset, limit)
             .map_err(|_| ApiError::internal("audit_read"))?;
         Ok(Out::Json(
             json!({"total": total, "offset": offset, "limit": limit, "records": recs}),

@@ -389,7 +389,7 @@ pub(super) async fn case_audit(
     crate::casebook::case_number(&number)?;
     blocking(&st, &ctx, move |st| {
         let filter = crate::audit::Filter { case: Some(number.clone()), text: None };
-        let (recs, total) = crate::audit::read_filtered(&st.db, &filter, offset, limit)
+        let (recs, total) = st.audit.page(&st.db, &filter, offset, limit)
             .map_err(|_| ApiError::internal("audit_read"))?;
         Ok(Out::Json(
             json!({"case": number, "total": total, "offset": offset, "limit": limit, "records": recs}),
