@@ -55,6 +55,15 @@ fn ingest(bundle: &Path, db: &Path) {
     ]);
 }
 
+/// Loads the bundle again, serves the database and answers `GET /v1/findings/{id}` there.
+fn reload_and_get(bundle: &Path, db: &Path, token: &str, id: &str) -> (Server, Value) {
+    ingest(bundle, db);
+    let s = serve(db);
+    let path = format!("/v1/findings/{id}");
+    let v = call(&s, "GET", &path, Some(token), true, None).1;
+    (s, v)
+}
+
 #[test]
 fn a_dismissal_holds_until_the_evidence_changes() {
     let dir = tempfile::tempdir().expect("tmp");
@@ -118,19 +127,10 @@ fn a_dismissal_holds_until_the_evidence_changes() {
     let mut text = std::fs::read_to_string(&people).expect("people");
     text.push_str("P0009999,新来的人,,1990-01-01,\n");
     std::fs::write(&people, &text).expect("write");
-    ingest(&bundle, &db);
-    let s = serve(&db);
-    let (_, v, _) = call(
-        &s,
-        "GET",
-        &format!("/v1/findings/{id}"),
-        Some(&t),
-        true,
-        None,
-    );
+    let (s, v) = reload_and_get(&bundle, &db, &t, &id);
     assert_eq!(v["state"]["status"], "dismissed", "{v}");
     assert_eq!(v["state"]["stale"], false);
-    drop(s);
+    drop(s); // the next server opens the workbench store this one holds
 
     // The company in the chain renamed: the evidence changed, the finding is open again.
     let companies = bundle.join("companies.csv");
@@ -146,16 +146,7 @@ fn a_dismissal_holds_until_the_evidence_changes() {
         })
         .collect();
     std::fs::write(&companies, renamed.join("\n") + "\n").expect("write");
-    ingest(&bundle, &db);
-    let s = serve(&db);
-    let (_, v, _) = call(
-        &s,
-        "GET",
-        &format!("/v1/findings/{id}"),
-        Some(&t),
-        true,
-        None,
-    );
+    let (s, v) = reload_and_get(&bundle, &db, &t, &id);
     assert!(
         v["finding"]["explanation"]
             .as_str()

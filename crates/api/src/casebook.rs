@@ -464,25 +464,29 @@ mod tests {
             reason: Some("same person, two records".into()),
             ..dismiss
         };
-        let d = cb.decide("f1", "d1", &with_reason, stamp("t1")).unwrap();
+        let d = cb
+            .decide("f1", "d1", &with_reason, stamp("t1"))
+            .expect("casebook");
         assert_eq!(d.status, "dismissed");
         assert_eq!(d.digest.as_deref(), Some("d1"));
         let comment = DecisionChange {
             comment: Some("checked the register".into()),
             ..Default::default()
         };
-        cb.decide("f1", "d1", &comment, stamp("t2")).unwrap();
-        let (d, h) = cb.decision("f1").unwrap();
+        cb.decide("f1", "d1", &comment, stamp("t2"))
+            .expect("casebook");
+        let (d, h) = cb.decision("f1").expect("casebook");
         assert_eq!(d.status, "dismissed", "a comment keeps the status");
         assert_eq!(h.len(), 2);
         assert_eq!(h[1].stamp.by, "t2");
-        assert_eq!(cb.decision("other").unwrap().0.status, "open");
+        assert_eq!(cb.decision("other").expect("casebook").0.status, "open");
     }
 
     #[test]
     fn cases_attach_known_findings_only() {
         let cb = Casebook::new(Box::new(MemStore::default()));
-        cb.create("C-2026-001", "亲属中标", stamp("t1")).unwrap();
+        cb.create("C-2026-001", "亲属中标", stamp("t1"))
+            .expect("casebook");
         assert!(matches!(
             cb.create("C-2026-001", "again", stamp("t1")),
             Err(CaseError::Exists(_))
@@ -495,7 +499,7 @@ mod tests {
         };
         let c = cb
             .change("C-2026-001", &attach, known, stamp("t1"))
-            .unwrap();
+            .expect("casebook");
         assert_eq!(c.findings, ["f1", "f2"]);
         let bad = CaseChange {
             attach: vec!["zzz".into()],
@@ -510,9 +514,11 @@ mod tests {
             detach: vec!["f1".into()],
             ..Default::default()
         };
-        let c = cb.change("C-2026-001", &note, known, stamp("t2")).unwrap();
+        let c = cb
+            .change("C-2026-001", &note, known, stamp("t2"))
+            .expect("casebook");
         assert_eq!(c.findings, ["f2"]);
-        let (_, h) = cb.case("C-2026-001").unwrap();
+        let (_, h) = cb.case("C-2026-001").expect("casebook");
         assert_eq!(h.len(), 3);
         assert_eq!(h[2].text.as_deref(), Some("called the registry"));
         assert!(matches!(cb.case("nope"), Err(CaseError::NoCase(_))));
