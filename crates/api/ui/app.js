@@ -496,25 +496,42 @@ function edgeDetails(e) {
 }
 
 /** Table of edges: kind, from, to, details, validity, source file:line. */
+/** Flat columns of an edge as the API gives it (evidence, chains). */
+const EDGE_COLS = [['kind', (e) => e.kind], ['from', (e) => e.from], ['to', (e) => e.to],
+  ['label', (e) => e.label], ['valid_start', (e) => e.valid && e.valid.start],
+  ['valid_end', (e) => e.valid && e.valid.end],
+  ['source', (e) => (e.source && e.source.file ? `${e.source.file}:${e.source.line}` : '')]];
+
+/** Columns of a history entry or note. */
+const HISTORY_COLS = fieldCols(['at', 'by', 'what', 'text']);
+
+/** A list the page shows whole, with its CSV/JSONL export above it (every list has one). */
+function withExport(id, label, cols, rows, list) {
+  return h('div', {}, listExport({ id: id + '-export', file: id, label, cols, load: shownList(rows) }), list);
+}
+
 function edgeTable(id, edges, names) {
   const end = (x) => entityLink(x, names && names[x]);
-  return table(id, [t('col.kind'), t('col.from'), t('col.to'), t('col.details'), t('col.validity'), t('col.source')],
-    edges.map((e) => [tk('edge', e.kind), end(e.from), end(e.to), edgeDetails(e), fmtValid(e.valid), fmtSource(e.source)]));
+  return withExport(id, t('col.source'), EDGE_COLS, edges,
+    table(id, [t('col.kind'), t('col.from'), t('col.to'), t('col.details'), t('col.validity'), t('col.source')],
+      edges.map((e) => [tk('edge', e.kind), end(e.from), end(e.to), edgeDetails(e), fmtValid(e.valid), fmtSource(e.source)])));
 }
 
 /** A list of findings as links with badge, rule and sentence. */
 function findingList(id, findings) {
   if (!findings.length) return h('p', { id, class: 'muted' }, t('findings.none'));
-  return h('ul', { id, class: 'finding-list' }, findings.map((f) => h('li', { 'data-id': f.id },
-    sevBadge(f.severity), ' ', h('a', { href: findingHref(f.id) }, tk('rule', f.pattern)), ' ',
-    h('span', { class: 'muted' }, truncate(f.explanation, 200)))));
+  return withExport(id, t('nav.findings'), FINDING_COLS, findings,
+    h('ul', { id, class: 'finding-list' }, findings.map((f) => h('li', { 'data-id': f.id },
+      sevBadge(f.severity), ' ', h('a', { href: findingHref(f.id) }, tk('rule', f.pattern)), ' ',
+      h('span', { class: 'muted' }, truncate(f.explanation, 200))))));
 }
 
 /** A list of history entries {at, by, ...}; `what` builds the description. */
 function historyList(id, items, what) {
   if (!items || !items.length) return h('p', { id, class: 'muted' }, t('history.none'));
-  return h('ol', { id, class: 'history' }, items.map((x) => h('li', {},
-    h('span', { class: 'when' }, x.at || '—'), ' ', h('span', { class: 'who' }, x.by || '—'), ' — ', what(x))));
+  return withExport(id, t('history.title'), HISTORY_COLS, items,
+    h('ol', { id, class: 'history' }, items.map((x) => h('li', {},
+      h('span', { class: 'when' }, x.at || '—'), ' ', h('span', { class: 'who' }, x.by || '—'), ' — ', what(x)))));
 }
 
 /* ---------- graphs (cytoscape) ---------- */
@@ -1487,6 +1504,8 @@ function caseDetail(c, show) {
     detachErr,
     canEdit ? caseUpdateForm(c, update) : null,
     h('h2', {}, t('case.notes')),
+    (c.notes || []).length ? listExport({ id: 'case-notes-export', file: 'case-notes', label: t('case.notes'),
+      cols: HISTORY_COLS, load: shownList(c.notes) }) : null,
     (c.notes || []).length ? h('ul', { id: 'case-notes', class: 'history' }, c.notes.map((n) => h('li', {},
       h('span', { class: 'when' }, n.at || '—'), ' ', h('span', { class: 'who' }, n.by || '—'), h('p', {}, n.text))))
       : h('p', { id: 'case-notes', class: 'muted' }, t('case.noNotes')),

@@ -58,6 +58,11 @@ pub fn node_props(k: NodeKind) -> &'static [(&'static str, Ty)] {
             ("credit_code", Ty::Str),
             ("address", Ty::Str),
             ("phone", Ty::Str),
+            // How many companies in the data give this phone / address (after normalisation;
+            // null when the company gives none): a value shared by a whole cluster-registration
+            // building (集群注册) is weak evidence of a ring.
+            ("phone_shared", Ty::Num),
+            ("address_shared", Ty::Num),
             ("founded", Ty::Date),
             ("listed", Ty::Date),
             ("blacklisted", Ty::Bool),

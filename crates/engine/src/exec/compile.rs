@@ -213,6 +213,8 @@ fn node_prop(kinds: &[NodeKind], name: &str) -> Option<NodeProp> {
         "budget" => NodeProp::Budget,
         "phone" => NodeProp::Phone,
         "address" => NodeProp::Address,
+        "phone_shared" => NodeProp::PhoneShared,
+        "address_shared" => NodeProp::AddressShared,
         "title" => NodeProp::Title,
         _ => return None,
     })

@@ -222,8 +222,20 @@ impl<'a> G<'a> {
             NodeProp::Budget if kind == NodeKind::Tender => num(self.amounts[i]),
             NodeProp::Phone if kind == NodeKind::Company => code(0, self.phones[i]),
             NodeProp::Address if kind == NodeKind::Company => code(1, self.addrs[i]),
+            NodeProp::PhoneShared if kind == NodeKind::Company => self.shared(0, self.phones[i]),
+            NodeProp::AddressShared if kind == NodeKind::Company => self.shared(1, self.addrs[i]),
             NodeProp::Title if kind == NodeKind::Tender => Val::Str(self.snap.name(n)),
             _ => Val::Null,
+        }
+    }
+
+    /// How many companies have code `c` in column `tag` (phone 0, address 1): the size of the
+    /// code's group in the snapshot's code index; null for no value.
+    fn shared(&self, tag: usize, c: u32) -> Val<'a> {
+        if c == 0 {
+            Val::Null
+        } else {
+            Val::Num(self.snap.code_nodes(tag, c).len() as f64)
         }
     }
 

@@ -199,6 +199,9 @@ pub(crate) enum NodeProp {
     Budget,
     Phone,
     Address,
+    /// How many companies share the node's normalised phone / address.
+    PhoneShared,
+    AddressShared,
     Title,
 }
 

@@ -212,6 +212,8 @@ fn node_prop_name(np: NodeProp) -> &'static str {
         NodeProp::Budget => "budget",
         NodeProp::Phone => "phone",
         NodeProp::Address => "address",
+        NodeProp::PhoneShared => "phone_shared",
+        NodeProp::AddressShared => "address_shared",
         NodeProp::Title => "title",
     }
 }
