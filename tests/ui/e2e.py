@@ -305,11 +305,12 @@ def investigator(d, base, tok, shots, downloads):
 
     step("pre-award check: clear, clearance downloaded and verified")
     d.get(base + "/ui/preaward")
-    wait(d, "#pa-agency").send_keys("A00003")
-    # The bidder by name: resolved to its id before the check, and shown.
+    # The agency and the bidder by name: resolved to their ids before the check, and shown.
+    wait(d, "#pa-agency").send_keys("杭州钱塘经济技术开发区财政局")
     d.find_element(By.CSS_SELECTOR, "#pa-bidders").send_keys("杭州美荣后勤服务有限公司")
     d.find_element(By.CSS_SELECTOR, "#pa-submit").click()
     wait_attr(d, "#pa-resolved li", "data-id", "C000015")
+    wait_attr(d, "#pa-resolved li", "data-id", "A00003")
     wait_attr(d, "#pa-verdict", "data-verdict", "clear")
     wait(d, "#clearance-download").click()
     deadline = time.time() + 10

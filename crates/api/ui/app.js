@@ -1282,11 +1282,11 @@ async function resolveName(token, kind) {
   const same = hits.some((x) => x.id === token) ? hits.filter((x) => x.id === token) : hits.filter((x) => x.name === token);
   if (same.length === 1) return { token, id: same[0].id, byName: same[0].id !== token };
   if (same.length) {
-    const key = { Company: 'pa.manyCompanies', Person: 'pa.manyPersons' }[kind];
+    const key = { Company: 'pa.manyCompanies', Person: 'pa.manyPersons', Agency: 'pa.manyAgencies', Tender: 'pa.manyTenders' }[kind];
     return { token, error: [tf(key, { name: token, n: same.length }), ' ', namesakes(same)] };
   }
   // None: the near names the search found help to correct a typo (still the user's choice).
-  const key = { Company: 'pa.noCompany', Person: 'pa.noPerson' }[kind];
+  const key = { Company: 'pa.noCompany', Person: 'pa.noPerson', Agency: 'pa.noAgency', Tender: 'pa.noTender' }[kind];
   const near = hits.slice(0, 5);
   return { token, error: [tf(key, { name: token }), near.length ? [' ', t('pa.similar'), ' ', namesakes(near)] : null] };
 }
@@ -1311,6 +1311,13 @@ function showResolved(box, items) {
 
 const idsOf = (items) => [...new Set(items.map((x) => x.id))];
 
+/** The tender or agency field: one id, or one name (a title for a tender), resolved the same way. */
+function resolveOne(text, kind) {
+  const tok = (text || '').trim();
+  if (!tok) return Promise.resolve([]);
+  return Promise.all([isIdLike(tok) ? { token: tok, id: tok } : resolveName(tok, kind)]);
+}
+
 async function preawardView(ctx) {
   const q = ctx.q;
   const p = { tender: q.get('tender') || '', agency: q.get('agency') || '', bidders: q.get('bidders') || '',
@@ -1320,13 +1327,15 @@ async function preawardView(ctx) {
   add(ctx.main, title(t('pa.title')), preawardForm(p), names, result, verifyBox());
   if (!p.tender && !p.agency) return;
   // Names first: the screen is asked only once every name is one known id.
-  const [bidders, officials] = await Promise.all([resolveTokens(p.bidders, 'Company'), resolveTokens(p.officials, 'Person')]);
+  const [tender, agency, bidders, officials] = await Promise.all([resolveOne(p.tender, 'Tender'),
+    resolveOne(p.agency, 'Agency'), resolveTokens(p.bidders, 'Company'), resolveTokens(p.officials, 'Person')]);
   if (!ctx.alive()) return;
-  showResolved(names, [...bidders, ...officials]);
-  if ([...bidders, ...officials].some((x) => x.error)) return;
+  const all = [...tender, ...agency, ...bidders, ...officials];
+  showResolved(names, all);
+  if (all.some((x) => x.error)) return;
   const body = {};
-  if (p.tender) body.tender = p.tender;
-  if (p.agency) body.agency = p.agency;
+  if (tender.length) body.tender = tender[0].id;
+  if (agency.length) body.agency = agency[0].id;
   if (bidders.length) body.bidders = idsOf(bidders);
   if (officials.length) body.officials = idsOf(officials);
   if (p.as_of) body.as_of = p.as_of;
