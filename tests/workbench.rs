@@ -356,3 +356,42 @@ fn analysts_see_no_free_text_and_no_cases() {
     );
     assert_eq!(v["notes"][0]["text"], "先查合同");
 }
+
+#[test]
+fn a_second_server_on_the_folder_lists_findings_without_decisions() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let db = dir.path().join("db");
+    ingest(&root().join("data-samples/zone"), &db);
+    let first = serve(&db);
+    let t = first.token("investigator");
+    let (st, v, _) = call(&first, "GET", "/v1/cases", Some(&t), true, None);
+    assert_eq!(st, 200, "the first server holds the workbench store: {v}");
+    let second = serve(&db);
+    let (st, v, _) = call(&second, "GET", "/v1/findings?limit=2", Some(&t), true, None);
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(v["decisions_unavailable"], true);
+    assert!(v["findings"][0]["state"].is_null(), "{v}");
+    let id = v["findings"][0]["id"].as_str().expect("id").to_owned();
+    let (st, v, _) = call(
+        &second,
+        "GET",
+        &format!("/v1/findings/{id}"),
+        Some(&t),
+        true,
+        None,
+    );
+    assert_eq!((st, v["state"].is_null()), (200, true), "{v}");
+    let (st, v, _) = call(
+        &second,
+        "GET",
+        "/v1/findings?status=open",
+        Some(&t),
+        true,
+        None,
+    );
+    assert_eq!(
+        (st, v["error"]["code"].as_str()),
+        (503, Some("workbench_unavailable")),
+        "{v}"
+    );
+}

@@ -75,8 +75,9 @@ pub struct AppState {
     pub config: Config,
     /// The workbench's sessions.
     pub sessions: session::Sessions,
-    /// The workbench's decisions and cases, opened at first use (`<db>/workbench`).
-    casebook: Mutex<Option<Arc<casebook::Casebook>>>,
+    /// The workbench's decisions and cases, opened at first use (`<db>/workbench`), or when
+    /// the last attempt failed.
+    casebook: Mutex<(Option<Arc<casebook::Casebook>>, Option<std::time::Instant>)>,
     /// Each finding's position in `findings` and the digest of its evidence, built at first
     /// use.
     index: OnceLock<HashMap<String, (usize, String)>>,
@@ -130,7 +131,7 @@ impl AppState {
             sessions: session::Sessions::new(std::time::Duration::from_secs(
                 config.session_idle_minutes.max(1) * 60,
             )),
-            casebook: Mutex::new(None),
+            casebook: Mutex::new((None, None)),
             index: OnceLock::new(),
             config,
             busy,
@@ -160,20 +161,33 @@ impl AppState {
     }
 
     /// The workbench store, opened on first use; an error when it cannot be (another server
-    /// holds it), tried again at the next use.
+    /// holds it), tried again a minute later.
     pub fn casebook(&self) -> Result<Arc<casebook::Casebook>, Error> {
         let mut slot = self
             .casebook
             .lock()
             .map_err(|_| Error::Config("workbench store lock poisoned".into()))?;
-        if let Some(c) = slot.as_ref() {
+        if let Some(c) = slot.0.as_ref() {
             return Ok(c.clone());
         }
         let dir = self.db.join("workbench");
-        let store = qinglian_store::SledStore::open(&dir)
-            .map_err(|e| Error::Config(format!("{}: {e}", dir.display())))?;
+        // Opening waits out a held lock (seconds): after a failure, requests do not wait again
+        // for a minute.
+        if slot
+            .1
+            .is_some_and(|t| t.elapsed() < std::time::Duration::from_secs(60))
+        {
+            return Err(Error::Config(format!(
+                "{}: held by another process (tried less than a minute ago)",
+                dir.display()
+            )));
+        }
+        let store = qinglian_store::SledStore::open(&dir).map_err(|e| {
+            slot.1 = Some(std::time::Instant::now());
+            Error::Config(format!("{}: {e}", dir.display()))
+        })?;
         let c = Arc::new(casebook::Casebook::new(Box::new(store)));
-        *slot = Some(c.clone());
+        *slot = (Some(c.clone()), None);
         Ok(c)
     }
 

@@ -398,7 +398,14 @@ pub(super) async fn findings(State(st): St, Extension(ctx): Extension<Ctx>, q: P
         return Err(e);
     }
     blocking(&st, &ctx, move |st| {
-        let status = super::workbench::statuses(st)?;
+        // The list answers without decisions when the workbench store is held by another
+        // server on this folder (say `serve --known-at` beside the live one), and says so;
+        // filtering by decision needs them.
+        let (status, unavailable) = match super::workbench::statuses(st) {
+            Ok(m) => (m, false),
+            Err(e) if q.get("status").is_some() => return Err(e),
+            Err(_) => (Default::default(), true),
+        };
         let of = |f: &Finding| status.get(&f.id).map_or("open", |s| s.status.as_str());
         let mut all = filter_findings(st, &q);
         if let Some(want) = q.get("status") {
@@ -411,15 +418,19 @@ pub(super) async fn findings(State(st): St, Extension(ctx): Extension<Ctx>, q: P
             .take(limit)
             .map(|f| {
                 let mut v = serde_json::to_value(f).unwrap_or(Value::Null);
-                v["state"] = status.get(&f.id).map_or_else(
-                    || json!({"status": "open", "stale": false, "assignee": null}),
-                    |s| json!({"status": s.status, "stale": s.stale, "assignee": s.assignee}),
-                );
+                v["state"] = match status.get(&f.id) {
+                    _ if unavailable => Value::Null,
+                    None => json!({"status": "open", "stale": false, "assignee": null}),
+                    Some(s) => json!({"status": s.status, "stale": s.stale, "assignee": s.assignee}),
+                };
                 v
             })
             .collect();
         let ids = page.iter().filter_map(|v| v["id"].as_str().map(str::to_owned)).collect();
-        let v = json!({"total": all.len(), "offset": offset, "limit": limit, "truncated": offset + page.len() < all.len(), "findings": page, "data_version": st.data_version()});
+        let mut v = json!({"total": all.len(), "offset": offset, "limit": limit, "truncated": offset + page.len() < all.len(), "findings": page, "data_version": st.data_version()});
+        if unavailable {
+            v["decisions_unavailable"] = true.into();
+        }
         Ok(Out::Json(v, ids))
     })
     .await

@@ -162,11 +162,19 @@ pub(super) async fn finding_one(
     blocking(&st, &ctx.clone(), move |st| {
         let f = finding(st, &id)?;
         let digest = st.digest_of(&id).unwrap_or_default();
-        let (d, h) = casebook(st)?.decision(&id)?;
+        // Without the workbench store (another server holds it) the finding is still shown,
+        // its state null.
+        let state = match casebook(st) {
+            Ok(cb) => {
+                let (d, h) = cb.decision(&id)?;
+                state_json(&ctx, &d, h, &digest)
+            }
+            Err(_) => Value::Null,
+        };
         let rule = st.rules.iter().find(|r| r.id == f.pattern).map_or(Value::Null, |r| {
             json!({"id": r.id, "source": r.source, "text": r.text, "doc": format!("docs/rules/{}.md", r.id)})
         });
-        let v = json!({"finding": f, "state": state_json(&ctx, &d, h, &digest), "rule": rule,
+        let v = json!({"finding": f, "state": state, "rule": rule,
                        "data_version": st.data_version()});
         Ok(Out::Json(v, vec![id]))
     })
