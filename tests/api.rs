@@ -660,7 +660,8 @@ fn exports_escape_spreadsheet_formulas_and_generate_file_names() {
     .expect("write");
     let s = start(&b, DEFAULT);
     let t = s.token("investigator");
-    let url = format!("{}/v1/subgraph?center=P1&format=csv", s.base);
+    // The names are in the node table (Gephi's edge table names ends by id).
+    let url = format!("{}/v1/subgraph?center=P1&format=csv&table=nodes", s.base);
     let mut r = agent()
         .get(&url)
         .header("Authorization", &format!("Bearer {t}"))

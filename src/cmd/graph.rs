@@ -38,34 +38,6 @@ pub struct PathArgs {
     pub json: bool,
 }
 
-/// Formats of `subgraph`.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum ExportFormat {
-    /// `{"nodes": [...], "edges": [...]}`.
-    Json,
-    /// GraphML (yEd, Gephi, networkx).
-    Graphml,
-    /// GEXF 1.3 (Gephi).
-    Gexf,
-    /// One CSV row per edge, with both ends.
-    Csv,
-    /// Graphviz DOT.
-    Dot,
-}
-
-impl ExportFormat {
-    fn engine(self) -> qinglian_engine::export::Format {
-        use qinglian_engine::export::Format;
-        match self {
-            ExportFormat::Json => Format::Json,
-            ExportFormat::Graphml => Format::GraphMl,
-            ExportFormat::Gexf => Format::Gexf,
-            ExportFormat::Csv => Format::Csv,
-            ExportFormat::Dot => Format::Dot,
-        }
-    }
-}
-
 /// An edge kind named on the command line, any case (`--kinds relation,owns`).
 fn edge_kind_arg(s: &str) -> Result<EdgeKind, String> {
     EdgeKind::parse(&s.trim().to_ascii_uppercase()).ok_or_else(|| {
@@ -92,9 +64,13 @@ pub struct SubgraphArgs {
     /// Radius in hops.
     #[arg(long, default_value_t = 2)]
     pub hops: u32,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
-    pub format: ExportFormat,
+    /// Output format (parquet and neo4j write a folder: give --out).
+    #[arg(long, value_enum, default_value_t = super::export::ExportFormat::Json)]
+    pub format: super::export::ExportFormat,
+    /// The CSV table written to standard output or to an --out ending in .csv (another --out
+    /// gets both tables).
+    #[arg(long, value_enum, default_value_t = super::export::CsvTable::Edges)]
+    pub table: super::export::CsvTable,
     /// Only edges that hold on this day (YYYY-MM-DD).
     #[arg(long, value_parser = super::rules::date_arg)]
     pub as_of: Option<String>,
@@ -234,7 +210,6 @@ pub fn path(a: &PathArgs) -> Result<ExitCode> {
 }
 
 pub fn subgraph(a: &SubgraphArgs) -> Result<ExitCode> {
-    let format = a.format.engine();
     let (_db, snap) = super::db::snapshot_at(&a.db.db, a.known.known_at)?;
     let c = find(&snap, &a.center)?;
     let (nodes, edges, truncated) = neighbourhood(
@@ -244,21 +219,9 @@ pub fn subgraph(a: &SubgraphArgs) -> Result<ExitCode> {
         super::rules::parse_date(&a.as_of)?,
         a.max_nodes,
     );
-    let text = qinglian_engine::export::render(&snap, &nodes, &edges, format);
-    match &a.out {
-        Some(p) => std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))?,
-        None => print!("{text}"),
-    }
-    eprintln!(
-        "{} nodes, {} edges{}",
-        nodes.len(),
-        edges.len(),
-        if truncated {
-            " (truncated at --max-nodes)"
-        } else {
-            ""
-        }
-    );
+    let why = truncated.then(|| format!("cut at --max-nodes {}", a.max_nodes));
+    let sel = qinglian_export::Selection::new(&snap, nodes, &edges, why);
+    super::export::emit(&snap, &sel, a.format, a.table, a.out.as_deref())?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -2,6 +2,7 @@
 
 mod clearances;
 mod db;
+mod export;
 mod generate;
 mod graph;
 mod ingest;
@@ -101,8 +102,11 @@ enum Command {
     Generate(generate::Args),
     /// Shortest evidence chains between two entities (bounded, bidirectional).
     Path(graph::PathArgs),
-    /// Export the neighbourhood of an entity (JSON, GraphML, GEXF, CSV, DOT).
+    /// Export the neighbourhood of an entity (JSON, GraphML, GEXF, CSV, DOT, Parquet, Neo4j).
     Subgraph(graph::SubgraphArgs),
+    /// Export the whole graph, a neighbourhood or a finding's evidence (JSON, GraphML, GEXF,
+    /// Gephi CSV, DOT, Parquet, Neo4j import files).
+    Export(export::Args),
     /// List the recorded merges of rows into one entity.
     Merges(graph::MergesArgs),
     /// List the committed loads.
@@ -144,6 +148,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Generate(a) => generate::run(&a),
         Command::Path(a) => graph::path(&a),
         Command::Subgraph(a) => graph::subgraph(&a),
+        Command::Export(a) => export::run(&a),
         Command::Merges(a) => graph::merges(&a),
         Command::Loads(a) => graph::loads(&a),
         Command::Serve(a) => server::serve(&a),

@@ -174,7 +174,7 @@ pub fn document(c: &Config, load: u32) -> Value {
             "/v1/officials/{id}/risk": {"get": op(c, "An official's roll-up: colour and findings per rule", READERS, vec![p("id", "official")], None, true)},
             "/v1/subgraph": {"get": op(c, "Neighbourhood export for Gephi, yEd or spreadsheets", "investigator",
                 vec![q("center", "entity", true, id.clone()), q("hops", "radius", false, json!({"type": "integer", "minimum": 1, "maximum": c.max_export_hops})),
-                     q("format", "file format", false, json!({"type": "string", "enum": ["json", "graphml", "gexf", "csv", "dot"]})), q("as_of", "YYYY-MM-DD", false, date.clone())], None, true)},
+                     q("format", "file format", false, json!({"type": "string", "enum": ["json", "graphml", "gexf", "csv", "dot", "ftm"]})), q("table", "the CSV table: edges (Source,Target,…) or nodes (Id,Label,…)", false, json!({"type": "string", "enum": ["edges", "nodes"]})), q("as_of", "YYYY-MM-DD", false, date.clone())], None, true)},
             "/v1/evidence/{finding}": {"post": op(c, "Evidence bundle: finding, chain, source rows with file hashes, rule text, data version; hashed and signed", "investigator",
                 vec![p("finding", "finding id")], None, true)},
             "/v1/clearances/verify": {"post": op(c, "Checks a clearance's signature and whether the data changed since", "investigator, analyst, auditor", vec![],

@@ -24,7 +24,7 @@ pub(crate) enum Out {
     Json(serde_json::Value, Vec<String>),
     /// A download: bytes, MIME type, file name, whether it was cut to the server's bound.
     File {
-        body: String,
+        body: Vec<u8>,
         mime: &'static str,
         name: String,
         truncated: bool,

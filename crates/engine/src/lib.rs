@@ -8,7 +8,6 @@
 
 pub mod describe;
 pub mod exec;
-pub mod export;
 pub mod findings;
 pub mod hypothesis;
 pub mod lifecycle;

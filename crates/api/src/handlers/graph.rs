@@ -167,17 +167,40 @@ pub(super) async fn subgraph(State(st): St, Extension(ctx): Extension<Ctx>, q: P
         ));
     }
     let fmt = q.get("format").map_or("json", String::as_str);
-    let format = qinglian_engine::export::Format::parse(fmt).ok_or_else(|| {
-        ApiError::bad(
-            "bad_parameter",
-            format!("format {fmt}: expected json, graphml, gexf, csv or dot"),
-        )
-    })?;
+    let format = qinglian_export::Format::parse(fmt)
+        .filter(|f| !f.is_folder())
+        .ok_or_else(|| {
+            ApiError::bad(
+                "bad_parameter",
+                format!("format {fmt}: expected json, graphml, gexf, csv, dot or ftm"),
+            )
+        })?;
+    let table = match q.get("table").map_or("edges", String::as_str) {
+        "edges" => qinglian_export::Table::Edges,
+        "nodes" => qinglian_export::Table::Nodes,
+        t => {
+            return Err(ApiError::bad(
+                "bad_parameter",
+                format!("table {t}: expected nodes or edges"),
+            ))
+        }
+    };
     let as_of = date(&q, "as_of")?;
     blocking(&st, &ctx, move |st| {
         let (nodes, edges, truncated) =
             neighbourhood(&st.snap, center, hops, as_of, st.config.max_export_nodes);
-        let body = qinglian_engine::export::render(&st.snap, &nodes, &edges, format);
+        let why = truncated.then(|| {
+            format!(
+                "cut at the server's max_export_nodes ({})",
+                st.config.max_export_nodes
+            )
+        });
+        let sel = qinglian_export::Selection::new(&st.snap, nodes, &edges, why);
+        let body = qinglian_export::render(&st.snap, &sel, format, table).map_err(|e| {
+            tracing::error!("subgraph export: {e}");
+            ApiError::internal("export_failed")
+        })?;
+        let nodes = sel.nodes;
         // The file name is generated, never taken from the request.
         let mut tag = [0u8; 6];
         rand::fill(&mut tag);
