@@ -5,6 +5,7 @@ mod db;
 mod export;
 mod generate;
 mod graph;
+mod indicators;
 mod ingest;
 mod out;
 mod rules;
@@ -107,6 +108,9 @@ enum Command {
     /// Export the whole graph, a neighbourhood or a finding's evidence (JSON, GraphML, GEXF,
     /// Gephi CSV, DOT, Parquet, Neo4j import files).
     Export(export::Args),
+    /// Procedural red flags (single bid, short submission period, identical prices…) from OCDS
+    /// releases, as Open Contracting's Cardinal computes them.
+    Indicators(indicators::Args),
     /// List the recorded merges of rows into one entity.
     Merges(graph::MergesArgs),
     /// List the committed loads.
@@ -149,6 +153,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Path(a) => graph::path(&a),
         Command::Subgraph(a) => graph::subgraph(&a),
         Command::Export(a) => export::run(&a),
+        Command::Indicators(a) => indicators::run(&a),
         Command::Merges(a) => graph::merges(&a),
         Command::Loads(a) => graph::loads(&a),
         Command::Serve(a) => server::serve(&a),
