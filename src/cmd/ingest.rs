@@ -10,11 +10,16 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Load a bundle folder (docs/format.md) into the database as one atomic load.
+/// Load a bundle folder (docs/format.md), or a FollowTheMoney, OCDS or BODS file
+/// (docs/formats.md), into the database as one atomic load.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The bundle folder.
+    /// The bundle folder, or an FtM, OCDS or BODS file (JSON or JSON lines).
     pub bundle: PathBuf,
+    /// What the input is: `csv` (a bundle folder), `ftm`, `ocds` or `bods`. Detected when
+    /// omitted: a folder is a bundle, a file's content says which standard it follows.
+    #[arg(long, value_parser = ["csv", "ftm", "ocds", "bods"])]
+    pub format: Option<String>,
     #[command(flatten)]
     pub db: DbArg,
     /// Write every warning to this file (the summary shows the first few).
@@ -189,6 +194,34 @@ fn failpoint(phase: &str) {
     }
 }
 
+/// The input translated into bundle files when it is a standard's file (`None` for a bundle
+/// folder); what the translation left out is printed.
+fn translate(a: &Args) -> Result<Option<qinglian_standards::Translation>> {
+    use qinglian_standards::Format;
+    let format = match a.format.as_deref() {
+        Some("csv") => return Ok(None),
+        None if a.bundle.is_dir() => return Ok(None),
+        Some("ftm") => Some(Format::Ftm),
+        Some("ocds") => Some(Format::Ocds),
+        Some("bods") => Some(Format::Bods),
+        _ => None,
+    };
+    let t = qinglian_standards::translate(&a.bundle, format)?;
+    let left: Vec<String> = t.left_out.iter().map(|(k, n)| format!("{k} {n}")).collect();
+    println!(
+        "{}: {} records read as {}{}",
+        a.bundle.display(),
+        t.records,
+        t.format.as_str(),
+        if left.is_empty() {
+            String::new()
+        } else {
+            format!("; left out (no place in the model): {}", left.join(", "))
+        }
+    );
+    Ok(Some(t))
+}
+
 pub fn run(a: &Args) -> Result<ExitCode> {
     // What this command creates, so that a failed first load can take it away again: the
     // database folder itself, or the store inside a folder that was already there.
@@ -237,7 +270,12 @@ fn load(a: &Args, committed: &mut bool) -> Result<ExitCode> {
         ..IngestOptions::default()
     };
     let t0 = std::time::Instant::now();
-    let result = qinglian_ingest::ingest(&mut db, &a.bundle, &opts, &|p| bar.on(&p));
+    let result = match translate(a)? {
+        None => qinglian_ingest::ingest(&mut db, &a.bundle, &opts, &|p| bar.on(&p)),
+        Some(t) => qinglian_ingest::ingest_translated(&mut db, &a.bundle, t.files, &opts, &|p| {
+            bar.on(&p);
+        }),
+    };
     match result {
         Ok(rep) => {
             *committed = true;

@@ -160,8 +160,13 @@ pub struct Rejection {
 
 struct Source {
     spec: &'static schema::FileSpec,
+    /// The name diagnostics and provenance cite: the bundle file's, or the FtM/OCDS/BODS file
+    /// a translated file came from.
+    name: String,
     bytes: Vec<u8>,
     sha256: String,
+    /// For a translated file, the source line of each CSV line (index = CSV line).
+    lines: Option<std::sync::Arc<Vec<u32>>>,
 }
 
 /// Lists and reads the bundle's files. Unknown `.csv` files are errors (a misspelt
@@ -191,8 +196,10 @@ fn read_bundle(dir: &Path) -> Result<BundleFiles, IngestError> {
                 let sha256 = hex(&Sha256::digest(&bytes));
                 sources.push(Source {
                     spec,
+                    name: spec.name.to_owned(),
                     bytes,
                     sha256,
+                    lines: None,
                 });
             }
             None if name.to_ascii_lowercase().ends_with(".csv") => errors.push(Diagnostic {
@@ -240,6 +247,8 @@ fn bundle_hash(sources: &[Source]) -> String {
 /// Per-file working state.
 struct Work {
     spec: &'static schema::FileSpec,
+    /// The name the file is cited by (see [`Source`]).
+    name: String,
     sha256: String,
     bytes: Vec<u8>,
     header: Option<table::Header>,
@@ -288,9 +297,71 @@ pub fn ingest<S: Store>(
     opts: &IngestOptions,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Result<IngestReport, IngestError> {
+    let (sources, ignored, file_errors) = read_bundle(dir)?;
+    ingest_sources(db, dir, (sources, ignored, file_errors), opts, progress)
+}
+
+/// A bundle file made from another format: the rows of one bundle file (its CSV text, in the
+/// layout of `docs/format.md`), the file they came from, and for every CSV line the line of
+/// that file to cite.
+#[derive(Clone, Debug)]
+pub struct TranslatedFile {
+    /// The bundle file it stands for (`people.csv`, `ownership.csv` …).
+    pub bundle_file: &'static str,
+    /// The source file, as provenance and diagnostics name it.
+    pub name: String,
+    /// CSV text with a header.
+    pub csv: Vec<u8>,
+    /// `lines[l]` = the source line of CSV line `l` (index 0 unused, 1 the header).
+    pub lines: Vec<u32>,
+}
+
+/// Loads files translated from FtM, OCDS or BODS (`origin` is the path given): the same load
+/// as a bundle's — validated, identity-resolved, all or nothing — with every row citing its
+/// source file and line.
+pub fn ingest_translated<S: Store>(
+    db: &mut GraphDb<S>,
+    origin: &Path,
+    files: Vec<TranslatedFile>,
+    opts: &IngestOptions,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<IngestReport, IngestError> {
+    let mut sources = Vec::new();
+    for f in files {
+        let Some(spec) = schema::spec(f.bundle_file) else {
+            return Err(IngestError::NotABundle(origin.to_path_buf()));
+        };
+        let sha256 = hex(&Sha256::digest(&f.csv));
+        sources.push(Source {
+            spec,
+            name: f.name,
+            bytes: f.csv,
+            sha256,
+            lines: Some(std::sync::Arc::new(f.lines)),
+        });
+    }
+    if sources.is_empty() {
+        return Err(IngestError::NotABundle(origin.to_path_buf()));
+    }
+    sources.sort_by_key(|s| schema::FILES.iter().position(|f| f.name == s.spec.name));
+    ingest_sources(
+        db,
+        origin,
+        (sources, Vec::new(), Vec::new()),
+        opts,
+        progress,
+    )
+}
+
+fn ingest_sources<S: Store>(
+    db: &mut GraphDb<S>,
+    dir: &Path,
+    (sources, ignored, file_errors): BundleFiles,
+    opts: &IngestOptions,
+    progress: &(dyn Fn(Progress) + Sync),
+) -> Result<IngestReport, IngestError> {
     let t0 = Instant::now();
     let mut timings = Vec::new();
-    let (sources, ignored, file_errors) = read_bundle(dir)?;
     let hash = bundle_hash(&sources);
     if file_errors.is_empty() {
         // The same bundle again is a no-op only when nothing was loaded since: after another
@@ -355,7 +426,7 @@ pub fn ingest<S: Store>(
     let zero_width_fields = work
         .iter()
         .filter(|w| w.diags.zero_width > 0)
-        .map(|w| (w.spec.name.to_owned(), w.diags.zero_width))
+        .map(|w| (w.name.clone(), w.diags.zero_width))
         .collect();
     let Sorted {
         warnings,
@@ -558,20 +629,24 @@ fn decode_files(sources: Vec<Source>, opts: &IngestOptions) -> Vec<Work> {
     sources
         .into_par_iter()
         .map(|s| {
-            let mut diags = FileDiags::new(s.spec.name);
+            let mut diags = FileDiags::new(&s.name);
             let text = decode::decode(s.bytes, opts.encoding, &mut diags);
             let bytes = text.unwrap_or_default();
-            let header = if diags.has_errors() {
+            let mut header = if diags.has_errors() {
                 None
             } else {
                 table::read_header(s.spec, &bytes, &mut diags)
             };
+            if let Some(h) = header.as_mut() {
+                h.lines = s.lines;
+            }
             let parts = header.as_ref().map_or_else(Vec::new, |h| {
                 let n = (bytes.len() / PART_BYTES).clamp(1, 4 * threads);
                 table::split(&bytes, h, n)
             });
             Work {
                 spec: s.spec,
+                name: s.name,
                 sha256: s.sha256,
                 bytes,
                 header,
@@ -664,11 +739,11 @@ fn resolve_identities<S: Store>(
         Existing::default()
     };
     let mut writer = db.begin_load(&dir.display().to_string(), hash);
-    let file_ids: Vec<FileId> = work.iter().map(|w| writer.add_file(w.spec.name)).collect();
+    let file_ids: Vec<FileId> = work.iter().map(|w| writer.add_file(&w.name)).collect();
     let mut file_names: FxHashMap<FileId, String> =
         db.files()?.into_iter().map(|f| (f.id, f.name)).collect();
     for (w, id) in work.iter().zip(&file_ids) {
-        file_names.insert(*id, w.spec.name.to_owned());
+        file_names.insert(*id, w.name.clone());
     }
     let incoming: usize = work.iter().map(|w| w.drafts.nodes.len()).sum();
     let mut resolver = Resolver::new(existing, incoming);
@@ -969,7 +1044,11 @@ fn encode_edge_rows(
 fn summaries(work: &[Work]) -> Vec<FileSummary> {
     work.iter()
         .map(|w| FileSummary {
-            name: w.spec.name.to_owned(),
+            name: if w.name == w.spec.name {
+                w.name.clone()
+            } else {
+                format!("{} ({})", w.name, w.spec.name)
+            },
             sha256: w.sha256.clone(),
             read: w.read,
             loaded: w.loaded,

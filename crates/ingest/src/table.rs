@@ -24,6 +24,19 @@ pub(crate) struct Header {
     pub body: usize,
     /// Physical line of the first data row.
     pub body_line: u64,
+    /// For a file translated from FtM, OCDS or BODS: the source line of each CSV line, so that
+    /// provenance and diagnostics cite the source file's line.
+    pub lines: Option<std::sync::Arc<Vec<u32>>>,
+}
+
+impl Header {
+    /// The line to cite for CSV line `l`.
+    pub fn cite(&self, l: u64) -> u64 {
+        match &self.lines {
+            Some(m) => m.get(l as usize).map_or(l, |&x| u64::from(x)),
+            None => l,
+        }
+    }
 }
 
 /// Reads and checks the header of `bytes` as `spec`'s file. Problems are errors in `diags`;
@@ -138,6 +151,7 @@ pub(crate) fn read_header(
         width: headers.len(),
         body,
         body_line,
+        lines: None,
     })
 }
 
@@ -230,7 +244,7 @@ pub(crate) fn read_rows(
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                let line = e.position().map_or(0, |p| lines.line_at(p.byte()));
+                let line = h.cite(e.position().map_or(0, |p| lines.line_at(p.byte())));
                 read += 1;
                 match e.kind() {
                     csv::ErrorKind::Utf8 { err, .. } => {
@@ -244,7 +258,7 @@ pub(crate) fn read_rows(
                 }
             }
         }
-        row.line = row.rec.position().map_or(0, |p| lines.line_at(p.byte()));
+        row.line = h.cite(row.rec.position().map_or(0, |p| lines.line_at(p.byte())));
         read += 1;
         if row.rec.len() != width {
             diags.error(
