@@ -9,6 +9,7 @@
 mod bundle;
 pub mod ftm;
 pub mod json;
+pub mod ocds;
 
 use qinglian_ingest::TranslatedFile;
 use std::collections::BTreeMap;
@@ -128,7 +129,8 @@ pub fn translate(path: &Path, format: Option<Format>) -> Result<Translation, Sta
         .map_or_else(|| shown.clone(), |n| n.to_string_lossy().into_owned());
     let (bundle, left_out) = match format {
         Format::Ftm => ftm::translate(&records),
-        Format::Ocds | Format::Bods => {
+        Format::Ocds => ocds::translate(&records),
+        Format::Bods => {
             return Err(StandardsError::Format {
                 path: shown,
                 message: format!("{} is not read yet", format.as_str()),

@@ -1,0 +1,343 @@
+//! OCDS releases to bundle rows: release packages (`releases`), record packages (`records`, each
+//! record's `compiledRelease`, or else its releases) and compiled releases, as a JSON document
+//! or JSON lines.
+//!
+//! Parties by role: the agency is the one that runs the procedure (the tender's procuring
+//! entity, else the buyer; the buyer's id is kept on the tender as `buyer_id`); `tenderer`,
+//! `supplier` and `payee` are companies, an identifier in the `CN-USCC`
+//! scheme their credit code (so that they merge with the same company from any other source).
+//! The tender is a tender (id = ocid); each tenderer of each bid in `bids.details` a bid, won when
+//! the tenderer supplies an active award; each contract a contract with its award's supplier. The
+//! procedure's fields rules filter on are kept as extra columns: procurement method and details,
+//! status, currency, the submission deadline, the number of tenderers, each bid's status, lot
+//! and consortium size.
+
+use crate::bundle::Bundle;
+use crate::ftm::day;
+use crate::json::Record;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+fn s<'a>(v: &'a Value, path: &[&str]) -> &'a str {
+    let mut cur = v;
+    for k in path {
+        match cur.get(k) {
+            Some(x) => cur = x,
+            None => return "",
+        }
+    }
+    cur.as_str().unwrap_or("")
+}
+
+fn num(v: &Value, path: &[&str]) -> String {
+    let mut cur = v;
+    for k in path {
+        match cur.get(k) {
+            Some(x) => cur = x,
+            None => return String::new(),
+        }
+    }
+    cur.as_f64().map(|x| x.to_string()).unwrap_or_default()
+}
+
+fn list<'a>(v: &'a Value, key: &str) -> &'a [Value] {
+    v.get(key)
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice)
+}
+
+/// A party's id: its `id`, or its identifier as `SCHEME-ID` (bids of some portals name
+/// tenderers by identifier only).
+fn party_id(p: &Value) -> String {
+    match s(p, &["id"]) {
+        "" => {
+            let (scheme, id) = (s(p, &["identifier", "scheme"]), s(p, &["identifier", "id"]));
+            match (scheme, id) {
+                (_, "") => String::new(),
+                ("", id) => id.to_owned(),
+                (scheme, id) => format!("{scheme}-{id}"),
+            }
+        }
+        id => id.to_owned(),
+    }
+}
+
+fn address(p: &Value) -> String {
+    ["streetAddress", "locality", "region"]
+        .iter()
+        .map(|k| s(p, &["address", k]))
+        .filter(|x| !x.is_empty())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Party roles of agencies: the codelist's, and the Spanish labels some portals (Jalisco) publish
+/// instead of the codes.
+const AGENCY_ROLES: &[&str] = &[
+    "buyer",
+    "procuringEntity",
+    "payer",
+    "Comprador",
+    "Entidad que realiza la contratación",
+];
+/// Party roles of companies, likewise.
+const COMPANY_ROLES: &[&str] = &[
+    "tenderer",
+    "supplier",
+    "payee",
+    "Participante",
+    "Proveedor o contratista",
+];
+
+/// The translation state: rows, the ids already written per file, what was left out.
+#[derive(Default)]
+struct Ocds {
+    out: Bundle,
+    agencies: BTreeSet<String>,
+    companies: BTreeSet<String>,
+    left_out: BTreeMap<String, u64>,
+}
+
+/// The releases of a record: its compiled release, or else each of its releases.
+fn releases(v: &Value) -> Vec<&Value> {
+    if v.get("ocid").is_some() && v.get("compiledRelease").is_none() && v.get("releases").is_none()
+    {
+        return vec![v];
+    }
+    match v.get("compiledRelease") {
+        Some(c) => vec![c],
+        None => list(v, "releases").iter().collect(),
+    }
+}
+
+/// Translates OCDS records into bundle rows.
+pub fn translate(records: &[Record]) -> (Bundle, BTreeMap<String, u64>) {
+    let mut t = Ocds::default();
+    for r in records {
+        for rel in releases(&r.value) {
+            t.release(r, rel);
+        }
+    }
+    (t.out, t.left_out)
+}
+
+impl Ocds {
+    fn skip(&mut self, what: &str) {
+        *self.left_out.entry(what.to_owned()).or_default() += 1;
+    }
+
+    fn agency(&mut self, r: &Record, p: &Value) -> String {
+        let id = party_id(p);
+        if !id.is_empty() && self.agencies.insert(id.clone()) {
+            self.out.row(
+                "agencies.csv",
+                r.line,
+                &[
+                    ("id", id.clone()),
+                    ("name", s(p, &["name"]).to_owned()),
+                    ("region", s(p, &["address", "region"]).to_owned()),
+                    ("json_pointer", r.pointer.clone()),
+                ],
+            );
+        }
+        id
+    }
+
+    fn company(&mut self, r: &Record, p: &Value) -> String {
+        let id = party_id(p);
+        if !id.is_empty() && self.companies.insert(id.clone()) {
+            let scheme = s(p, &["identifier", "scheme"]);
+            let ident = s(p, &["identifier", "id"]);
+            let code = if scheme == "CN-USCC" { ident } else { "" };
+            self.out.row(
+                "companies.csv",
+                r.line,
+                &[
+                    ("id", id.clone()),
+                    ("name", s(p, &["name"]).to_owned()),
+                    ("credit_code", code.to_owned()),
+                    ("address", address(p)),
+                    ("phone", s(p, &["contactPoint", "telephone"]).to_owned()),
+                    ("identifier_scheme", scheme.to_owned()),
+                    ("identifier", ident.to_owned()),
+                    ("json_pointer", r.pointer.clone()),
+                ],
+            );
+        }
+        id
+    }
+
+    /// The parties: companies written by role; returns the agency that runs the procedure
+    /// (the tender's procuring entity, else the buyer, else a party with an agency role), written
+    /// as an agency. The buyer and payers are kept on the tender as extra columns, not as
+    /// agencies of their own, since no edge of the model would reach them.
+    fn parties(&mut self, r: &Record, rel: &Value) -> (String, String) {
+        let mut by_role: Option<&Value> = None;
+        for p in list(rel, "parties") {
+            let roles: Vec<&str> = list(p, "roles").iter().filter_map(Value::as_str).collect();
+            if roles.iter().any(|x| AGENCY_ROLES.contains(x)) {
+                let runs = roles.iter().any(|x| {
+                    *x == "procuringEntity" || *x == "Entidad que realiza la contratación"
+                });
+                if by_role.is_none() || runs {
+                    by_role = Some(p);
+                }
+            } else if roles.iter().any(|x| COMPANY_ROLES.contains(x)) {
+                self.company(r, p);
+            } else {
+                self.skip("party without a buyer, procuring entity, payer, tenderer, supplier or payee role");
+            }
+        }
+        let entity = rel.get("tender").and_then(|t| t.get("procuringEntity"));
+        let buyer = rel.get("buyer");
+        let runs = [entity, buyer, by_role]
+            .into_iter()
+            .flatten()
+            .find(|p| !party_id(p).is_empty());
+        // The party entry has the address; the reference may have only id and name.
+        let runs = runs.map(|p| {
+            let id = party_id(p);
+            list(rel, "parties")
+                .iter()
+                .find(|q| party_id(q) == id)
+                .unwrap_or(p)
+        });
+        let agency = runs.map(|p| self.agency(r, p)).unwrap_or_default();
+        (agency, buyer.map(party_id).unwrap_or_default())
+    }
+
+    fn release(&mut self, r: &Record, rel: &Value) {
+        let ocid = s(rel, &["ocid"]);
+        if ocid.is_empty() {
+            self.skip("release without an ocid");
+            return;
+        }
+        let (agency, buyer) = self.parties(r, rel);
+        if agency.is_empty() {
+            self.skip("release without a buyer or procuring entity");
+            return;
+        }
+        let tender = rel.get("tender").cloned().unwrap_or(Value::Null);
+        let winners: BTreeSet<String> = list(rel, "awards")
+            .iter()
+            .filter(|a| s(a, &["status"]) == "active")
+            .flat_map(|a| list(a, "suppliers").iter().map(party_id))
+            .collect();
+        self.tender(r, ocid, (&agency, &buyer), &tender);
+        let details = list(list_holder(rel, "bids"), "details");
+        for b in details {
+            self.bid(r, ocid, b, &winners);
+        }
+        if details.is_empty() {
+            // Without the bids extension, `tender.tenderers` says who bid (no amounts).
+            for t in list(&tender, "tenderers") {
+                let b = serde_json::json!({"tenderers": [t]});
+                self.bid(r, ocid, &b, &winners);
+            }
+        }
+        for c in list(rel, "contracts") {
+            self.contract(r, ocid, &agency, c, rel);
+        }
+    }
+
+    fn tender(&mut self, r: &Record, ocid: &str, (agency, buyer): (&str, &str), t: &Value) {
+        let published = match day(s(t, &["tenderPeriod", "startDate"])) {
+            d if d.is_empty() => day(s(t, &["datePublished"])),
+            d => d,
+        };
+        let details = match s(t, &["procurementMethodDetails"]) {
+            "" => s(t, &["procurementMethodType"]),
+            d => d,
+        };
+        self.out.row(
+            "tenders.csv",
+            r.line,
+            &[
+                ("id", ocid.to_owned()),
+                ("agency_id", agency.to_owned()),
+                ("title", s(t, &["title"]).to_owned()),
+                ("buyer_id", buyer.to_owned()),
+                ("budget", num(t, &["value", "amount"])),
+                ("published", published),
+                ("currency", s(t, &["value", "currency"]).to_owned()),
+                (
+                    "procurement_method",
+                    s(t, &["procurementMethod"]).to_owned(),
+                ),
+                ("method_details", details.to_owned()),
+                ("status", s(t, &["status"]).to_owned()),
+                ("deadline", day(s(t, &["tenderPeriod", "endDate"]))),
+                ("number_of_tenderers", num(t, &["numberOfTenderers"])),
+                ("json_pointer", r.pointer.clone()),
+            ],
+        );
+    }
+
+    fn bid(&mut self, r: &Record, ocid: &str, b: &Value, winners: &BTreeSet<String>) {
+        let tenderers = list(b, "tenderers");
+        for t in tenderers {
+            let id = self.company(r, t);
+            if id.is_empty() {
+                self.skip("bid by a tenderer without an id or identifier");
+                continue;
+            }
+            let won = winners.contains(&id).to_string();
+            self.out.row(
+                "bids.csv",
+                r.line,
+                &[
+                    ("tender_id", ocid.to_owned()),
+                    ("company_id", id),
+                    ("amount", num(b, &["value", "amount"])),
+                    ("submitted", day(s(b, &["date"]))),
+                    ("won", won),
+                    ("status", s(b, &["status"]).to_owned()),
+                    ("currency", s(b, &["value", "currency"]).to_owned()),
+                    ("lot", s(b, &["relatedLot"]).to_owned()),
+                    ("bid_id", s(b, &["id"]).to_owned()),
+                    ("consortium_size", tenderers.len().to_string()),
+                    ("json_pointer", r.pointer.clone()),
+                ],
+            );
+        }
+    }
+
+    fn contract(&mut self, r: &Record, ocid: &str, agency: &str, c: &Value, rel: &Value) {
+        let award = list(rel, "awards")
+            .iter()
+            .find(|a| s(a, &["id"]) == s(c, &["awardID"]) && !s(c, &["awardID"]).is_empty());
+        let supplier = list(c, "suppliers")
+            .first()
+            .or_else(|| award.and_then(|a| list(a, "suppliers").first()))
+            .map(party_id)
+            .unwrap_or_default();
+        if supplier.is_empty() {
+            self.skip("contract without a supplier (in it or its award)");
+            return;
+        }
+        if !self.companies.contains(&supplier) {
+            self.skip("contract whose supplier is not among the parties");
+            return;
+        }
+        self.out.row(
+            "contracts.csv",
+            r.line,
+            &[
+                ("id", format!("{ocid}/{}", s(c, &["id"]))),
+                ("agency_id", agency.to_owned()),
+                ("company_id", supplier),
+                ("tender_id", ocid.to_owned()),
+                ("amount", num(c, &["value", "amount"])),
+                ("signed", day(s(c, &["dateSigned"]))),
+                ("currency", s(c, &["value", "currency"]).to_owned()),
+                ("status", s(c, &["status"]).to_owned()),
+                ("json_pointer", r.pointer.clone()),
+            ],
+        );
+    }
+}
+
+/// `v[key]`, or null.
+fn list_holder<'a>(v: &'a Value, key: &str) -> &'a Value {
+    v.get(key).unwrap_or(&Value::Null)
+}
