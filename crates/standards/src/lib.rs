@@ -6,6 +6,7 @@
 //! citing `file:line` of the source. What a standard says that the model has no place for is
 //! counted and reported, never dropped silently. `docs/formats.md` maps every field.
 
+mod bods;
 mod bundle;
 pub mod ftm;
 pub mod json;
@@ -114,6 +115,12 @@ pub fn translate(path: &Path, format: Option<Format>) -> Result<Translation, Sta
         path: shown.clone(),
         source,
     })?;
+    if text.trim().is_empty() {
+        return Err(StandardsError::Format {
+            path: shown,
+            message: "the file is empty: nothing to load".to_owned(),
+        });
+    }
     let format = match format.or_else(|| detect(&text)) {
         Some(f) => f,
         None => {
@@ -130,16 +137,29 @@ pub fn translate(path: &Path, format: Option<Format>) -> Result<Translation, Sta
     let (bundle, left_out) = match format {
         Format::Ftm => ftm::translate(&records),
         Format::Ocds => ocds::translate(&records),
-        Format::Bods => {
-            return Err(StandardsError::Format {
-                path: shown,
-                message: format!("{} is not read yet", format.as_str()),
-            })
-        }
+        Format::Bods => bods::translate(&records),
     };
+    let files = bundle.finish(&name);
+    if files.is_empty() {
+        let why: Vec<String> = left_out.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        return Err(StandardsError::Format {
+            path: shown,
+            message: format!(
+                "{} {} records hold nothing the model can load{}",
+                records.len(),
+                format.as_str(),
+                if why.is_empty() {
+                    " (OCDS records that only link to releases published elsewhere have no data)"
+                        .to_owned()
+                } else {
+                    format!(" ({})", why.join(", "))
+                }
+            ),
+        });
+    }
     Ok(Translation {
         format,
-        files: bundle.finish(&name),
+        files,
         records: records.len(),
         left_out,
     })

@@ -29,6 +29,15 @@ fn s<'a>(v: &'a Value, path: &[&str]) -> &'a str {
     cur.as_str().unwrap_or("")
 }
 
+/// An identifier, which some publishers write as a number.
+fn ident(v: &Value, key: &str) -> String {
+    match v.get(key) {
+        Some(Value::String(x)) => x.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => String::new(),
+    }
+}
+
 fn num(v: &Value, path: &[&str]) -> String {
     let mut cur = v;
     for k in path {
@@ -47,13 +56,13 @@ fn list<'a>(v: &'a Value, key: &str) -> &'a [Value] {
 }
 
 /// A party's id: its `id`, or its identifier as `SCHEME-ID` (bids of some portals name
-/// tenderers by identifier only).
+/// tenderers by identifier only), or, for a party named only (OCDS 1.0 buyers), its name.
 fn party_id(p: &Value) -> String {
-    match s(p, &["id"]) {
+    match ident(p, "id").as_str() {
         "" => {
             let (scheme, id) = (s(p, &["identifier", "scheme"]), s(p, &["identifier", "id"]));
             match (scheme, id) {
-                (_, "") => String::new(),
+                (_, "") => s(p, &["name"]).to_owned(),
                 ("", id) => id.to_owned(),
                 (scheme, id) => format!("{scheme}-{id}"),
             }
@@ -104,18 +113,72 @@ fn releases(v: &Value) -> Vec<&Value> {
     {
         return vec![v];
     }
-    match v.get("compiledRelease") {
+    match v
+        .get("compiledRelease")
+        .filter(|c| c.as_object().is_some_and(|o| !o.is_empty()))
+    {
         Some(c) => vec![c],
         None => list(v, "releases").iter().collect(),
     }
 }
 
-/// Translates OCDS records into bundle rows.
+/// Merges `later` into `base` as OCDS compiles releases: objects field by field, arrays of
+/// objects with ids element by id, anything else replaced by the later value (null removes).
+fn merge(base: &mut Value, later: &Value) {
+    match (base, later) {
+        (Value::Object(b), Value::Object(l)) => {
+            for (k, v) in l {
+                if v.is_null() {
+                    b.remove(k);
+                } else if let Some(x) = b.get_mut(k) {
+                    merge(x, v);
+                } else {
+                    b.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        (Value::Array(b), Value::Array(l)) if l.iter().all(|x| x.get("id").is_some()) => {
+            for item in l {
+                match b.iter_mut().find(|x| x.get("id") == item.get("id")) {
+                    Some(x) => merge(x, item),
+                    None => b.push(item.clone()),
+                }
+            }
+        }
+        (b, l) => *b = l.clone(),
+    }
+}
+
+/// Translates OCDS records into bundle rows. Several releases of one ocid (a release package
+/// of a process's history) are compiled into one, in file order, and cite the last one's line.
 pub fn translate(records: &[Record]) -> (Bundle, BTreeMap<String, u64>) {
     let mut t = Ocds::default();
+    let mut order: Vec<String> = Vec::new();
+    let mut compiled: BTreeMap<String, (Record, u32)> = BTreeMap::new();
     for r in records {
         for rel in releases(&r.value) {
-            t.release(r, rel);
+            let ocid = s(rel, &["ocid"]).to_owned();
+            match compiled.get_mut(&ocid) {
+                Some((c, _)) => {
+                    merge(&mut c.value, rel);
+                    c.line = r.line;
+                    c.pointer.clone_from(&r.pointer);
+                }
+                None => {
+                    order.push(ocid.clone());
+                    let rec = Record {
+                        line: r.line,
+                        pointer: r.pointer.clone(),
+                        value: rel.clone(),
+                    };
+                    compiled.insert(ocid, (rec, 0));
+                }
+            }
+        }
+    }
+    for ocid in order {
+        if let Some((rec, _)) = compiled.remove(&ocid) {
+            t.release(&rec, &rec.value);
         }
     }
     (t.out, t.left_out)
@@ -208,6 +271,10 @@ impl Ocds {
 
     fn release(&mut self, r: &Record, rel: &Value) {
         let ocid = s(rel, &["ocid"]);
+        if ocid.is_empty() && rel.get("url").is_some() {
+            self.skip("release given only as a link to where it is published");
+            return;
+        }
         if ocid.is_empty() {
             self.skip("release without an ocid");
             return;
@@ -218,6 +285,16 @@ impl Ocds {
             return;
         }
         let tender = rel.get("tender").cloned().unwrap_or(Value::Null);
+        for a in list(rel, "awards") {
+            for p in list(a, "suppliers") {
+                self.company(r, p);
+            }
+        }
+        for c in list(rel, "contracts") {
+            for p in list(c, "suppliers") {
+                self.company(r, p);
+            }
+        }
         let winners: BTreeSet<String> = list(rel, "awards")
             .iter()
             .filter(|a| s(a, &["status"]) == "active")
@@ -305,7 +382,7 @@ impl Ocds {
     fn contract(&mut self, r: &Record, ocid: &str, agency: &str, c: &Value, rel: &Value) {
         let award = list(rel, "awards")
             .iter()
-            .find(|a| s(a, &["id"]) == s(c, &["awardID"]) && !s(c, &["awardID"]).is_empty());
+            .find(|a| ident(a, "id") == ident(c, "awardID") && !ident(c, "awardID").is_empty());
         let supplier = list(c, "suppliers")
             .first()
             .or_else(|| award.and_then(|a| list(a, "suppliers").first()))
@@ -315,15 +392,11 @@ impl Ocds {
             self.skip("contract without a supplier (in it or its award)");
             return;
         }
-        if !self.companies.contains(&supplier) {
-            self.skip("contract whose supplier is not among the parties");
-            return;
-        }
         self.out.row(
             "contracts.csv",
             r.line,
             &[
-                ("id", format!("{ocid}/{}", s(c, &["id"]))),
+                ("id", format!("{ocid}/{}", ident(c, "id"))),
                 ("agency_id", agency.to_owned()),
                 ("company_id", supplier),
                 ("tender_id", ocid.to_owned()),
