@@ -195,6 +195,16 @@ impl<'a> Ftm<'a> {
         self.kind.get(id) == Some(&k)
     }
 
+    /// The entity's display name: FtM's `caption` (the name FtM itself shows), else its first
+    /// `name`. Other names are kept as `aliases`.
+    fn name(r: &Record, p: &Props) -> (String, String) {
+        let caption = r.value.get("caption").and_then(Value::as_str).unwrap_or("");
+        let names = all(p, "name");
+        let shown = if caption.is_empty() { first(p, "name") } else { caption };
+        let others: Vec<&str> = names.into_iter().filter(|n| *n != shown).collect();
+        (shown.to_owned(), others.join(";"))
+    }
+
     fn record(&mut self, r: &'a Record) {
         let (Some(id), Some(schema), Some(p)) = (
             r.value.get("id").and_then(Value::as_str),
@@ -205,10 +215,11 @@ impl<'a> Ftm<'a> {
             return;
         };
         let line = r.line;
+        let names = Self::name(r, p);
         match self.kind.get(id).copied() {
-            Some(Node::Person) => self.person(line, id, p),
-            Some(Node::Agency) => self.agency(line, id, p),
-            Some(Node::Company) => self.company(line, id, schema, p),
+            Some(Node::Person) => self.person(line, id, p, names),
+            Some(Node::Agency) => self.agency(line, id, p, names),
+            Some(Node::Company) => self.company(line, id, schema, p, names),
             Some(Node::Tender) => self.tender(line, id, p),
             Some(Node::Contract) => self.contract(line, id, p),
             Some(Node::Subsidy) => self.subsidy(line, id, p),
@@ -216,24 +227,25 @@ impl<'a> Ftm<'a> {
         }
     }
 
-    fn person(&mut self, line: u32, id: &str, p: &Props) {
+    fn person(&mut self, line: u32, id: &str, p: &Props, (name, aliases): (String, String)) {
         self.out.row(
             "people.csv",
             line,
             &[
                 ("id", id.to_owned()),
-                ("name", first(p, "name").to_owned()),
+                ("name", name),
                 ("id_number", first(p, "idNumber").to_owned()),
                 ("birth_date", day(first(p, "birthDate"))),
                 ("death_date", day(first(p, "deathDate"))),
                 ("inn", first(p, "innCode").to_owned()),
                 ("country", all(p, "country").join(";")),
                 ("topics", all(p, "topics").join(";")),
+                ("names", aliases),
             ],
         );
     }
 
-    fn agency(&mut self, line: u32, id: &str, p: &Props) {
+    fn agency(&mut self, line: u32, id: &str, p: &Props, (name, aliases): (String, String)) {
         let parent = first(p, "parent");
         let parent = if self.is(parent, Node::Agency) {
             parent
@@ -245,15 +257,23 @@ impl<'a> Ftm<'a> {
             line,
             &[
                 ("id", id.to_owned()),
-                ("name", first(p, "name").to_owned()),
+                ("name", name),
                 ("parent_id", parent.to_owned()),
                 ("region", first(p, "address").to_owned()),
                 ("topics", all(p, "topics").join(";")),
+                ("names", aliases),
             ],
         );
     }
 
-    fn company(&mut self, line: u32, id: &str, schema: &str, p: &Props) {
+    fn company(
+        &mut self,
+        line: u32,
+        id: &str,
+        schema: &str,
+        p: &Props,
+        (name, aliases): (String, String),
+    ) {
         let code = [first(p, "uscCode"), first(p, "registrationNumber")]
             .into_iter()
             .find(|c| qinglian_model::ident::looks_like_credit_code(c))
@@ -263,7 +283,7 @@ impl<'a> Ftm<'a> {
             line,
             &[
                 ("id", id.to_owned()),
-                ("name", first(p, "name").to_owned()),
+                ("name", name),
                 ("credit_code", code.to_owned()),
                 ("address", first(p, "address").to_owned()),
                 ("phone", first(p, "phone").to_owned()),
@@ -277,6 +297,7 @@ impl<'a> Ftm<'a> {
                     first(p, "registrationNumber").to_owned(),
                 ),
                 ("topics", all(p, "topics").join(";")),
+                ("names", aliases),
             ],
         );
     }
