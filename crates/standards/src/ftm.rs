@@ -200,7 +200,11 @@ impl<'a> Ftm<'a> {
     fn name(r: &Record, p: &Props) -> (String, String) {
         let caption = r.value.get("caption").and_then(Value::as_str).unwrap_or("");
         let names = all(p, "name");
-        let shown = if caption.is_empty() { first(p, "name") } else { caption };
+        let shown = if caption.is_empty() {
+            first(p, "name")
+        } else {
+            caption
+        };
         let others: Vec<&str> = names.into_iter().filter(|n| *n != shown).collect();
         (shown.to_owned(), others.join(";"))
     }
