@@ -41,9 +41,20 @@ fn cell(v: &Val) -> String {
     }
 }
 
-fn open(path: &Path) -> Result<csv::Writer<std::fs::File>, ExportError> {
+/// Writes a CSV file: the header, then the rows.
+fn write_csv(
+    path: &Path,
+    head: &[String],
+    rows: impl Iterator<Item = Vec<String>>,
+) -> Result<(), ExportError> {
     let f = std::fs::File::create(path).map_err(|e| ExportError::io(path, e))?;
-    Ok(csv::Writer::from_writer(f))
+    let mut w = csv::Writer::from_writer(f);
+    w.write_record(head)
+        .map_err(|e| ExportError::csv(path, e))?;
+    for r in rows {
+        w.write_record(&r).map_err(|e| ExportError::csv(path, e))?;
+    }
+    w.flush().map_err(|e| ExportError::io(path, e))
 }
 
 fn node_file(
@@ -54,8 +65,6 @@ fn node_file(
 ) -> Result<FileEntry, ExportError> {
     let t = NodeTable::new(snap, members, &[kind]);
     let rel = format!("nodes/{kind}.csv");
-    let path = dir.join(&rel);
-    let mut w = open(&path)?;
     let head: Vec<String> = t
         .columns()
         .iter()
@@ -65,13 +74,10 @@ fn node_file(
             n => format!("{n}{}", suffix(c.ty)),
         })
         .collect();
-    w.write_record(&head)
-        .map_err(|e| ExportError::csv(&path, e))?;
-    for &n in members {
-        let r: Vec<String> = t.row(snap, n).iter().map(cell).collect();
-        w.write_record(&r).map_err(|e| ExportError::csv(&path, e))?;
-    }
-    w.flush().map_err(|e| ExportError::io(&path, e))?;
+    let rows = members
+        .iter()
+        .map(|&n| t.row(snap, n).iter().map(cell).collect());
+    write_csv(&dir.join(&rel), &head, rows)?;
     Ok(FileEntry::new(
         rel,
         kind.as_str(),
@@ -107,12 +113,8 @@ fn rel_file(
 ) -> Result<FileEntry, ExportError> {
     let t = EdgeTable::new(snap, members, &[kind]);
     let rel = format!("relationships/{kind}__{from}__{to}.csv");
-    let path = dir.join(&rel);
-    let mut w = open(&path)?;
     let (head, keep) = rel_head(t.columns(), from, to);
-    w.write_record(&head)
-        .map_err(|e| ExportError::csv(&path, e))?;
-    for e in members {
+    let rows = members.iter().map(|e| {
         let row = t.row(snap, *e);
         let (a, b) = crate::table::ends(snap, *e);
         let mut r = vec![
@@ -121,9 +123,9 @@ fn rel_file(
             kind.as_str().to_owned(),
         ];
         r.extend(keep.iter().map(|&i| cell(&row[i])));
-        w.write_record(&r).map_err(|e| ExportError::csv(&path, e))?;
-    }
-    w.flush().map_err(|e| ExportError::io(&path, e))?;
+        r
+    });
+    write_csv(&dir.join(&rel), &head, rows)?;
     Ok(FileEntry::new(
         rel,
         kind.as_str(),

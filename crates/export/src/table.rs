@@ -290,6 +290,23 @@ impl Layout {
         n
     }
 
+    /// Ends the table's own columns and adds a column per distinct extra column name of
+    /// `props`; returns bundle name → table column name.
+    fn extras(
+        &mut self,
+        props: impl Iterator<Item = (String, String)>,
+    ) -> rustc_hash::FxHashMap<String, String> {
+        self.fixed = self.columns.len();
+        let mut extra = rustc_hash::FxHashMap::default();
+        for (name, _) in props {
+            if let std::collections::hash_map::Entry::Vacant(slot) = extra.entry(name) {
+                let as_named = self.push_extra(slot.key());
+                slot.insert(as_named);
+            }
+        }
+        extra
+    }
+
     fn is_extra(&self, i: usize) -> bool {
         i >= self.fixed
     }
@@ -331,19 +348,11 @@ impl NodeTable {
         ] {
             layout.push(n, t);
         }
-        layout.fixed = layout.columns.len();
-        let mut extra = rustc_hash::FxHashMap::default();
-        for &n in nodes {
-            if !kinds.contains(&snap.kind_of(n)) {
-                continue;
-            }
-            for (name, _) in snap.detail(n).map(|d| d.props).unwrap_or_default() {
-                if let std::collections::hash_map::Entry::Vacant(slot) = extra.entry(name) {
-                    let as_named = layout.push_extra(slot.key());
-                    slot.insert(as_named);
-                }
-            }
-        }
+        let props = nodes
+            .iter()
+            .filter(|&&n| kinds.contains(&snap.kind_of(n)))
+            .flat_map(|&n| snap.detail(n).map(|d| d.props).unwrap_or_default());
+        let extra = layout.extras(props);
         NodeTable { layout, extra }
     }
 
@@ -444,19 +453,11 @@ impl EdgeTable {
         }
         layout.push("source", Ty::Text);
         layout.push("load", Ty::Int);
-        layout.fixed = layout.columns.len();
-        let mut extra = rustc_hash::FxHashMap::default();
-        for e in edges {
-            if !kinds.contains(&e.kind()) {
-                continue;
-            }
-            for (name, _) in snap.edge_props(e.kind(), e.idx as usize) {
-                if let std::collections::hash_map::Entry::Vacant(slot) = extra.entry(name) {
-                    let as_named = layout.push_extra(slot.key());
-                    slot.insert(as_named);
-                }
-            }
-        }
+        let props = edges
+            .iter()
+            .filter(|e| kinds.contains(&e.kind()))
+            .flat_map(|e| snap.edge_props(e.kind(), e.idx as usize));
+        let extra = layout.extras(props);
         EdgeTable { layout, extra }
     }
 
