@@ -238,8 +238,9 @@ fn answers() -> Vec<(&'static str, &'static str, Value)> {
                 &["official", "findings", "by_rule"],
             ),
         ),
-        // Kept shallow: schemathesis 4.32 (on Python 3.11) fails inside its own generator on a
-        // deeper schema for this operation; the bundle's parts are the shared schemas' shapes.
+        // Kept shallow: the deep version made schemathesis 4.32 crash inside its own generator
+        // (CPython 3.11's AST recursion counter shared between threads, gh-106905; the probe now
+        // runs one worker). The bundle's parts have the shared schemas' shapes.
         (
             "/v1/evidence/{finding}",
             "post",
