@@ -17,22 +17,9 @@
 
 use crate::bundle::Bundle;
 use crate::ftm::day;
-use crate::json::Record;
+use crate::json::{list, s, Record};
 use serde_json::Value;
 use std::collections::BTreeMap;
-
-fn s<'a>(v: &'a Value, path: &[&str]) -> &'a str {
-    path.iter()
-        .try_fold(v, |cur, k| cur.get(k))
-        .and_then(Value::as_str)
-        .unwrap_or("")
-}
-
-fn list<'a>(v: &'a Value, key: &str) -> &'a [Value] {
-    v.get(key)
-        .and_then(Value::as_array)
-        .map_or(&[], Vec::as_slice)
-}
 
 /// A statement in the 0.4 shape: (kind, id, details). Older statements are read into the same
 /// shape: their id is the statement id, their details the statement itself.

@@ -146,3 +146,18 @@ pub fn document(text: &str, key: Option<&str>) -> Result<Vec<Record>, String> {
         })
         .collect())
 }
+
+/// The text at `path` in `v`, or "" when anything on the way is missing or not text.
+pub fn s<'a>(v: &'a Value, path: &[&str]) -> &'a str {
+    path.iter()
+        .try_fold(v, |cur, k| cur.get(k))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+}
+
+/// The array at `v[key]`, or an empty slice.
+pub fn list<'a>(v: &'a Value, key: &str) -> &'a [Value] {
+    v.get(key)
+        .and_then(Value::as_array)
+        .map_or(&[], Vec::as_slice)
+}

@@ -14,20 +14,9 @@
 
 use crate::bundle::Bundle;
 use crate::ftm::day;
-use crate::json::Record;
+use crate::json::{list, s, Record};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-
-fn s<'a>(v: &'a Value, path: &[&str]) -> &'a str {
-    let mut cur = v;
-    for k in path {
-        match cur.get(k) {
-            Some(x) => cur = x,
-            None => return "",
-        }
-    }
-    cur.as_str().unwrap_or("")
-}
 
 /// An identifier, which some publishers write as a number.
 fn ident(v: &Value, key: &str) -> String {
@@ -47,12 +36,6 @@ fn num(v: &Value, path: &[&str]) -> String {
         }
     }
     cur.as_f64().map(|x| x.to_string()).unwrap_or_default()
-}
-
-fn list<'a>(v: &'a Value, key: &str) -> &'a [Value] {
-    v.get(key)
-        .and_then(Value::as_array)
-        .map_or(&[], Vec::as_slice)
 }
 
 /// A party's id: its `id`, or its identifier as `SCHEME-ID` (bids of some portals name
