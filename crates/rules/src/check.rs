@@ -2,7 +2,7 @@
 //! every property exists for its variable's kinds, every expression has a sensible type.
 
 use crate::ast::*;
-use crate::schema::{self, Ty};
+use crate::schema::{self, Columns, Owner, Ty};
 use crate::RuleError;
 use qinglian_model::{EdgeKind, NodeKind};
 use std::collections::BTreeMap;
@@ -36,6 +36,11 @@ pub type Vars = BTreeMap<String, Var>;
 /// the roles of variables they share. Returns each branch's variables, and their union (what
 /// grades, scores and the explanation may use; a variable a branch lacks is null there).
 pub fn check_query(q: &Query) -> Result<(Vec<Vars>, Vars), RuleError> {
+    check_query_with(q, &Columns::standard())
+}
+
+/// [`check_query`] with a rule file's declared columns besides the standard ones.
+pub fn check_query_with(q: &Query, cols: &Columns) -> Result<(Vec<Vars>, Vars), RuleError> {
     let mut per = Vec::new();
     let mut union = Vars::new();
     let names = |b: &Branch| {
@@ -44,7 +49,7 @@ pub fn check_query(q: &Query) -> Result<(Vec<Vars>, Vars), RuleError> {
         v
     };
     for b in &q.branches {
-        let vars = check_branch(b)?;
+        let vars = check_branch(b, cols)?;
         if names(b) != names(&q.branches[0]) {
             let pos = b.returns.first().map_or_else(Pos::default, |r| r.pos);
             return Err(RuleError::at(
@@ -75,12 +80,12 @@ pub fn check_query(q: &Query) -> Result<(Vec<Vars>, Vars), RuleError> {
 }
 
 /// Checks one branch and returns its variables.
-pub fn check_branch(q: &Branch) -> Result<Vars, RuleError> {
+pub fn check_branch(q: &Branch, cols: &Columns) -> Result<Vars, RuleError> {
     let mut vars = Vars::new();
     declare(&q.patterns, &mut vars, false)?;
     infer_kinds(&q.patterns, &mut vars);
     if let Some(f) = &q.filter {
-        expect(f, Ty::Bool, &mut vars)?;
+        expect(f, Ty::Bool, &mut vars, cols)?;
     }
     let mut seen = Vec::new();
     for r in &q.returns {
@@ -126,9 +131,9 @@ pub fn check_branch(q: &Branch) -> Result<Vars, RuleError> {
 }
 
 /// Checks an expression (a grade or a score) against an already checked query's variables.
-pub fn check_expr(e: &Expr, want: Ty, vars: &Vars) -> Result<(), RuleError> {
+pub fn check_expr(e: &Expr, want: Ty, vars: &Vars, cols: &Columns) -> Result<(), RuleError> {
     let mut v = vars.clone();
-    expect(e, want, &mut v)
+    expect(e, want, &mut v, cols)
 }
 
 fn declare(patterns: &[PathPattern], vars: &mut Vars, local: bool) -> Result<(), RuleError> {
@@ -283,8 +288,8 @@ fn narrow(vars: &mut Vars, v: &str, allowed: &[NodeKind]) {
     }
 }
 
-fn expect(e: &Expr, want: Ty, vars: &mut Vars) -> Result<(), RuleError> {
-    let got = ty(e, vars)?;
+fn expect(e: &Expr, want: Ty, vars: &mut Vars, cols: &Columns) -> Result<(), RuleError> {
+    let got = ty(e, vars, cols)?;
     if got == want || got == Ty::Null {
         Ok(())
     } else {
@@ -295,7 +300,7 @@ fn expect(e: &Expr, want: Ty, vars: &mut Vars) -> Result<(), RuleError> {
     }
 }
 
-fn ty(e: &Expr, vars: &mut Vars) -> Result<Ty, RuleError> {
+fn ty(e: &Expr, vars: &mut Vars, cols: &Columns) -> Result<Ty, RuleError> {
     Ok(match e {
         Expr::Lit(l, _) => match l {
             Lit::Null => Ty::Null,
@@ -310,20 +315,20 @@ fn ty(e: &Expr, vars: &mut Vars) -> Result<Ty, RuleError> {
             Some(VarKind::Path(..)) => Ty::Path,
             None => return Err(RuleError::at(*p, format!("unknown variable `{v}`"))),
         },
-        Expr::Prop(base, name, p) => prop_ty(base, name, *p, vars)?,
-        Expr::Call(f, args, p) => call_ty(f, args, *p, vars)?,
+        Expr::Prop(base, name, p) => prop_ty(base, name, *p, vars, cols)?,
+        Expr::Call(f, args, p) => call_ty(f, args, *p, vars, cols)?,
         Expr::Not(a) => {
-            expect(a, Ty::Bool, vars)?;
+            expect(a, Ty::Bool, vars, cols)?;
             Ty::Bool
         }
         Expr::And(v) | Expr::Or(v) => {
             for a in v {
-                expect(a, Ty::Bool, vars)?;
+                expect(a, Ty::Bool, vars, cols)?;
             }
             Ty::Bool
         }
         Expr::Cmp(op, a, b, p) => {
-            let (ta, tb) = (ty(a, vars)?, ty(b, vars)?);
+            let (ta, tb) = (ty(a, vars, cols)?, ty(b, vars, cols)?);
             let ok = ta == tb || ta == Ty::Null || tb == Ty::Null;
             if !ok {
                 return Err(RuleError::at(
@@ -341,8 +346,8 @@ fn ty(e: &Expr, vars: &mut Vars) -> Result<Ty, RuleError> {
             Ty::Bool
         }
         Expr::During(a, b, p) => {
-            expect(a, Ty::Date, vars)?;
-            let tb = ty(b, vars)?;
+            expect(a, Ty::Date, vars, cols)?;
+            let tb = ty(b, vars, cols)?;
             if !matches!(tb, Ty::Edge | Ty::Path) {
                 return Err(RuleError::at(
                     *p,
@@ -355,16 +360,16 @@ fn ty(e: &Expr, vars: &mut Vars) -> Result<Ty, RuleError> {
             Ty::Bool
         }
         Expr::Within { a, b, .. } => {
-            expect(a, Ty::Date, vars)?;
-            expect(b, Ty::Date, vars)?;
+            expect(a, Ty::Date, vars, cols)?;
+            expect(b, Ty::Date, vars, cols)?;
             Ty::Bool
         }
         Expr::IsNull(a, _, _) => {
-            ty(a, vars)?;
+            ty(a, vars, cols)?;
             Ty::Bool
         }
         Expr::In(a, lits, p) => {
-            let ta = ty(a, vars)?;
+            let ta = ty(a, vars, cols)?;
             if !matches!(ta, Ty::Str | Ty::Num | Ty::Null) {
                 return Err(RuleError::at(
                     *p,
@@ -379,7 +384,7 @@ fn ty(e: &Expr, vars: &mut Vars) -> Result<Ty, RuleError> {
             declare(&q.patterns, &mut inner, true)?;
             infer_kinds(&q.patterns, &mut inner);
             if let Some(f) = &q.filter {
-                expect(f, Ty::Bool, &mut inner)?;
+                expect(f, Ty::Bool, &mut inner, cols)?;
             }
             // Keep what EXISTS learnt about its own variables, for the planner.
             for (k, v) in inner {
@@ -392,7 +397,7 @@ fn ty(e: &Expr, vars: &mut Vars) -> Result<Ty, RuleError> {
             _ => return Err(RuleError::at(*p, format!("`{v}` is not a node variable"))),
         },
         Expr::Arith(op, a, b, p) => {
-            let (ta, tb) = (ty(a, vars)?, ty(b, vars)?);
+            let (ta, tb) = (ty(a, vars, cols)?, ty(b, vars, cols)?);
             match (op, ta, tb) {
                 (_, Ty::Num, Ty::Num) => Ty::Num,
                 ('+' | '-', Ty::Date, Ty::Num) => Ty::Date,
@@ -407,14 +412,20 @@ fn ty(e: &Expr, vars: &mut Vars) -> Result<Ty, RuleError> {
     })
 }
 
-fn prop_ty(base: &Expr, name: &str, p: Pos, vars: &mut Vars) -> Result<Ty, RuleError> {
+fn prop_ty(
+    base: &Expr,
+    name: &str,
+    p: Pos,
+    vars: &mut Vars,
+    cols: &Columns,
+) -> Result<Ty, RuleError> {
     let edge_kinds = |types: &[EdgeType]| types.iter().map(|t| t.kind).collect::<Vec<EdgeKind>>();
     let (what, found) = match base {
         Expr::Var(v, vp) => match vars.get(v).map(|x| x.kind.clone()) {
-            Some(VarKind::Node(kinds)) => (format!("{kinds:?}"), schema::node_prop(&kinds, name)),
+            Some(VarKind::Node(kinds)) => (format!("{kinds:?}"), node_prop(&kinds, name, cols)),
             Some(VarKind::Edge(types)) => {
                 let ks = edge_kinds(&types);
-                (format!("{ks:?}"), schema::edge_prop(&ks, name))
+                (format!("{ks:?}"), edge_prop(&ks, name, cols))
             }
             Some(VarKind::Path(..)) => {
                 return Err(RuleError::at(
@@ -433,7 +444,7 @@ fn prop_ty(base: &Expr, name: &str, p: Pos, vars: &mut Vars) -> Result<Ty, RuleE
                 _ => return Err(RuleError::at(p, format!("{f}() needs a path variable"))),
             };
             let ks = edge_kinds(&types);
-            (format!("{ks:?}"), schema::edge_prop(&ks, name))
+            (format!("{ks:?}"), edge_prop(&ks, name, cols))
         }
         other => {
             return Err(RuleError::at(
@@ -445,7 +456,13 @@ fn prop_ty(base: &Expr, name: &str, p: Pos, vars: &mut Vars) -> Result<Ty, RuleE
     found.ok_or_else(|| RuleError::at(p, format!("no property `{name}` on {what}")))
 }
 
-fn call_ty(f: &str, args: &[Expr], p: Pos, vars: &mut Vars) -> Result<Ty, RuleError> {
+fn call_ty(
+    f: &str,
+    args: &[Expr],
+    p: Pos,
+    vars: &mut Vars,
+    cols: &Columns,
+) -> Result<Ty, RuleError> {
     let arity = |n: usize| {
         if args.len() == n {
             Ok(())
@@ -459,34 +476,34 @@ fn call_ty(f: &str, args: &[Expr], p: Pos, vars: &mut Vars) -> Result<Ty, RuleEr
     match f {
         "len" => {
             arity(1)?;
-            if !matches!(ty(&args[0], vars)?, Ty::Path | Ty::Edge) {
+            if !matches!(ty(&args[0], vars, cols)?, Ty::Path | Ty::Edge) {
                 return Err(RuleError::at(p, "len() needs a path or edge variable"));
             }
             Ok(Ty::Num)
         }
         "first" | "last" => {
             arity(1)?;
-            if !matches!(ty(&args[0], vars)?, Ty::Path | Ty::Edge) {
+            if !matches!(ty(&args[0], vars, cols)?, Ty::Path | Ty::Edge) {
                 return Err(RuleError::at(p, format!("{f}() needs a path variable")));
             }
             Ok(Ty::Edge)
         }
         "valid_at" => {
             arity(2)?;
-            if !matches!(ty(&args[0], vars)?, Ty::Path | Ty::Edge) {
+            if !matches!(ty(&args[0], vars, cols)?, Ty::Path | Ty::Edge) {
                 return Err(RuleError::at(
                     args[0].pos(),
                     "valid_at() needs a path or edge variable first",
                 ));
             }
-            expect(&args[1], Ty::Date, vars)?;
+            expect(&args[1], Ty::Date, vars, cols)?;
             Ok(Ty::Bool)
         }
         "controlling" => {
             // A path whose every edge is a controlling link: ownership of at least 50 %, or a
             // legal representative role.
             arity(1)?;
-            if !matches!(ty(&args[0], vars)?, Ty::Path | Ty::Edge) {
+            if !matches!(ty(&args[0], vars, cols)?, Ty::Path | Ty::Edge) {
                 return Err(RuleError::at(
                     p,
                     "controlling() needs a path or edge variable",
@@ -501,4 +518,20 @@ fn call_ty(f: &str, args: &[Expr], p: Pos, vars: &mut Vars) -> Result<Ty, RuleEr
             ),
         )),
     }
+}
+
+/// A node property: from the catalog, else a column of one of the kinds (any kind when the
+/// variable's kinds are open).
+pub fn node_prop(kinds: &[NodeKind], name: &str, cols: &Columns) -> Option<Ty> {
+    let all = if kinds.is_empty() {
+        NodeKind::ALL
+    } else {
+        kinds
+    };
+    schema::node_prop(kinds, name).or_else(|| cols.get(all.iter().map(|k| Owner::Node(*k)), name))
+}
+
+/// An edge property: from the catalog, else a column of one of the kinds.
+pub fn edge_prop(kinds: &[EdgeKind], name: &str, cols: &Columns) -> Option<Ty> {
+    schema::edge_prop(kinds, name).or_else(|| cols.get(kinds.iter().map(|k| Owner::Edge(*k)), name))
 }

@@ -135,6 +135,8 @@ pub struct Rule {
     pub explain: Vec<String>,
     /// The query or native rule.
     pub body: Body,
+    /// The extra columns it may read: the standard ones and those its `[columns]` declares.
+    pub columns: schema::Columns,
 }
 
 #[derive(Deserialize)]
@@ -155,6 +157,8 @@ struct RuleFile {
     native: Option<String>,
     #[serde(default)]
     params: toml::Table,
+    #[serde(default)]
+    columns: std::collections::BTreeMap<String, toml::Spanned<String>>,
 }
 
 fn default_severity() -> toml::Spanned<String> {
@@ -217,11 +221,18 @@ impl Rule {
                 "severity must be red, yellow or green",
             ))
         })?;
+        let mut columns = schema::Columns::standard();
+        for (key, ty) in &file.columns {
+            columns
+                .declare(key, ty.get_ref())
+                .map_err(|m| located(RuleError::at(pos_of(text, ty.span().start), m)))?;
+        }
         let body = match (&file.query, &file.native) {
             (Some(q), None) => {
                 let query = parser::parse_query(q.get_ref(), content_origin(text, q.span()))
                     .map_err(located)?;
-                let (branch_vars, vars) = check::check_query(&query).map_err(located)?;
+                let (branch_vars, vars) =
+                    check::check_query_with(&query, &columns).map_err(located)?;
                 Body::Query {
                     query,
                     branch_vars,
@@ -254,7 +265,7 @@ impl Rule {
             let e = parser::parse_expr(g.when.get_ref(), content_origin(text, g.when.span()))
                 .map_err(located)?;
             if let Some(v) = vars {
-                check::check_expr(&e, schema::Ty::Bool, v).map_err(located)?;
+                check::check_expr(&e, schema::Ty::Bool, v, &columns).map_err(located)?;
             }
             grades.push((level, e));
         }
@@ -263,7 +274,7 @@ impl Rule {
                 let e = parser::parse_expr(s.get_ref(), content_origin(text, s.span()))
                     .map_err(located)?;
                 if let Some(v) = vars {
-                    check::check_expr(&e, schema::Ty::Num, v).map_err(located)?;
+                    check::check_expr(&e, schema::Ty::Num, v, &columns).map_err(located)?;
                 }
                 Some(e)
             }
@@ -272,7 +283,7 @@ impl Rule {
         let explain = match (file.explain, file.explain_branches) {
             (Some(one), None) => {
                 if let Some(v) = vars {
-                    check_template(one.get_ref(), v)
+                    check_template(one.get_ref(), v, &columns)
                         .map_err(|m| located(RuleError::at(content_origin(text, one.span()), m)))?;
                 }
                 vec![one.into_inner()]
@@ -299,7 +310,7 @@ impl Rule {
                 }
                 let mut out = Vec::with_capacity(each.len());
                 for (e, v) in each.into_iter().zip(branch_vars) {
-                    check_template(e.get_ref(), v)
+                    check_template(e.get_ref(), v, &columns)
                         .map_err(|m| located(RuleError::at(content_origin(text, e.span()), m)))?;
                     out.push(e.into_inner());
                 }
@@ -323,6 +334,7 @@ impl Rule {
             score,
             explain,
             body,
+            columns,
         })
     }
 
@@ -338,7 +350,7 @@ impl Rule {
 }
 
 /// Checks that every `{var}` / `{var.prop}` placeholder names a variable (and property).
-fn check_template(t: &str, vars: &Vars) -> Result<(), String> {
+fn check_template(t: &str, vars: &Vars, cols: &schema::Columns) -> Result<(), String> {
     let mut rest = t;
     while let Some(i) = rest.find('{') {
         let Some(j) = rest[i..].find('}') else {
@@ -353,9 +365,10 @@ fn check_template(t: &str, vars: &Vars) -> Result<(), String> {
             .ok_or_else(|| format!("explain mentions unknown variable `{v}`"))?;
         if let Some(p) = prop {
             let ok = match &var.kind {
-                VarKind::Node(k) => schema::node_prop(k, p).is_some(),
+                VarKind::Node(k) => check::node_prop(k, p, cols).is_some(),
                 VarKind::Edge(t) => {
-                    schema::edge_prop(&t.iter().map(|x| x.kind).collect::<Vec<_>>(), p).is_some()
+                    check::edge_prop(&t.iter().map(|x| x.kind).collect::<Vec<_>>(), p, cols)
+                        .is_some()
                 }
                 VarKind::Path(..) => false,
             };

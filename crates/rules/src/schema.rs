@@ -133,3 +133,122 @@ pub fn edge_prop(kinds: &[EdgeKind], p: &str) -> Option<Ty> {
 pub fn labels(k: EdgeKind) -> Option<&'static [&'static str]> {
     k.known_labels()
 }
+
+/// Where an extra column lives: a node kind or an edge kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Owner {
+    /// A column of a node kind's file.
+    Node(NodeKind),
+    /// A column of an edge kind's file.
+    Edge(EdgeKind),
+}
+
+/// Columns a rule may read beyond the catalog above, each with the type its text is read as:
+/// the bundle's extra columns (and the standards' fields the translators keep as such). The
+/// standard ones are known to every rule; a rule file declares its own in a `[columns]` table
+/// (`"Tender.framework" = "text"`), so that a misspelt column is still an error and a date
+/// column compares as a date. A value that does not read as its type counts as null.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Columns(std::collections::BTreeMap<(Owner, String), Ty>);
+
+/// The columns the standards' translators write (OCDS, FtM, BODS) and the registry status of a
+/// company, known to every rule.
+const STANDARD: &[(&str, &str, Ty)] = &[
+    ("Tender", "deadline", Ty::Date),
+    ("Tender", "procurement_method", Ty::Str),
+    ("Tender", "method_details", Ty::Str),
+    ("Tender", "status", Ty::Str),
+    ("Tender", "currency", Ty::Str),
+    ("Tender", "number_of_tenderers", Ty::Num),
+    ("Tender", "buyer_id", Ty::Str),
+    ("Tender", "award_criteria", Ty::Str),
+    ("BID", "status", Ty::Str),
+    ("BID", "currency", Ty::Str),
+    ("BID", "lot", Ty::Str),
+    ("BID", "consortium_size", Ty::Num),
+    ("Contract", "currency", Ty::Str),
+    ("Contract", "status", Ty::Str),
+    ("Company", "status", Ty::Str),
+    ("Company", "topics", Ty::Str),
+    ("Company", "jurisdiction", Ty::Str),
+    ("Person", "topics", Ty::Str),
+    ("Person", "pep_status", Ty::Str),
+    ("Subsidy", "program", Ty::Str),
+    ("Agency", "region", Ty::Str),
+];
+
+impl Columns {
+    /// The standard columns only.
+    pub fn standard() -> Columns {
+        let mut c = Columns::default();
+        for (owner, name, ty) in STANDARD {
+            if let Some(o) = Owner::parse(owner) {
+                c.0.insert((o, (*name).to_owned()), *ty);
+            }
+        }
+        c
+    }
+
+    /// Adds a declared column; refuses one that shadows a catalog property or changes the
+    /// type of a standard column.
+    pub fn declare(&mut self, key: &str, ty: &str) -> Result<(), String> {
+        let (owner, name) = key
+            .split_once('.')
+            .ok_or_else(|| format!("column `{key}` must be written Kind.column or EDGE.column"))?;
+        let o = Owner::parse(owner).ok_or_else(|| {
+            format!("`{owner}` is neither a node kind (Tender, …) nor an edge kind (BID, …)")
+        })?;
+        let t = match ty {
+            "text" => Ty::Str,
+            "number" => Ty::Num,
+            "date" => Ty::Date,
+            "bool" => Ty::Bool,
+            _ => {
+                return Err(format!(
+                    "column type `{ty}`: expected text, number, date or bool"
+                ))
+            }
+        };
+        let builtin = match o {
+            Owner::Node(k) => node_prop(&[k], name),
+            Owner::Edge(k) => edge_prop(&[k], name),
+        };
+        if builtin.is_some() {
+            return Err(format!(
+                "`{key}` is a property already; it needs no declaration"
+            ));
+        }
+        match self.0.insert((o, name.to_owned()), t) {
+            Some(old) if old != t => Err(format!(
+                "`{key}` is a standard column read as {}",
+                old.name()
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// The type of column `name` on any of the owners.
+    pub fn get(&self, owners: impl IntoIterator<Item = Owner>, name: &str) -> Option<Ty> {
+        owners
+            .into_iter()
+            .find_map(|o| self.0.get(&(o, name.to_owned())).copied())
+    }
+
+    /// Every column, for documentation and `rules list`.
+    pub fn iter(&self) -> impl Iterator<Item = (Owner, &str, Ty)> {
+        self.0.iter().map(|((o, n), t)| (*o, n.as_str(), *t))
+    }
+}
+
+impl Owner {
+    /// `Tender` → node kind, `BID` → edge kind.
+    pub fn parse(s: &str) -> Option<Owner> {
+        if let Some(k) = NodeKind::ALL.iter().find(|k| k.as_str() == s) {
+            return Some(Owner::Node(*k));
+        }
+        EdgeKind::ALL
+            .iter()
+            .find(|k| k.as_str() == s)
+            .map(|k| Owner::Edge(*k))
+    }
+}

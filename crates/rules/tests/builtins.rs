@@ -94,3 +94,53 @@ fn grades_and_templates_are_checked() {
     ));
     assert!(e.starts_with("t.toml:10:9: expected a boolean"), "{e}");
 }
+
+#[test]
+fn extra_columns_are_standard_or_declared_and_typed() {
+    let q = |filter: &str| {
+        format!("{HEAD}query = '''\nMATCH (c:Company)-[b:BID]->(t:Tender)\nWHERE {filter}\nRETURN target = c\n'''\n")
+    };
+    // Standard columns: the OCDS translator's fields, typed.
+    ok(&q("t.deadline < t.published + 10 AND t.procurement_method = 'open' AND b.status = 'disqualified'"));
+    ok(&q("c.status IN ['revoked', 'deregistered']"));
+    // A date column is a date: it does not compare with text.
+    let e = err(&q("t.deadline = 'soon'"));
+    assert!(
+        e.contains("t.toml:6:") && e.contains("cannot compare a date with text"),
+        "{e}"
+    );
+    // A misspelt column is still an error.
+    let e = err(&q("t.deadlne < t.published"));
+    assert!(
+        e.starts_with("t.toml:6:9: no property `deadlne` on [Tender]"),
+        "{e}"
+    );
+    // A rule declares its own columns, typed.
+    let declared = format!(
+        "{}\n[columns]\n\"Tender.framework\" = \"bool\"\n\"BID.rank\" = \"number\"\n",
+        q("t.framework AND b.rank > 1")
+    );
+    ok(&declared);
+    // Declaring a catalog property, an unknown kind or type, or retyping a standard column fails.
+    for (decl, want) in [
+        ("\"Tender.title\" = \"text\"", "is a property already"),
+        ("\"Tendr.x\" = \"text\"", "neither a node kind"),
+        (
+            "\"Tender.x\" = \"integer\"",
+            "expected text, number, date or bool",
+        ),
+        (
+            "\"Tender.deadline\" = \"text\"",
+            "standard column read as a date",
+        ),
+    ] {
+        let e = err(&format!("{}\n[columns]\n{decl}\n", q("true")));
+        assert!(e.contains(want), "{decl}: {e}");
+    }
+}
+
+fn ok(text: &str) {
+    if let Err(e) = Rule::from_toml(text, "t.toml") {
+        panic!("{e}\n{text}");
+    }
+}

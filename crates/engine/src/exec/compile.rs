@@ -3,12 +3,13 @@
 //! `EXISTS` body a sub-plan over the outer query's bindings. The planner uses it for the
 //! conditions it places; `mod.rs` for grades, scores and explanation templates.
 
-use super::ir::{kinds_mask, CExpr, CLit, EdgeAt, EdgeProp, NodeProp, PathOrEdge, Plan};
+use super::ir::{kinds_mask, CExpr, CLit, ColAt, EdgeAt, EdgeProp, NodeProp, PathOrEdge, Plan};
 use crate::snapshot::Snapshot;
 use crate::EngineError;
 use qinglian_model::NodeKind;
 use qinglian_rules::ast::{Expr, Lit, SubQuery};
 use qinglian_rules::check::{VarKind, Vars};
+use qinglian_rules::schema::{Columns, Owner};
 use std::collections::BTreeMap;
 
 /// Everything known about the outer query when planning an EXISTS body.
@@ -16,6 +17,7 @@ pub(crate) struct Outer<'p> {
     pub plan_nodes: &'p BTreeMap<String, usize>,
     pub plan_edges: &'p BTreeMap<String, usize>,
     pub plan_paths: &'p BTreeMap<String, usize>,
+    pub cols: &'p Columns,
 }
 
 /// The node kinds the rule checker inferred for variable `name` (empty: unknown).
@@ -36,6 +38,8 @@ pub(crate) struct Compile<'p> {
     pub edge: &'p BTreeMap<String, usize>,
     pub path: &'p BTreeMap<String, usize>,
     pub vars: &'p Vars,
+    /// The extra columns the rule may read.
+    pub cols: &'p Columns,
     pub snap: &'p Snapshot,
     /// Plans `EXISTS` bodies. The planner compiles the conditions it places with this
     /// compiler, so it hands itself in here rather than being imported.
@@ -125,6 +129,7 @@ impl Compile<'_> {
                     plan_nodes: self.node,
                     plan_edges: self.edge,
                     plan_paths: self.path,
+                    cols: self.cols,
                 };
                 let sub = (self.plan_exists)(q, self.vars, self.snap, &outer)?;
                 CExpr::Exists(Box::new(sub))
@@ -153,35 +158,64 @@ impl Compile<'_> {
                     let kinds = node_kinds(self.vars, v);
                     return match node_prop(&kinds, name) {
                         Some(p) => CExpr::NodeProp(s, p),
-                        None => CExpr::Lit(CLit::Null),
+                        None => {
+                            let all = if kinds.is_empty() {
+                                NodeKind::ALL
+                            } else {
+                                &kinds
+                            };
+                            let owners: Vec<Owner> = all.iter().map(|k| Owner::Node(*k)).collect();
+                            self.column(ColAt::Node(s), &owners, name)
+                        }
                     };
                 }
                 if let Some(&s) = self.edge.get(v) {
-                    return edge_prop(name).map_or(CExpr::Lit(CLit::Null), |p| {
-                        CExpr::EdgeProp(EdgeAt::Slot(s), p)
-                    });
+                    return self.edge_prop_at(EdgeAt::Slot(s), v, name);
                 }
                 CExpr::Missing
             }
             Expr::Call(f, args, _) if f == "first" || f == "last" => {
+                let v = match &args[0] {
+                    Expr::Var(v, _) => v.as_str(),
+                    _ => "",
+                };
                 match self.path_or_edge(&args[0]) {
-                    PathOrEdge::Path(p) => edge_prop(name).map_or(CExpr::Lit(CLit::Null), |ep| {
-                        CExpr::EdgeProp(
-                            if f == "first" {
-                                EdgeAt::First(p)
-                            } else {
-                                EdgeAt::Last(p)
-                            },
-                            ep,
-                        )
-                    }),
-                    PathOrEdge::Edge(s) => edge_prop(name).map_or(CExpr::Lit(CLit::Null), |ep| {
-                        CExpr::EdgeProp(EdgeAt::Slot(s), ep)
-                    }),
+                    PathOrEdge::Path(p) => {
+                        let at = if f == "first" {
+                            EdgeAt::First(p)
+                        } else {
+                            EdgeAt::Last(p)
+                        };
+                        self.edge_prop_at(at, v, name)
+                    }
+                    PathOrEdge::Edge(s) => self.edge_prop_at(EdgeAt::Slot(s), v, name),
                     PathOrEdge::Missing => CExpr::Missing,
                 }
             }
             _ => CExpr::Lit(CLit::Null),
+        }
+    }
+
+    /// Property `name` of the edge at `at` (of edge or path variable `var`): from the
+    /// catalog, else an extra column of the variable's edge kinds.
+    fn edge_prop_at(&self, at: EdgeAt, var: &str, name: &str) -> CExpr {
+        if let Some(p) = edge_prop(name) {
+            return CExpr::EdgeProp(at, p);
+        }
+        let owners: Vec<Owner> = match self.vars.get(var).map(|x| &x.kind) {
+            Some(VarKind::Edge(t)) | Some(VarKind::Path(t, ..)) => {
+                t.iter().map(|t| Owner::Edge(t.kind)).collect()
+            }
+            _ => Vec::new(),
+        };
+        self.column(ColAt::Edge(at), &owners, name)
+    }
+
+    /// An extra column, read now; null when none of the owners has it.
+    fn column(&self, at: ColAt, owners: &[Owner], name: &str) -> CExpr {
+        match super::columns::read(self.snap, self.cols, owners, name) {
+            Some(c) => CExpr::Col(at, c),
+            None => CExpr::Lit(CLit::Null),
         }
     }
 }

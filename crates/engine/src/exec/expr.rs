@@ -4,7 +4,7 @@
 //! when the view is made, since the executor itself evaluates conditions).
 
 use super::graph::{Bind, EdgeRef, G};
-use super::ir::{CExpr, CLit, EdgeAt, EdgeProp, NodeProp, PathOrEdge};
+use super::ir::{CExpr, CLit, ColAt, EdgeAt, EdgeProp, NodeProp, PathOrEdge};
 use qinglian_model::{EdgeKind, NodeKind};
 use qinglian_rules::ast::CmpOp;
 
@@ -88,6 +88,15 @@ impl<'a> G<'a> {
                 Some(er) => self.edge_prop(er, *p),
                 None => Val::Null,
             },
+            CExpr::Col(at, c) => {
+                let key = match at {
+                    ColAt::Node(s) => Some(u64::from(b.nodes[*s])),
+                    ColAt::Edge(a) => self
+                        .edge_at(b, *a)
+                        .map(|e| super::columns::key(e.kind as usize, e.idx)),
+                };
+                key.and_then(|k| c.values.get(&k)).map_or(Val::Null, lit)
+            }
             CExpr::Len(pe) => match pe {
                 PathOrEdge::Missing => Val::Null,
                 _ => Val::Num(self.edges_of(b, *pe).len() as f64),

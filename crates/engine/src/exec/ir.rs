@@ -229,7 +229,7 @@ pub(crate) enum EdgeAt {
 }
 
 /// A literal.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub(crate) enum CLit {
     Null,
     Bool(bool),
@@ -268,6 +268,25 @@ pub(crate) enum CExpr {
     KindTest(usize, KindMask),
     Arith(char, Box<CExpr>, Box<CExpr>),
     Exists(Box<Plan>),
+    /// An extra column (`t.deadline`), read from the snapshot once when the rule is compiled.
+    Col(ColAt, std::sync::Arc<Column>),
+}
+
+/// Where an extra column is read: a node slot or an edge.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum ColAt {
+    Node(usize),
+    Edge(EdgeAt),
+}
+
+/// An extra column's typed values: by node, or by (edge kind, edge index) packed as
+/// `kind << 32 | index`. Missing and unreadable values are absent (null).
+#[derive(Debug, Default)]
+pub(crate) struct Column {
+    pub name: String,
+    /// Read as dates (a time window when a rule compares it).
+    pub date: bool,
+    pub values: rustc_hash::FxHashMap<u64, CLit>,
 }
 
 /// A path or a single edge, as function arguments take them.

@@ -9,6 +9,7 @@
 //! (pruning sets), `run.rs` (running a plan), `text.rs` (plans and windows in words), and this
 //! file, which ties them together.
 
+mod columns;
 pub(crate) mod compile;
 mod cost;
 pub(crate) mod expr;
@@ -107,8 +108,8 @@ pub fn compile_given(rule: &Rule, snap: &Snapshot, given: &Given) -> Result<Comp
     let mut branches = Vec::new();
     if let Some((query, vars)) = rule.query() {
         for (i, (b, v)) in query.branches.iter().zip(vars).enumerate() {
-            let plan = plan::plan(b, v, snap, given).map_err(tag)?;
-            let cx = plan::compiler(&plan, v, snap);
+            let plan = plan::plan(b, (v, &rule.columns), snap, given).map_err(tag)?;
+            let cx = plan::compiler(&plan, (v, &rule.columns), snap);
             let grades = rule
                 .grades
                 .iter()

@@ -13,6 +13,7 @@ use crate::EngineError;
 use qinglian_model::NodeKind;
 use qinglian_rules::ast::{Branch, Dir, Expr, PathPattern, SubQuery};
 use qinglian_rules::check::Vars;
+use qinglian_rules::schema::Columns;
 use std::collections::BTreeMap;
 
 /// `x.phone = y.phone` / `x.address = y.address` between two node variables.
@@ -664,7 +665,7 @@ pub(crate) fn plan_branch<'q>(
     patterns: &'q [PathPattern],
     filter: Option<&'q Expr>,
     returns: &[qinglian_rules::ast::ReturnItem],
-    vars: &Vars,
+    (vars, cols): (&Vars, &Columns),
     snap: &Snapshot,
     outer: Option<&Outer<'_>>,
     given: &Given,
@@ -684,6 +685,7 @@ pub(crate) fn plan_branch<'q>(
         edge: &lay.edge_slot,
         path: &lay.path_slot,
         vars,
+        cols,
         snap,
         plan_exists,
     };
@@ -727,7 +729,7 @@ pub(crate) fn plan_branch<'q>(
 /// Plans a whole branch, with the nodes a caller gave for some of its variables.
 pub(crate) fn plan(
     b: &Branch,
-    vars: &Vars,
+    vars: (&Vars, &Columns),
     snap: &Snapshot,
     given: &Given,
 ) -> Result<Plan, EngineError> {
@@ -753,7 +755,7 @@ pub(crate) fn plan_exists(
         &q.patterns,
         q.filter.as_ref(),
         &[],
-        vars,
+        (vars, outer.cols),
         snap,
         Some(outer),
         &Given::new(),
@@ -761,12 +763,17 @@ pub(crate) fn plan_exists(
 }
 
 /// A compiler for expressions over `plan`'s variables: grades, score, explanation.
-pub(crate) fn compiler<'p>(plan: &'p Plan, vars: &'p Vars, snap: &'p Snapshot) -> Compile<'p> {
+pub(crate) fn compiler<'p>(
+    plan: &'p Plan,
+    (vars, cols): (&'p Vars, &'p Columns),
+    snap: &'p Snapshot,
+) -> Compile<'p> {
     Compile {
         node: &plan.node_slot,
         edge: &plan.edge_slot,
         path: &plan.path_slot,
         vars,
+        cols,
         snap,
         plan_exists,
     }

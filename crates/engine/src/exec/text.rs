@@ -2,7 +2,9 @@
 
 use super::expr::Val;
 use super::graph::{Bind, G};
-use super::ir::{CExpr, CLit, EdgeAt, EdgeProp, NodeProp, PathOrEdge, Plan, RelSpec, Start, Step};
+use super::ir::{
+    CExpr, CLit, ColAt, EdgeAt, EdgeProp, NodeProp, PathOrEdge, Plan, RelSpec, Start, Step,
+};
 use qinglian_model::{EdgeKind, NodeKind};
 use qinglian_rules::ast::{CmpOp, Dir};
 
@@ -291,6 +293,16 @@ pub(crate) fn expr_text(p: &Plan, e: &CExpr) -> String {
         }
         CExpr::Arith(op, a, b) => format!("{} {op} {}", t(a), t(b)),
         CExpr::Exists(_) => "EXISTS {…}".into(),
+        CExpr::Col(at, c) => match at {
+            ColAt::Node(s) => format!("{}.{}", name_of(&p.node_slot, *s), c.name),
+            ColAt::Edge(EdgeAt::Slot(s)) => format!("{}.{}", name_of(&p.edge_slot, *s), c.name),
+            ColAt::Edge(EdgeAt::First(s)) => {
+                format!("first({}).{}", name_of(&p.path_slot, *s), c.name)
+            }
+            ColAt::Edge(EdgeAt::Last(s)) => {
+                format!("last({}).{}", name_of(&p.path_slot, *s), c.name)
+            }
+        },
     }
 }
 
@@ -317,7 +329,7 @@ fn is_date(e: &CExpr) -> bool {
             NodeProp::MainDate(_) | NodeProp::Death | NodeProp::Listed
         ) | CExpr::EdgeProp(_, EdgeProp::Start | EdgeProp::End | EdgeProp::Submitted)
             | CExpr::Lit(CLit::Date(_))
-    )
+    ) || matches!(e, CExpr::Col(_, c) if c.date)
 }
 
 /// The time windows that made a finding count: every temporal condition of the rule, with

@@ -725,6 +725,22 @@ impl Snapshot {
         }
     }
 
+    /// Every edge of kind `k` that has extra columns, with them (in index order).
+    pub fn edge_props_each(
+        &self,
+        k: EdgeKind,
+    ) -> impl Iterator<Item = (u32, Vec<(String, String)>)> + '_ {
+        let s = &self.meta.edges[k.index()];
+        let idx: &[u32] = self.buf.slice(s.props_idx);
+        let offs: &[u64] = self.buf.slice(s.props_off);
+        let bytes: &[u8] = self.buf.slice(s.props_bytes);
+        idx.iter().enumerate().filter_map(move |(i, &e)| {
+            let (a, z) = (*offs.get(i)? as usize, *offs.get(i + 1)? as usize);
+            let props = postcard::from_bytes(bytes.get(a..z)?).ok()?;
+            Some((e, props))
+        })
+    }
+
     /// The label text of a code.
     pub fn label_text(&self, k: EdgeKind, code: u32) -> &str {
         self.meta.labels[k.index()]
