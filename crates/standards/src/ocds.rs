@@ -283,16 +283,16 @@ impl Ocds {
             .filter(|a| s(a, &["status"]) == "active")
             .flat_map(|a| list(a, "suppliers").iter().map(party_id))
             .collect();
-        self.tender(r, ocid, (&agency, &buyer), &tender);
+        self.tender(r, ocid, (&agency, &buyer), &tender, rel);
         let details = list(list_holder(rel, "bids"), "details");
-        for b in details {
-            self.bid(r, ocid, b, &winners);
+        for (i, b) in details.iter().enumerate() {
+            self.bid(r, ocid, (i, b), &winners);
         }
         if details.is_empty() {
             // Without the bids extension, `tender.tenderers` says who bid (no amounts).
             for t in list(&tender, "tenderers") {
                 let b = serde_json::json!({"tenderers": [t]});
-                self.bid(r, ocid, &b, &winners);
+                self.bid(r, ocid, (usize::MAX, &b), &winners);
             }
         }
         for c in list(rel, "contracts") {
@@ -300,7 +300,14 @@ impl Ocds {
         }
     }
 
-    fn tender(&mut self, r: &Record, ocid: &str, (agency, buyer): (&str, &str), t: &Value) {
+    fn tender(
+        &mut self,
+        r: &Record,
+        ocid: &str,
+        (agency, buyer): (&str, &str),
+        t: &Value,
+        rel: &Value,
+    ) {
         let published = match day(s(t, &["tenderPeriod", "startDate"])) {
             d if d.is_empty() => day(s(t, &["datePublished"])),
             d => d,
@@ -327,14 +334,29 @@ impl Ocds {
                 ("method_details", details.to_owned()),
                 ("status", s(t, &["status"]).to_owned()),
                 ("deadline", day(s(t, &["tenderPeriod", "endDate"]))),
-                ("number_of_tenderers", num(t, &["numberOfTenderers"])),
+                ("deadline_at", s(t, &["tenderPeriod", "endDate"]).to_owned()),
+                ("submission_days", submission_days(t)),
+                ("number_of_tenderers", count(t, "numberOfTenderers")),
+                ("award_criteria", s(t, &["awardCriteria"]).to_owned()),
+                ("awards_final", awards_final(rel)),
+                ("winners", winners(rel)),
+                ("awarded", awarded(rel)),
                 ("json_pointer", r.pointer.clone()),
             ],
         );
     }
 
-    fn bid(&mut self, r: &Record, ocid: &str, b: &Value, winners: &BTreeSet<String>) {
+    fn bid(&mut self, r: &Record, ocid: &str, (i, b): (usize, &Value), winners: &BTreeSet<String>) {
         let tenderers = list(b, "tenderers");
+        // The bid's identity: its id, else its place in `bids.details` (so that the rows of one
+        // consortium bid are known as one bid); the tenderers of the bid, as a sorted set.
+        let bid_id = match (ident(b, "id"), i) {
+            (id, _) if !id.is_empty() => id,
+            (_, usize::MAX) => String::new(),
+            (_, i) => format!("#{i}"),
+        };
+        let together: BTreeSet<String> = tenderers.iter().map(party_id).collect();
+        let together = together.into_iter().collect::<Vec<_>>().join(";");
         for t in tenderers {
             let id = self.company(r, t);
             if id.is_empty() {
@@ -350,11 +372,13 @@ impl Ocds {
                     ("company_id", id),
                     ("amount", num(b, &["value", "amount"])),
                     ("submitted", day(s(b, &["date"]))),
+                    ("submitted_at", s(b, &["date"]).to_owned()),
                     ("won", won),
                     ("status", s(b, &["status"]).to_owned()),
                     ("currency", s(b, &["value", "currency"]).to_owned()),
                     ("lot", s(b, &["relatedLot"]).to_owned()),
-                    ("bid_id", s(b, &["id"]).to_owned()),
+                    ("bid_id", bid_id.clone()),
+                    ("tenderers", together.clone()),
                     ("consortium_size", tenderers.len().to_string()),
                     ("json_pointer", r.pointer.clone()),
                 ],
@@ -390,6 +414,57 @@ impl Ocds {
                 ("json_pointer", r.pointer.clone()),
             ],
         );
+    }
+}
+
+/// A count: a whole number only (`1.0` is not a count of tenderers, as Cardinal reads it).
+fn count(v: &Value, key: &str) -> String {
+    v.get(key)
+        .and_then(Value::as_u64)
+        .map(|n| n.to_string())
+        .unwrap_or_default()
+}
+
+/// Whole days from the tender period's start to its end, truncated, when both are RFC 3339
+/// timestamps: Cardinal's measure of the submission period (R003), finer than the two days.
+fn submission_days(t: &Value) -> String {
+    let at = |k| qinglian_indicators::time::parse(s(t, &["tenderPeriod", k]));
+    match (at("startDate"), at("endDate")) {
+        (Some(a), Some(b)) => qinglian_indicators::time::days_between(a, b).to_string(),
+        _ => String::new(),
+    }
+}
+
+/// Whether every award with a status is final (active, cancelled, unsuccessful); empty when
+/// the release has no awards. A pending award leaves the outcome open.
+fn awards_final(rel: &Value) -> String {
+    let Some(awards) = rel.get("awards").and_then(Value::as_array) else {
+        return String::new();
+    };
+    awards
+        .iter()
+        .all(|a| matches!(s(a, &["status"]), "" | "active" | "cancelled" | "unsuccessful"))
+        .to_string()
+}
+
+/// How many distinct suppliers the active awards name; empty when the release has no awards.
+fn winners(rel: &Value) -> String {
+    if rel.get("awards").and_then(Value::as_array).is_none() {
+        return String::new();
+    }
+    let ids: BTreeSet<String> = list(rel, "awards")
+        .iter()
+        .filter(|a| s(a, &["status"]) == "active")
+        .flat_map(|a| list(a, "suppliers").iter().map(party_id))
+        .collect();
+    ids.len().to_string()
+}
+
+/// Whether an award is active (whoever it names); empty when the release has no awards.
+fn awarded(rel: &Value) -> String {
+    match rel.get("awards").and_then(Value::as_array) {
+        Some(a) => a.iter().any(|a| s(a, &["status"]) == "active").to_string(),
+        None => String::new(),
     }
 }
 
