@@ -6,7 +6,7 @@
 use super::ir::{kinds_mask, CExpr, CLit, ColAt, EdgeAt, EdgeProp, NodeProp, PathOrEdge, Plan};
 use crate::snapshot::Snapshot;
 use crate::EngineError;
-use qinglian_model::NodeKind;
+use qinglian_model::{EdgeKind, NodeKind};
 use qinglian_rules::ast::{Expr, Lit, SubQuery};
 use qinglian_rules::check::{VarKind, Vars};
 use qinglian_rules::schema::{Columns, Owner};
@@ -202,11 +202,14 @@ impl Compile<'_> {
         if let Some(p) = edge_prop(name) {
             return CExpr::EdgeProp(at, p);
         }
+        // A variable of an EXISTS in a grade or score is not among the rule's variables (the
+        // checker typed it and let it go): every edge kind with the column then, which is
+        // exact all the same, since a column's values are keyed by edge kind and index.
         let owners: Vec<Owner> = match self.vars.get(var).map(|x| &x.kind) {
             Some(VarKind::Edge(t)) | Some(VarKind::Path(t, ..)) => {
                 t.iter().map(|t| Owner::Edge(t.kind)).collect()
             }
-            _ => Vec::new(),
+            _ => EdgeKind::ALL.iter().map(|k| Owner::Edge(*k)).collect(),
         };
         self.column(ColAt::Edge(at), &owners, name)
     }

@@ -446,7 +446,15 @@ fn sub_text(sub: &Plan) -> String {
                 ),
                 name_of(&sub.node_slot, *to)
             )),
-            Step::Filter(c) => parts.push(format!("WHERE {}", expr_text(sub, c))),
+            Step::Filter(c) => {
+                // The planner splits a WHERE into one filter per condition: one WHERE, then AND.
+                let word = if parts.iter().any(|p: &String| p.starts_with("WHERE ")) {
+                    "AND"
+                } else {
+                    "WHERE"
+                };
+                parts.push(format!("{word} {}", expr_text(sub, c)));
+            }
             Step::Given { slot, .. } => {
                 parts.push(format!("({}) given", name_of(&sub.node_slot, *slot)));
             }
