@@ -195,5 +195,8 @@ fn graph_rules_flag_what_cardinal_flags_on_real_releases() {
         flagged += want.ocids.len();
     }
     // 31 short submission periods and 3 single bids (Armenia, Ukraine) when this was written.
-    assert!(flagged > 0, "the real releases flag nothing: nothing was compared");
+    assert!(
+        flagged > 0,
+        "the real releases flag nothing: nothing was compared"
+    );
 }

@@ -443,7 +443,12 @@ fn awards_final(rel: &Value) -> String {
     };
     awards
         .iter()
-        .all(|a| matches!(s(a, &["status"]), "" | "active" | "cancelled" | "unsuccessful"))
+        .all(|a| {
+            matches!(
+                s(a, &["status"]),
+                "" | "active" | "cancelled" | "unsuccessful"
+            )
+        })
         .to_string()
 }
 

@@ -4,8 +4,7 @@
 //! and typed, so that evaluating it is a hash lookup like any other property.
 
 use super::ir::{CLit, Column};
-use crate::snapshot::{NodeDetail, Snapshot};
-use qinglian_model::{Attrs, NodeKind};
+use crate::snapshot::Snapshot;
 use qinglian_rules::schema::{Columns, Owner, Ty};
 use std::sync::Arc;
 
@@ -28,22 +27,14 @@ pub(crate) fn read(
         };
         any = true;
         col.date |= ty == Ty::Date;
-        match *o {
-            Owner::Node(k) => {
-                for n in snap.kind_range(k) {
-                    let text = snap.detail(n).and_then(|d| node_text(d, k, name));
-                    if let Some(v) = text.as_deref().and_then(|t| typed(t, ty)) {
-                        col.values.insert(u64::from(n), v);
-                    }
-                }
-            }
-            Owner::Edge(k) => {
-                for (i, props) in snap.edge_props_each(k) {
-                    let text = props.into_iter().find(|(c, _)| c == name).map(|(_, v)| v);
-                    if let Some(v) = text.as_deref().and_then(|t| typed(t, ty)) {
-                        col.values.insert(key(k.index(), i), v);
-                    }
-                }
+        let (text, kind) = match *o {
+            Owner::Node(k) => (snap.node_column(k, name), None),
+            Owner::Edge(k) => (snap.edge_column(k, name), Some(k.index())),
+        };
+        for (&i, t) in text.iter() {
+            if let Some(v) = typed(t, ty) {
+                let at = kind.map_or(u64::from(i), |k| key(k, i));
+                col.values.insert(at, v);
             }
         }
     }
@@ -53,16 +44,6 @@ pub(crate) fn read(
 /// The key of edge `idx` of kind `kind` in a column.
 pub(crate) fn key(kind: usize, idx: u32) -> u64 {
     (kind as u64) << 32 | u64::from(idx)
-}
-
-/// A node's text for a column: an extra column of its rows, or the kind attributes the
-/// catalog has no property for (a company's registry status, an agency's region).
-fn node_text(d: NodeDetail, k: NodeKind, name: &str) -> Option<String> {
-    match (&d.attrs, k, name) {
-        (Attrs::Company { status, .. }, NodeKind::Company, "status") => status.clone(),
-        (Attrs::Agency { region }, NodeKind::Agency, "region") => region.clone(),
-        _ => d.props.into_iter().find(|(c, _)| c == name).map(|(_, v)| v),
-    }
 }
 
 /// Text read as the column's type; `None` for an empty or unreadable value.

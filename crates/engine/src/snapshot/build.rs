@@ -87,6 +87,17 @@ fn build_into<S: Store, W: Write>(
     drop(listed);
     write_lookups(&mut w, &mut ns, &nodes)?;
     write_details(&mut w, &mut ns, &nodes, &bl_of)?;
+    let node_columns = NodeKind::ALL
+        .iter()
+        .map(|k| {
+            let r = kind_start[k.index()] as usize..kind_start[k.index() + 1] as usize;
+            let names: std::collections::BTreeSet<&str> = nodes[r]
+                .iter()
+                .flat_map(|x| x.props.iter().map(|(c, _)| c.as_str()))
+                .collect();
+            names.into_iter().map(str::to_owned).collect()
+        })
+        .collect();
     drop(nodes);
 
     let built = edge_arrays(db, &snap_of, &kind_start, upto, &files)?;
@@ -103,7 +114,9 @@ fn build_into<S: Store, W: Write>(
     let mut edges = Vec::new();
     let mut labels = Vec::new();
     let mut inverse = Vec::new();
+    let mut edge_columns = Vec::new();
     for (k, (a, lab)) in built.into_iter().enumerate() {
+        edge_columns.push(a.columns.iter().cloned().collect());
         let kind = EdgeKind::ALL[k];
         if kind == EdgeKind::Position {
             for &s in &a.src {
@@ -127,6 +140,8 @@ fn build_into<S: Store, W: Write>(
         nodes: ns,
         edges,
         stats,
+        node_columns,
+        edge_columns,
     };
     let enc = postcard::to_allocvec(&meta).map_err(|e| EngineError::Snapshot(e.to_string()))?;
     w.finish(&enc).map_err(io)
@@ -899,6 +914,8 @@ fn strings<'a>(it: impl Iterator<Item = &'a str>) -> (Vec<u32>, Vec<u8>) {
 
 #[derive(Default)]
 struct KindArrays {
+    /// Names of the extra columns some edge has.
+    columns: std::collections::BTreeSet<String>,
     src: Vec<u32>,
     dst: Vec<u32>,
     start: Vec<i32>,
@@ -1016,6 +1033,7 @@ fn kind_arrays(
         a.file.push(e.source.file.0);
         a.line.push(e.source.line);
         if !e.props.is_empty() {
+            a.columns.extend(e.props.iter().map(|(c, _)| c.clone()));
             a.props_idx.push(i as u32);
             a.props_off.push(a.props_bytes.len() as u64);
             a.props_bytes

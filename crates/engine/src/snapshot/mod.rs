@@ -154,9 +154,16 @@ pub(crate) struct Meta {
     nodes: NodeSecs,
     edges: Vec<EdgeSecs>,
     stats: Stats,
+    /// Per node kind, then per edge kind: the names of the extra columns some row has, so
+    /// that a rule reading a column no row has costs nothing.
+    node_columns: Vec<Vec<String>>,
+    edge_columns: Vec<Vec<String>>,
 }
 
-const META_VERSION: u32 = 8;
+const META_VERSION: u32 = 9;
+
+/// An extra column's text, by node id or edge index.
+pub type ColumnText = std::sync::Arc<rustc_hash::FxHashMap<u32, String>>;
 
 /// What `show` and the API print about a node beyond the columns.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -184,6 +191,9 @@ pub struct Snapshot {
     /// Built on first use: 170 KB for a million nodes stays in cache where the CSR offsets
     /// (4 MB per kind) do not, so a walk that would find nothing costs a cache hit.
     bits: [[std::sync::OnceLock<Vec<u64>>; 2]; EdgeKind::COUNT],
+    /// Extra columns read so far, by (edge?, kind index, name): each is decoded from the rows
+    /// once per snapshot, however many rules and branches read it.
+    columns: std::sync::Mutex<rustc_hash::FxHashMap<(bool, usize, String), ColumnText>>,
 }
 
 /// One edge kind's arrays.
@@ -343,6 +353,7 @@ impl Snapshot {
             buf,
             meta,
             bits: Default::default(),
+            columns: Default::default(),
         };
         s.validate().map_err(OpenError::Invalid)?;
         Ok(s)
@@ -739,6 +750,72 @@ impl Snapshot {
             let props = postcard::from_bytes(bytes.get(a..z)?).ok()?;
             Some((e, props))
         })
+    }
+
+    /// The text of extra column `name` on the nodes of kind `k` that have it, by node id: the
+    /// rows' extra columns, or the kind attributes the rules' catalog has no property for (a
+    /// company's registry status, an agency's region). Read once, then shared.
+    pub fn node_column(&self, k: NodeKind, name: &str) -> ColumnText {
+        let attr = matches!(
+            (k, name),
+            (NodeKind::Company, "status") | (NodeKind::Agency, "region")
+        );
+        let present = attr
+            || self
+                .meta
+                .node_columns
+                .get(k.index())
+                .is_some_and(|c| c.iter().any(|x| x == name));
+        self.column((false, k.index(), name.to_owned()), present, || {
+            self.kind_range(k)
+                .filter_map(|n| {
+                    let d = self.detail(n)?;
+                    let text = match (&d.attrs, name) {
+                        (qinglian_model::Attrs::Company { status, .. }, "status") => status.clone(),
+                        (qinglian_model::Attrs::Agency { region }, "region") => region.clone(),
+                        _ => d.props.into_iter().find(|(c, _)| c == name).map(|(_, v)| v),
+                    };
+                    Some((n, text?))
+                })
+                .collect()
+        })
+    }
+
+    /// The text of extra column `name` on the edges of kind `k` that have it, by edge index.
+    pub fn edge_column(&self, k: EdgeKind, name: &str) -> ColumnText {
+        let present = self
+            .meta
+            .edge_columns
+            .get(k.index())
+            .is_some_and(|c| c.iter().any(|x| x == name));
+        self.column((true, k.index(), name.to_owned()), present, || {
+            self.edge_props_each(k)
+                .filter_map(|(i, props)| {
+                    let v = props.into_iter().find(|(c, _)| c == name)?.1;
+                    Some((i, v))
+                })
+                .collect()
+        })
+    }
+
+    fn column(
+        &self,
+        key: (bool, usize, String),
+        present: bool,
+        read: impl FnOnce() -> rustc_hash::FxHashMap<u32, String>,
+    ) -> ColumnText {
+        if !present {
+            return ColumnText::default();
+        }
+        let cached = self.columns.lock().ok().and_then(|c| c.get(&key).cloned());
+        if let Some(c) = cached {
+            return c;
+        }
+        let c = ColumnText::new(read());
+        if let Ok(mut cache) = self.columns.lock() {
+            cache.insert(key, c.clone());
+        }
+        c
     }
 
     /// The label text of a code.
