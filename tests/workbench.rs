@@ -395,3 +395,118 @@ fn a_second_server_on_the_folder_lists_findings_without_decisions() {
         "{v}"
     );
 }
+
+/// The ids of `rule`'s findings whose `field` is `value`.
+fn ids_where(s: &Server, t: &str, rule: &str, field: &str, value: &str) -> Vec<String> {
+    let (st, v, _) = call(
+        s,
+        "GET",
+        &format!("/v1/findings?rule={rule}&limit=500"),
+        Some(t),
+        true,
+        None,
+    );
+    assert_eq!(st, 200, "{v}");
+    v["findings"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter(|f| f[field] == value)
+        .map(|f| f["id"].as_str().expect("id").to_owned())
+        .collect()
+}
+
+fn related_of(s: &Server, t: &str, id: &str) -> Vec<(String, String)> {
+    let (st, v, _) = call(s, "GET", &format!("/v1/findings/{id}"), Some(t), true, None);
+    assert_eq!(st, 200, "{v}");
+    v["related"]
+        .as_array()
+        .expect("related")
+        .iter()
+        .map(|r| {
+            let s = |k: &str| r[k].as_str().unwrap_or("").to_owned();
+            (s("pattern"), s("id"))
+        })
+        .collect()
+}
+
+#[test]
+fn a_single_bid_won_by_an_officials_relative_is_one_case_with_both_signs() {
+    // In the demo zone, contract K000061 of tender T000051 went to C000102, controlled by a
+    // relative of the official P0000031 (relative_wins, red). Keep only the winner's bid on
+    // T000051: the same procedure is now also a single bid (single_bid).
+    let dir = tempfile::tempdir().expect("tmp");
+    let bundle = dir.path().join("zone");
+    copy_dir(&root().join("data-samples/zone"), &bundle);
+    let bids = std::fs::read_to_string(bundle.join("bids.csv")).expect("bids");
+    let kept: String = bids
+        .lines()
+        .filter(|l| !l.starts_with("T000051,") || l.contains(",C000102,"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(
+        bids.lines().count() - kept.lines().count(),
+        3,
+        "three rival bids"
+    );
+    std::fs::write(bundle.join("bids.csv"), kept).expect("write");
+    let db = dir.path().join("db");
+    ingest(&bundle, &db);
+    let s = serve(&db);
+    let t = s.token("investigator");
+    let single = ids_where(&s, &t, "single_bid", "target", "T000051");
+    let relative = ids_where(&s, &t, "relative_wins", "ref", "K000061");
+    assert_eq!(
+        (single.len(), relative.len()),
+        (1, 1),
+        "{single:?} {relative:?}"
+    );
+    let (single, relative) = (&single[0], &relative[0]);
+    // Each finding names the other as a sign on the same procedure; unrelated ones do not.
+    let of_relative = related_of(&s, &t, relative);
+    assert!(
+        of_relative.contains(&("single_bid".to_owned(), single.clone())),
+        "{of_relative:?}"
+    );
+    assert!(
+        related_of(&s, &t, single).contains(&("relative_wins".to_owned(), relative.clone())),
+        "the relation holds both ways"
+    );
+    let other = ids_where(&s, &t, "relative_wins", "ref", "K000060");
+    assert_eq!(other.len(), 1);
+    assert!(
+        !related_of(&s, &t, &other[0])
+            .iter()
+            .any(|(_, id)| id == single),
+        "another procedure's finding is not related"
+    );
+    // One case holds both, as the workbench's attach form sends them.
+    let (st, v, _) = call(
+        &s,
+        "POST",
+        "/v1/cases",
+        Some(&t),
+        true,
+        Some(json!({"number": "Z-51", "title": "T000051"}).to_string()),
+    );
+    assert_eq!(st, 200, "{v}");
+    let (st, v, _) = call(
+        &s,
+        "POST",
+        "/v1/cases/Z-51",
+        Some(&t),
+        true,
+        Some(json!({"attach": [relative, single]}).to_string()),
+    );
+    assert_eq!(st, 200, "{v}");
+    let attached: Vec<&str> = v["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["pattern"].as_str())
+        .collect();
+    assert!(
+        attached.contains(&"relative_wins") && attached.contains(&"single_bid"),
+        "{v}"
+    );
+}

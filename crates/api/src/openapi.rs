@@ -201,8 +201,10 @@ fn answers() -> Vec<(&'static str, &'static str, Value)> {
             "get",
             obj(
                 json!({"finding": r("Finding"), "state": {"anyOf": [r("State"), {"type": "null"}]}, "rule": obj(json!({"id": s, "text": s}), &["id"]),
+            "related": arr(obj(json!({"id": s, "pattern": s, "severity": s, "score": {"type": "number"}, "explanation": s, "entities": arr(s.clone())}),
+                &["id", "pattern", "severity", "explanation"])),
             "data_version": r("DataVersion")}),
-                &["finding", "rule", "data_version"],
+                &["finding", "rule", "related", "data_version"],
             ),
         ),
         (
@@ -402,7 +404,7 @@ fn paths(c: &Config, load: u32) -> Value {
                      q("status", "the workbench's decision", false, json!({"type": "string", "enum": ["open", "confirmed", "dismissed"]})),
                      q("sort", "order (default: canonical)", false, json!({"type": "string", "enum": ["score", "-score", "rule", "severity"]})), limit(), offset()], None, true)},
             "/v1/findings/summary": {"get": op(c, "The dashboard: red/yellow/green per rule, per agency and per official, and what is new since the last load", READERS, vec![], None, true)},
-            "/v1/findings/{id}": {"get": op(c, "One finding with its evidence, its decision (status, assignee, history) and its rule's text", READERS, vec![p("id", "finding id")], None, true)},
+            "/v1/findings/{id}": {"get": op(c, "One finding with its evidence, its decision (status, assignee, history), its rule's text and the other findings about the same procedure (tender)", READERS, vec![p("id", "finding id")], None, true)},
             "/v1/findings/{id}/state": {"post": op(c, "Decide on a finding: status (a dismissal needs a reason and holds until the evidence changes), assignee, comment", "investigator", vec![p("id", "finding id")],
                 Some(json!({"type": "object", "additionalProperties": false, "minProperties": 1,
                     "if": {"required": ["status"], "properties": {"status": {"const": "dismissed"}}},

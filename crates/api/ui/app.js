@@ -868,8 +868,9 @@ async function findingView(ctx) {
     h('h3', {}, t('finding.windows')),
     (ev.windows || []).length ? h('ul', { id: 'evidence-windows' }, ev.windows.map((w) => h('li', {}, w)))
       : h('p', { id: 'evidence-windows', class: 'muted' }, t('finding.noWindows')),
+    relatedSection(r.related || []),
     stateBox,
-    state.session.role === 'investigator' ? findingActions(f, r.state || {}, showState) : null,
+    state.session.role === 'investigator' ? findingActions(f, r.state || {}, showState, r.related || []) : null,
     ruleSection(r.rule || {}));
   showState(r.state || { status: findingStatus(f) });
   // A tree grown from the official (when there is one) reads top-down: official, then the
@@ -908,8 +909,16 @@ function stateSection(st) {
   ];
 }
 
+/** Other findings about the same procedure: a single bid and the relative behind its winner. */
+function relatedSection(related) {
+  return h('section', { id: 'finding-related', 'aria-labelledby': 'related-h' },
+    h('h2', { id: 'related-h' }, t('finding.related')),
+    related.length ? h('p', { class: 'muted' }, t('finding.relatedHint')) : null,
+    findingList('related-list', related));
+}
+
 /** Investigator actions: change state, attach to a case, download the signed bundle. */
-function findingActions(f, st0, onState) {
+function findingActions(f, st0, onState, related) {
   let current = st0;
   const status = select('state-status', FINDING_STATUSES.map((s) => [s, tk('status', s)]), current.status || 'open');
   const reason = h('input', { id: 'state-reason', name: 'reason', autocomplete: 'off' });
@@ -939,7 +948,7 @@ function findingActions(f, st0, onState) {
     field(t('state.assignee'), assignee)),
   field(t('state.comment'), comment),
   h('button', { id: 'state-submit', type: 'submit' }, t('state.submit')), err);
-  return h('section', { class: 'actions-box' }, form, attachForm(f.id), evidenceButton(f.id));
+  return h('section', { class: 'actions-box' }, form, attachForm(f.id, related), evidenceButton(f.id));
 }
 
 /** Only what changes: the status when it changes (or comes with a reason), a new assignee. */
@@ -952,19 +961,23 @@ function stateBody(cur, status, reason, assignee, comment) {
   return body;
 }
 
-function attachForm(id) {
+function attachForm(id, related = []) {
   const input = h('input', { id: 'attach-case', name: 'case', autocomplete: 'off', required: true, value: state.session.case || '' });
   const out = h('div', { id: 'attach-result', 'aria-live': 'polite' });
+  // With the findings about the same procedure, checked by default: one case, every sign.
+  const withRelated = related.length ? h('input', { id: 'attach-related', type: 'checkbox', checked: true }) : null;
   return h('form', { class: 'card', onsubmit: async (ev) => {
     ev.preventDefault();
     const n = input.value.trim();
+    const ids = [id].concat(withRelated && withRelated.checked ? related.map((x) => x.id) : []);
     try {
-      await api('POST', '/v1/cases/' + enc(n), { attach: [id] });
+      await api('POST', '/v1/cases/' + enc(n), { attach: ids });
       fill(out, h('p', {}, t('attach.done'), ' ', h('a', { href: caseHref(n) }, n)));
     } catch (e) {
       showError(out, e);
     }
   } }, h('h2', {}, t('attach.title')), field(t('caseform.number'), input),
+  withRelated ? h('label', { class: 'check' }, withRelated, ' ', tf('attach.related', { n: related.length })) : null,
   h('button', { id: 'attach-submit', type: 'submit' }, t('attach.submit')), out);
 }
 

@@ -14,6 +14,7 @@ pub mod lifecycle;
 pub mod native;
 pub mod paths;
 pub mod proposal;
+pub mod related;
 pub mod screen;
 pub mod search;
 pub mod snapshot;

@@ -174,9 +174,23 @@ pub(super) async fn finding_one(
         let rule = st.rules.iter().find(|r| r.id == f.pattern).map_or(Value::Null, |r| {
             json!({"id": r.id, "source": r.source, "text": r.text, "doc": format!("docs/rules/{}.md", r.id)})
         });
-        let v = json!({"finding": f, "state": state, "rule": rule,
+        // Other signs on the same procedure (engine::related): the workbench shows them and
+        // attaches them with this one. Their ids are in the audit record with this one's.
+        let related: Vec<Value> = qinglian_engine::related::related(&st.snap, &st.findings, f)
+            .into_iter()
+            .map(|g| {
+                // The entities its sentence names, by id: what pseudonymisation needs to find
+                // a private person named in it.
+                let entities: Vec<&str> = g.evidence.nodes.iter().map(|n| n.id.as_str()).collect();
+                json!({"id": g.id, "pattern": g.pattern, "severity": g.severity,
+                       "score": g.score, "explanation": g.explanation, "entities": entities})
+            })
+            .collect();
+        let mut ids = vec![id];
+        ids.extend(related.iter().filter_map(|r| r["id"].as_str().map(str::to_owned)));
+        let v = json!({"finding": f, "state": state, "rule": rule, "related": related,
                        "data_version": st.data_version()});
-        Ok(Out::Json(v, vec![id]))
+        Ok(Out::Json(v, ids))
     })
     .await
 }

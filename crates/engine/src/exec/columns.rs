@@ -80,7 +80,7 @@ mod tests {
         assert_eq!(
             typed("2020-03-01", Ty::Date),
             Some(CLit::Date(
-                qinglian_model::Date::parse("2020-03-01").unwrap().0
+                qinglian_model::Date::parse("2020-03-01").expect("a date").0
             ))
         );
         assert_eq!(typed("2020-13-01", Ty::Date), None);
