@@ -281,6 +281,44 @@ fn every_endpoint_for_an_investigator() {
         (nodes, edges)
     );
 
+    // A finding's evidence exports as its chain: the same nodes as the finding names.
+    let (st, fj, _) = call(
+        &s,
+        "GET",
+        &format!("/v1/subgraph?finding={finding}&format=json"),
+        t,
+        true,
+        None,
+    );
+    assert_eq!(st, 200, "{fj}");
+    let (_, one, _) = call(&s, "GET", &format!("/v1/findings/{finding}"), t, true, None);
+    let ids = |v: &Value| -> std::collections::BTreeSet<String> {
+        v.as_array()
+            .expect("nodes")
+            .iter()
+            .filter_map(|n| n["id"].as_str().map(str::to_owned))
+            .collect()
+    };
+    assert_eq!(ids(&fj["nodes"]), ids(&one["finding"]["evidence"]["nodes"]));
+    assert_eq!(
+        fj["edges"].as_array().map(Vec::len),
+        one["finding"]["evidence"]["edges"].as_array().map(Vec::len)
+    );
+    let (_, gexf, _) = call(
+        &s,
+        "GET",
+        &format!("/v1/subgraph?finding={finding}&format=gexf"),
+        t,
+        true,
+        None,
+    );
+    assert_eq!(
+        xml_counts(gexf.as_str().expect("text"), "node", "edge").0,
+        ids(&fj["nodes"]).len()
+    );
+    let (st, _, _) = call(&s, "GET", "/v1/subgraph?finding=nope", t, true, None);
+    assert_eq!(st, 404, "an unknown finding");
+
     // Evidence bundle: hashed, signed, with source rows and the rule text.
     let (st, ev, _) = call(
         &s,

@@ -54,7 +54,7 @@ pub fn before_award(rule: &Rule) -> Option<PreAward> {
     for b in &mut q.branches {
         rewrite_branch(b, &contracts);
     }
-    let (branch_vars, vars) = qinglian_rules::check::check_query(&q).ok()?;
+    let (branch_vars, vars) = qinglian_rules::check::check_query_with(&q, &rule.columns).ok()?;
     let mut r = rule.clone();
     r.body = Body::Query {
         query: q,

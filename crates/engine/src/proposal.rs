@@ -395,7 +395,8 @@ pub fn without_tender(rule: &Rule, day: i32, label: &str) -> Result<Asked, Strin
             rewrite(f, &tenders, &cut, day, label)?;
         }
     }
-    let (branch_vars, vars) = qinglian_rules::check::check_query(&q).map_err(|e| e.to_string())?;
+    let (branch_vars, vars) =
+        qinglian_rules::check::check_query_with(&q, &rule.columns).map_err(|e| e.to_string())?;
     let mut r = rule.clone();
     r.body = Body::Query {
         query: q,

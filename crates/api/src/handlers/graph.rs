@@ -158,7 +158,24 @@ fn path_answer(st: &AppState, from: u32, to: u32, opts: &PathOptions) -> Out {
 }
 
 pub(super) async fn subgraph(State(st): St, Extension(ctx): Extension<Ctx>, q: Params) -> Answer {
-    let center = node(&st, &ctx, q.get("center").map_or("", String::as_str))?;
+    // What to export: a finding's evidence (`finding=`), or an entity's neighbourhood.
+    let of_finding = match q.get("finding") {
+        Some(id) => Some(
+            st.finding(id)
+                .ok_or_else(|| {
+                    ApiError::not_found(format!(
+                        "no finding {id} in the current screening; see /v1/findings"
+                    ))
+                })?
+                .id
+                .clone(),
+        ),
+        None => None,
+    };
+    let center = match &of_finding {
+        Some(_) => 0,
+        None => node(&st, &ctx, q.get("center").map_or("", String::as_str))?,
+    };
     let hops: u32 = number(&q, "hops", 2)?;
     if hops == 0 || hops > st.config.max_export_hops {
         return Err(ApiError::bad(
@@ -187,15 +204,26 @@ pub(super) async fn subgraph(State(st): St, Extension(ctx): Extension<Ctx>, q: P
     };
     let as_of = date(&q, "as_of")?;
     blocking(&st, &ctx, move |st| {
-        let (nodes, edges, truncated) =
-            neighbourhood(&st.snap, center, hops, as_of, st.config.max_export_nodes);
-        let why = truncated.then(|| {
-            format!(
-                "cut at the server's max_export_nodes ({})",
-                st.config.max_export_nodes
-            )
-        });
-        let sel = qinglian_export::Selection::new(&st.snap, nodes, &edges, why);
+        let (sel, truncated) = match of_finding.as_deref().and_then(|id| st.finding(id)) {
+            Some(f) => (
+                qinglian_export::Selection::of_evidence(&st.snap, &f.evidence),
+                false,
+            ),
+            None => {
+                let (nodes, edges, truncated) =
+                    neighbourhood(&st.snap, center, hops, as_of, st.config.max_export_nodes);
+                let why = truncated.then(|| {
+                    format!(
+                        "cut at the server's max_export_nodes ({})",
+                        st.config.max_export_nodes
+                    )
+                });
+                (
+                    qinglian_export::Selection::new(&st.snap, nodes, &edges, why),
+                    truncated,
+                )
+            }
+        };
         let body = qinglian_export::render(&st.snap, &sel, format, table).map_err(|e| {
             tracing::error!("subgraph export: {e}");
             ApiError::internal("export_failed")
