@@ -265,6 +265,11 @@ def investigator(d, base, tok, shots, downloads):
     assert want <= {tuple(e) for e in edges}, (want, edges)
     shots(d, "finding")
 
+    step("other signs on the same procedure: listed as the API gives them")
+    wait(d, "#finding-related")
+    shown = [li.get_attribute("data-id") for li in d.find_elements(By.CSS_SELECTOR, "#related-list li")]
+    assert shown == [r["id"] for r in one["related"]], (shown, one["related"])
+
     step("a case: create it, attach the finding, add a note")
     d.get(base + "/ui/cases")
     wait(d, "#case-new-number").send_keys(CASE)
@@ -277,6 +282,9 @@ def investigator(d, base, tok, shots, downloads):
     attach.send_keys(CASE)
     d.find_element(By.CSS_SELECTOR, "#attach-submit").click()
     WebDriverWait(d, 10).until(lambda _: fid in json.dumps(fetch(d, "GET", "/v1/cases/" + CASE)[1]))
+    # The related findings go with it (the box is checked by default): one case, every sign.
+    held = json.dumps(fetch(d, "GET", "/v1/cases/" + CASE)[1])
+    assert all(r["id"] in held for r in one["related"]), (one["related"], held)
 
     step("dismiss with a reason; a forged CSRF token is refused")
     csrf = fetch(d, "GET", "/ui/session")[1]["csrf"]
