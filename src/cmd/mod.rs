@@ -2,6 +2,7 @@
 
 mod clearances;
 mod db;
+mod declarations;
 mod export;
 mod generate;
 mod graph;
@@ -123,6 +124,10 @@ enum Command {
     /// Verify or show the audit trail.
     #[command(subcommand)]
     Audit(server::AuditCmd),
+    /// Declaration spot-checks: draw a reproducible sample of officials and compare what each
+    /// declared with what the registers show.
+    #[command(subcommand)]
+    Declarations(declarations::Cmd),
     /// Check a signed clearance again, against the load it was made on and the current data.
     #[command(subcommand)]
     Clearances(clearances::ClearancesCmd),
@@ -154,6 +159,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Subgraph(a) => graph::subgraph(&a),
         Command::Export(a) => export::run(&a),
         Command::Indicators(a) => indicators::run(&a),
+        Command::Declarations(c) => declarations::run(&c),
         Command::Merges(a) => graph::merges(&a),
         Command::Loads(a) => graph::loads(&a),
         Command::Serve(a) => server::serve(&a),

@@ -265,6 +265,12 @@ def investigator(d, base, tok, shots, downloads):
     assert want <= {tuple(e) for e in edges}, (want, edges)
     shots(d, "finding")
 
+    step("the official's declaration sheet is linked and printable")
+    href = wait(d, "#declaration-sheet").get_attribute("href")
+    path = "/" + href.split("://", 1)[1].split("/", 1)[1]
+    st, _ = fetch(d, "GET", path)  # an HTML page: the status says it was served to this session
+    assert st == 200 and path.endswith("/declarations?format=html"), (st, path)
+
     step("other signs on the same procedure: listed as the API gives them")
     wait(d, "#finding-related")
     shown = [li.get_attribute("data-id") for li in d.find_elements(By.CSS_SELECTOR, "#related-list li")]

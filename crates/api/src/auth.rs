@@ -76,6 +76,8 @@ pub enum Route {
     OfficialRisk,
     /// GET /v1/subgraph
     Subgraph,
+    /// GET /v1/declarations/sample, GET /v1/officials/{id}/declarations
+    Declarations,
     /// POST /v1/evidence/{finding}
     Evidence,
     /// POST /v1/clearances/verify
@@ -102,7 +104,7 @@ pub enum Route {
 
 impl Route {
     /// Every route.
-    pub const ALL: [Route; 20] = [
+    pub const ALL: [Route; 21] = [
         Route::OpenApi,
         Route::Search,
         Route::Entity,
@@ -112,6 +114,7 @@ impl Route {
         Route::Alerts,
         Route::OfficialRisk,
         Route::Subgraph,
+        Route::Declarations,
         Route::Evidence,
         Route::VerifyClearance,
         Route::Tokens,
@@ -137,6 +140,7 @@ impl Route {
             Route::Alerts => "alerts",
             Route::OfficialRisk => "officials.risk",
             Route::Subgraph => "subgraph",
+            Route::Declarations => "declarations",
             Route::Evidence => "evidence",
             Route::VerifyClearance => "clearances.verify",
             Route::Tokens => "admin.tokens",
@@ -163,6 +167,7 @@ impl Route {
                 | Route::Alerts
                 | Route::OfficialRisk
                 | Route::Subgraph
+                | Route::Declarations
                 | Route::Evidence
                 | Route::Summary
                 | Route::Triage
@@ -182,7 +187,8 @@ pub fn authorize(role: Role, route: Route) -> bool {
         (
             Investigator,
             Search | Entity | Paths | Screen | Findings | Alerts | OfficialRisk | Subgraph
-            | Evidence | VerifyClearance | Summary | Triage | Cases | CaseEdit | CaseAudit,
+            | Declarations | Evidence | VerifyClearance | Summary | Triage | Cases | CaseEdit
+            | CaseAudit,
         ) => true,
         (
             Analyst,
@@ -688,6 +694,7 @@ mod tests {
                 Alerts,
                 OfficialRisk,
                 Subgraph,
+                Declarations,
                 Evidence,
                 VerifyClearance,
                 Summary,

@@ -232,6 +232,18 @@ fn answers() -> Vec<(&'static str, &'static str, Value)> {
             "first_seen": i, "last_seen": i, "status": s}), &["change"])]})), obj(json!({"since": i, "load": i, "data_version": r("DataVersion")}), &["since", "load"])]}),
         ),
         (
+            "/v1/declarations/sample",
+            "get",
+            obj(
+                json!({"sample": obj(json!({"method": s, "seed": s, "population": i,
+                    "strata": arr(obj(json!({"agency": s, "rank": s, "population": i, "drawn": i}), &["agency", "rank", "population", "drawn"])),
+                    "officials": arr(obj(json!({"official": s, "name": s, "agency": s, "rank": s, "key": s}), &["official", "key"]))}),
+                    &["method", "seed", "population", "strata", "officials"]),
+                    "data_version": r("DataVersion")}),
+                &["sample", "data_version"],
+            ),
+        ),
+        (
             "/v1/officials/{id}/risk",
             "get",
             obj(
@@ -316,7 +328,28 @@ pub fn document(c: &Config, load: u32) -> Value {
     doc["paths"]["/healthz"]["get"]["responses"]["200"] = json!({"description": "OK", "content": {"application/json": {"schema":
         obj(json!({"status": {"type": "string"}, "generation": {"type": "integer"}, "nodes": {"type": "integer"}}), &["status"])}}});
     doc["paths"]["/v1/subgraph"]["get"]["responses"]["200"] = subgraph_answer();
+    doc["paths"]["/v1/officials/{id}/declarations"]["get"]["responses"]["200"] = sheet_answer();
     doc
+}
+
+/// A declaration sheet: JSON, a printable HTML page or CSV.
+fn sheet_answer() -> Value {
+    let text = json!({"schema": {"type": "string"}});
+    let item = obj(
+        json!({"kind": {"type": "string"}, "subject": {"type": "string"}, "relation": {"type": "string"},
+               "status": {"type": "string", "enum": ["declared", "under-declared", "not declared", "not required"]},
+               "evidence": {"type": "object"}}),
+        &["kind", "subject", "status", "evidence"],
+    );
+    let sheet = obj(
+        json!({"official": {"type": "string"}, "name": {"type": "string"}, "offices": arr(json!({"type": "object"})),
+               "declared": arr(obj(json!({"subject": {"type": "string"}, "relation": {"type": "string"}, "confirmed": {"type": "boolean"}}), &["subject", "confirmed"])),
+               "discovered": arr(item), "interest_rule": {"type": "string"}}),
+        &["official", "declared", "discovered"],
+    );
+    json!({"description": "The comparison sheet in the format asked for", "content": {
+        "application/json": {"schema": obj(json!({"sheet": sheet, "data_version": r("DataVersion")}), &["sheet", "data_version"])},
+        "text/html": text, "text/csv": text}})
 }
 
 /// The subgraph download: the JSON graph, or a file in one of the other formats.
@@ -427,6 +460,15 @@ fn paths(c: &Config, load: u32) -> Value {
             "/v1/cases/{number}/audit": {"get": op(c, "The audit records made under one case number", "investigator, auditor", vec![case_number("case number"), limit(), offset()], None, false)},
             "/v1/alerts": {"get": alerts},
             "/v1/officials/{id}/risk": {"get": op(c, "An official's roll-up: colour and findings per rule", READERS, vec![p("id", "official")], None, true)},
+            "/v1/officials/{id}/declarations": {"get": op(c, "Declaration check: what the official declared beside what the registers show, each item with its evidence and whether it was declared", "investigator",
+                vec![p("id", "official"), q("format", "json, a printable html page, or csv", false, json!({"type": "string", "enum": ["json", "html", "csv"]}))], None, true)},
+            "/v1/declarations/sample": {"get": op(c, "A reproducible stratified random sample of officials for a declaration check (same seed, same data, same sample)", "investigator",
+                vec![q("seed", "any text", true, json!({"type": "string", "minLength": 1, "maxLength": 256})),
+                     q("rate", "share of each stratum, in (0, 1] (or count)", false, json!({"type": "number", "exclusiveMinimum": 0, "maximum": 1})),
+                     q("count", "officials in all (or rate)", false, json!({"type": "integer", "minimum": 1, "maximum": 100000})),
+                     q("agency", "agency ids, comma-separated (sub-agencies included)", false, json!({"type": "string", "maxLength": 4096})),
+                     q("rank", "position titles, comma-separated", false, json!({"type": "string", "maxLength": 4096})),
+                     q("as_of", "offices held on this day, YYYY-MM-DD (default: now)", false, date.clone())], None, true)},
             "/v1/subgraph": {"get": op(c, "Neighbourhood or finding-evidence export for Gephi, yEd, networkx, spreadsheets or FtM tools", "investigator",
                 vec![q("center", "entity (required unless finding is given)", false, id.clone()),
                      q("finding", "a finding id: export its evidence chain instead of a neighbourhood", false, json!({"type": "string", "maxLength": 64})), q("hops", "radius", false, json!({"type": "integer", "minimum": 1, "maximum": c.max_export_hops})),

@@ -886,7 +886,11 @@ function findingFacts(f) {
   const row = (k, v) => [h('dt', {}, t(k)), h('dd', {}, v)];
   return h('dl', { class: 'facts' },
     row('col.id', h('code', {}, f.id)), row('col.score', fmtScore(f.score)),
-    row('col.official', f.official ? entityLink(f.official, f.official_name) : '—'),
+    row('col.official', f.official ? [entityLink(f.official, f.official_name),
+      // The official's declaration comparison sheet, printable (investigators only).
+      state.session && state.session.role === 'investigator'
+        ? [' ', h('a', { id: 'declaration-sheet', href: `/v1/officials/${enc(f.official)}/declarations?format=html`, target: '_blank', rel: 'noopener' }, t('finding.declarationSheet'))]
+        : null] : '—'),
     row('col.target', targetCell(f)),
     row('col.ref', f.ref ? [entityLink(f.ref), ' ', tk('reftype', f.ref_type)] : '—'),
     row('col.agency', entityLink(f.agency)));

@@ -6,6 +6,7 @@
 //! neighbourhood export. It reads the store through `qinglian-store`'s graph layer and never
 //! names a storage backend.
 
+pub mod declarations;
 pub mod describe;
 pub mod exec;
 pub mod findings;

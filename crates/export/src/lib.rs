@@ -10,6 +10,7 @@
 //! body; folder formats ([`write_dir`]) write one file per kind and a `manifest.json` naming
 //! every file, its row count and its typed columns.
 
+pub mod sheet;
 pub mod table;
 
 mod columnar;
@@ -58,6 +59,9 @@ pub enum ExportError {
     /// The format writes a folder, not a stream (or the other way round).
     #[error("{0}")]
     Usage(String),
+    /// A report could not be rendered.
+    #[error("render: {0}")]
+    Render(String),
 }
 
 impl ExportError {

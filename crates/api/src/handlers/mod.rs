@@ -4,6 +4,7 @@
 //! (`crate::guard`) wraps them all.
 
 mod admin;
+mod declarations;
 mod graph;
 pub(crate) use graph::MAX_QUERY_CHARS;
 mod screening;
@@ -98,6 +99,14 @@ pub(crate) fn router(st: Arc<AppState>) -> Router {
         .route(
             "/v1/officials/{id}/risk",
             g(Route::OfficialRisk, get(screening::official_risk)),
+        )
+        .route(
+            "/v1/declarations/sample",
+            g(Route::Declarations, get(declarations::sample)),
+        )
+        .route(
+            "/v1/officials/{id}/declarations",
+            g(Route::Declarations, get(declarations::sheet)),
         )
         .route(
             "/v1/evidence/{finding}",

@@ -1,0 +1,137 @@
+//! Declaration spot-checks over HTTP: the sample (`GET /v1/declarations/sample`) and one
+//! official's comparison sheet (`GET /v1/officials/{id}/declarations`, JSON, a printable HTML
+//! page or CSV) — `engine::declarations`, the same as `qinglian declarations`.
+
+use super::{blocking, date, node, Answer, St};
+use crate::error::ApiError;
+use crate::guard::Ctx;
+use crate::reply::{Out, Params};
+use axum::extract::Path;
+use axum::Extension;
+use qinglian_engine::declarations::{self, SampleOptions, Size};
+use qinglian_model::NodeKind;
+use serde_json::json;
+
+fn list(q: &Params, k: &str) -> Vec<String> {
+    q.get(k)
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn size(q: &Params) -> Result<Size, ApiError> {
+    let bad = |m: String| ApiError::bad("bad_parameter", m);
+    match (q.get("rate"), q.get("count")) {
+        (Some(r), None) => r
+            .parse::<f64>()
+            .map(Size::Rate)
+            .map_err(|_| bad(format!("rate {r}: expected a number above 0 and at most 1"))),
+        (None, Some(n)) => n
+            .parse::<usize>()
+            .map(Size::Count)
+            .map_err(|_| bad(format!("count {n}: expected a whole number"))),
+        _ => Err(bad("give exactly one of rate or count".into())),
+    }
+}
+
+/// `GET /v1/declarations/sample?seed=&rate=|count=&agency=&rank=&as_of=`.
+pub(super) async fn sample(
+    axum::extract::State(st): St,
+    Extension(ctx): Extension<Ctx>,
+    q: Params,
+) -> Answer {
+    let seed = q
+        .get("seed")
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ApiError::bad("bad_parameter", "seed is required"))?
+        .clone();
+    let opts = SampleOptions {
+        seed,
+        size: size(&q)?,
+        agencies: list(&q, "agency"),
+        ranks: list(&q, "rank"),
+        as_of: date(&q, "as_of")?,
+    };
+    blocking(&st, &ctx, move |st| {
+        let s =
+            declarations::sample(&st.snap, &opts).map_err(|m| ApiError::bad("bad_parameter", m))?;
+        let ids = s.officials.iter().map(|d| d.official.clone()).collect();
+        Ok(Out::Json(
+            json!({"sample": s, "data_version": st.data_version()}),
+            ids,
+        ))
+    })
+    .await
+}
+
+/// `GET /v1/officials/{id}/declarations?format=json|html|csv`.
+pub(super) async fn sheet(
+    axum::extract::State(st): St,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+    q: Params,
+) -> Answer {
+    let n = node(&st, &ctx, &id)?;
+    if st.snap.kind_of(n) != NodeKind::Person {
+        return Err(ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "not_a_person",
+            format!("{id} is a {}, not a person", st.snap.kind_of(n)),
+        ));
+    }
+    let format = q.get("format").map_or("json", String::as_str).to_owned();
+    if !["json", "html", "csv"].contains(&format.as_str()) {
+        return Err(ApiError::bad(
+            "bad_parameter",
+            format!("format {format}: expected json, html or csv"),
+        ));
+    }
+    blocking(&st, &ctx, move |st| {
+        let sh =
+            declarations::sheet(&st.snap, &st.rules, "undeclared_interest", n).map_err(|e| {
+                tracing::error!("declaration sheet: {e}");
+                ApiError::internal("sheet_failed")
+            })?;
+        let mut ids = vec![sh.official.clone()];
+        ids.extend(sh.discovered.iter().map(|i| i.subject.clone()));
+        let file = |body: Vec<u8>, mime: &'static str, ext: &str| Out::File {
+            body,
+            mime,
+            name: format!(
+                "declarations-{}.{ext}",
+                sh.official
+                    .replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+            ),
+            truncated: false,
+            ids: ids.clone(),
+        };
+        let failed = |e: qinglian_export::ExportError| {
+            tracing::error!("declaration sheet: {e}");
+            ApiError::internal("sheet_failed")
+        };
+        Ok(match format.as_str() {
+            "html" => file(
+                qinglian_export::sheet::html(None, std::slice::from_ref(&sh))
+                    .map_err(failed)?
+                    .into_bytes(),
+                "text/html",
+                "html",
+            ),
+            "csv" => file(
+                qinglian_export::sheet::csv(std::slice::from_ref(&sh)).map_err(failed)?,
+                "text/csv",
+                "csv",
+            ),
+            _ => Out::Json(
+                json!({"sheet": sh, "data_version": st.data_version()}),
+                ids.clone(),
+            ),
+        })
+    })
+    .await
+}
