@@ -24,18 +24,36 @@ fn list(q: &Params, k: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Most officials one sample may ask for, and the longest seed, agency or rank list.
+const MAX_COUNT: usize = 100_000;
+const MAX_TEXT: usize = 128;
+
+/// `count` when given (it wins over `rate`), else `rate`, else a tenth of each stratum.
 fn size(q: &Params) -> Result<Size, ApiError> {
     let bad = |m: String| ApiError::bad("bad_parameter", m);
-    match (q.get("rate"), q.get("count")) {
-        (Some(r), None) => r
+    match (q.get("count"), q.get("rate")) {
+        (Some(n), _) => match n.parse::<usize>() {
+            Ok(n) if (1..=MAX_COUNT).contains(&n) => Ok(Size::Count(n)),
+            _ => Err(bad(format!(
+                "count {n}: expected a whole number from 1 to {MAX_COUNT}"
+            ))),
+        },
+        (None, Some(r)) => r
             .parse::<f64>()
             .map(Size::Rate)
             .map_err(|_| bad(format!("rate {r}: expected a number above 0 and at most 1"))),
-        (None, Some(n)) => n
-            .parse::<usize>()
-            .map(Size::Count)
-            .map_err(|_| bad(format!("count {n}: expected a whole number"))),
-        _ => Err(bad("give exactly one of rate or count".into())),
+        (None, None) => Ok(Size::Rate(0.1)),
+    }
+}
+
+/// A text parameter within [`MAX_TEXT`] characters.
+fn short<'a>(q: &'a Params, k: &str) -> Result<Option<&'a String>, ApiError> {
+    match q.get(k) {
+        Some(v) if v.chars().count() > MAX_TEXT => Err(ApiError::bad(
+            "bad_parameter",
+            format!("{k} is longer than {MAX_TEXT} characters"),
+        )),
+        v => Ok(v),
     }
 }
 
@@ -45,8 +63,9 @@ pub(super) async fn sample(
     Extension(ctx): Extension<Ctx>,
     q: Params,
 ) -> Answer {
-    let seed = q
-        .get("seed")
+    short(&q, "agency")?;
+    short(&q, "rank")?;
+    let seed = short(&q, "seed")?
         .filter(|s| !s.is_empty())
         .ok_or_else(|| ApiError::bad("bad_parameter", "seed is required"))?
         .clone();
@@ -58,6 +77,14 @@ pub(super) async fn sample(
         as_of: date(&q, "as_of")?,
     };
     blocking(&st, &ctx, move |st| {
+        // An agency the data does not hold is a missing resource, not a malformed request.
+        if let Some(a) = opts.agencies.iter().find(|a| {
+            st.snap
+                .lookup(a)
+                .is_none_or(|n| st.snap.kind_of(n) != NodeKind::Agency)
+        }) {
+            return Err(ApiError::not_found(format!("no agency with id {a}")));
+        }
         let s =
             declarations::sample(&st.snap, &opts).map_err(|m| ApiError::bad("bad_parameter", m))?;
         let ids = s.officials.iter().map(|d| d.official.clone()).collect();
