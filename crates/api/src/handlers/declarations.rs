@@ -2,7 +2,7 @@
 //! official's comparison sheet (`GET /v1/officials/{id}/declarations`, JSON, a printable HTML
 //! page or CSV) — `engine::declarations`, the same as `qinglian declarations`.
 
-use super::{blocking, date, node, Answer, St};
+use super::{blocking, date, person, Answer, St};
 use crate::error::ApiError;
 use crate::guard::Ctx;
 use crate::reply::{Out, Params};
@@ -103,14 +103,7 @@ pub(super) async fn sheet(
     Path(id): Path<String>,
     q: Params,
 ) -> Answer {
-    let n = node(&st, &ctx, &id)?;
-    if st.snap.kind_of(n) != NodeKind::Person {
-        return Err(ApiError::new(
-            axum::http::StatusCode::NOT_FOUND,
-            "not_a_person",
-            format!("{id} is a {}, not a person", st.snap.kind_of(n)),
-        ));
-    }
+    let n = person(&st, &ctx, &id)?;
     let format = q.get("format").map_or("json", String::as_str).to_owned();
     if !["json", "html", "csv"].contains(&format.as_str()) {
         return Err(ApiError::bad(

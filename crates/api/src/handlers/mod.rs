@@ -193,6 +193,20 @@ fn node(st: &AppState, ctx: &Ctx, id: &str) -> Result<u32, ApiError> {
         .ok_or_else(|| ApiError::not_found(format!("no entity with id or identifier {id:?}")))
 }
 
+/// A person named by bundle id or identifier ([`node`]); another kind is a 404 saying what it is.
+fn person(st: &AppState, ctx: &Ctx, id: &str) -> Result<u32, ApiError> {
+    let n = node(st, ctx, id)?;
+    if st.snap.kind_of(n) == NodeKind::Person {
+        Ok(n)
+    } else {
+        Err(ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "not_a_person",
+            format!("{id} is a {}, not a person", st.snap.kind_of(n)),
+        ))
+    }
+}
+
 fn number<T: std::str::FromStr>(q: &Params, k: &str, default: T) -> Result<T, ApiError> {
     q.get(k).map_or(Ok(default), |v| {
         v.parse()

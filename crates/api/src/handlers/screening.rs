@@ -1,6 +1,6 @@
 //! Pre-award screening, clearances, stored findings, an official's roll-up, evidence bundles.
 
-use super::{blocking, node, page, Answer, St};
+use super::{blocking, node, page, person, Answer, St};
 use crate::error::ApiError;
 use crate::guard::Ctx;
 use crate::reply::{Out, Params};
@@ -452,14 +452,7 @@ pub(super) async fn official_risk(
     Extension(ctx): Extension<Ctx>,
     Path(id): Path<String>,
 ) -> Answer {
-    let n = node(&st, &ctx, &id)?;
-    if st.snap.kind_of(n) != NodeKind::Person {
-        return Err(ApiError::new(
-            axum::http::StatusCode::NOT_FOUND,
-            "not_a_person",
-            format!("{id} is a {}, not a person", st.snap.kind_of(n)),
-        ));
-    }
+    let n = person(&st, &ctx, &id)?;
     let ext = st.snap.ext(n).to_owned();
     let mine: Vec<&Finding> = st.findings.iter().filter(|f| f.official == ext).collect();
     let mut by_rule = std::collections::BTreeMap::new();
