@@ -198,6 +198,17 @@ fn every_export_reads_back_in_the_tools_that_read_it() {
             &at(target),
         ]);
     }
+    qinglian(&[
+        "export",
+        "--db",
+        &db,
+        "--format",
+        "parquet",
+        "--buckets",
+        "4",
+        "--out",
+        &at("buckets"),
+    ]);
     let stats = dir.path().join("stats.json");
     std::fs::write(&stats, qinglian(&["stats", "--db", &db, "--json"])).expect("write");
     let o = std::process::Command::new(Path::new(&venv).join("bin/python"))

@@ -58,6 +58,25 @@ def parquet(folder, stats):
         check(all(x > 0 for x in r), f"BID keeps won, amount and submitted: {r}")
 
 
+def buckets(folder, stats):
+    """`--buckets 4`: Hive partitions DuckDB reads as one dataset per kind, every row in the
+    bucket DuckDB's own sha256 gives its id (an edge: its tail's), counts as in stats."""
+    manifest = json.loads((folder / "manifest.json").read_text())
+    n = manifest["buckets"]
+    check(n == 4, f"the manifest says 4 buckets: {n}")
+    check(all("/bucket=" in f["path"] for f in manifest["files"]), "every file is in a bucket")
+    for side, key in (("nodes", "id"), ("edges", "from")):
+        for kind, want in stats[side].items():
+            if not want:
+                continue
+            glob = f"{folder}/{side}/{kind}/*/*.parquet"
+            rows, wrong = duckdb.sql(
+                f"select count(*), count(*) filter (where bucket <> (('0x' || substr(sha256(\"{key}\"), 1, 8))::BIGINT % {n})) "
+                f"from read_parquet('{glob}', hive_partitioning = true)").fetchall()[0]
+            check(rows == want, f"{side}/{kind}: {rows} rows in the buckets, stats say {want}")
+            check(wrong == 0, f"{side}/{kind}: every row in the bucket of its {key} ({wrong} not)")
+
+
 # neo4j-admin header grammar: name:type, name:type[], :ID(group), :START_ID(group), ...
 TYPES = "int|long|float|double|boolean|byte|short|char|string|point|date|localtime|time|localdatetime|datetime|duration"
 FIELD = re.compile(rf"^(?:[A-Za-z_][A-Za-z0-9_]*)?(?::(?:{TYPES})(?:\[\])?)?$")
@@ -168,6 +187,7 @@ def main():
     stats = json.loads(Path(sys.argv[1]).read_text())
     folder = Path(sys.argv[2])
     parquet(folder / "parquet", stats)
+    buckets(folder / "buckets", stats)
     neo4j(folder / "neo4j", stats)
     graphs(folder, stats)
     ftm(folder / "g.ftm.jsonl")

@@ -151,37 +151,76 @@ fn write_file(
     Ok(count)
 }
 
-/// Writes the selection's nodes and edges under `dir` (`nodes/`, `edges/`).
+/// The bucket of bundle id `id` among `n`: the first eight hex digits of its SHA-256, as a
+/// number, modulo `n`. Spark SQL computes the same with
+/// `pmod(conv(substr(sha2(id, 256), 1, 8), 16, 10), n)`, so a cluster can place other data in
+/// the same buckets.
+pub fn bucket(id: &str, n: u32) -> u32 {
+    use sha2::Digest;
+    let h = sha2::Sha256::digest(id.as_bytes());
+    u32::from_be_bytes([h[0], h[1], h[2], h[3]]) % n.max(1)
+}
+
+/// Where a kind's rows go: one file per kind, or with `buckets` > 1 one file per non-empty
+/// bucket in Hive layout (`nodes/Person/bucket=3/part-0.parquet`), which DuckDB
+/// (`hive_partitioning`), pyarrow datasets and Spark read as a `bucket` column.
+fn files_of<T: Copy>(
+    side: &str,
+    kind: &str,
+    members: &[T],
+    buckets: u32,
+    id_of: impl Fn(T) -> String,
+) -> Vec<(String, Vec<T>)> {
+    if buckets <= 1 {
+        return vec![(format!("{side}/{kind}.parquet"), members.to_vec())];
+    }
+    let mut by: std::collections::BTreeMap<u32, Vec<T>> = std::collections::BTreeMap::new();
+    for &m in members {
+        by.entry(bucket(&id_of(m), buckets)).or_default().push(m);
+    }
+    by.into_iter()
+        .map(|(b, v)| (format!("{side}/{kind}/bucket={b}/part-0.parquet"), v))
+        .collect()
+}
+
+fn create_parent(path: &Path) -> Result<(), ExportError> {
+    match path.parent() {
+        Some(d) => std::fs::create_dir_all(d).map_err(|e| ExportError::io(d, e)),
+        None => Ok(()),
+    }
+}
+
+/// Writes the selection's nodes and edges under `dir` (`nodes/`, `edges/`): a file per kind,
+/// or, with `buckets` > 1, per kind and bucket of the node's id (an edge: its tail's id).
 pub fn write(
     dir: &Path,
     snap: &Snapshot,
-    nodes: &[u32],
-    edges: &[EdgeRef],
+    (nodes, edges): (&[u32], &[EdgeRef]),
+    buckets: u32,
 ) -> Result<Vec<FileEntry>, ExportError> {
     let mut out = Vec::new();
-    for sub in ["nodes", "edges"] {
-        let d = dir.join(sub);
-        std::fs::create_dir_all(&d).map_err(|e| ExportError::io(&d, e))?;
-    }
     for (kind, members) in crate::by_node_kind(snap, nodes) {
         let t = NodeTable::new(snap, &members, &[kind]);
-        let rel = format!("nodes/{kind}.parquet");
-        let rows = write_file(
-            &dir.join(&rel),
-            t.columns(),
-            members.iter().map(|&n| t.row(snap, n)),
-        )?;
-        out.push(FileEntry::new(rel, kind.as_str(), rows, t.columns()));
+        for (rel, part) in files_of("nodes", kind.as_str(), &members, buckets, |n| {
+            snap.ext(n).to_owned()
+        }) {
+            let path = dir.join(&rel);
+            create_parent(&path)?;
+            let rows = write_file(&path, t.columns(), part.iter().map(|&n| t.row(snap, n)))?;
+            out.push(FileEntry::new(rel, kind.as_str(), rows, t.columns()));
+        }
     }
     for (kind, members) in crate::by_edge_kind(edges) {
         let t = EdgeTable::new(snap, &members, &[kind]);
-        let rel = format!("edges/{kind}.parquet");
-        let rows = write_file(
-            &dir.join(&rel),
-            t.columns(),
-            members.iter().map(|e| t.row(snap, *e)),
-        )?;
-        out.push(FileEntry::new(rel, kind.as_str(), rows, t.columns()));
+        let tails = snap.edges(kind);
+        for (rel, part) in files_of("edges", kind.as_str(), &members, buckets, |e| {
+            snap.ext(tails.src[e.idx as usize]).to_owned()
+        }) {
+            let path = dir.join(&rel);
+            create_parent(&path)?;
+            let rows = write_file(&path, t.columns(), part.iter().map(|e| t.row(snap, *e)))?;
+            out.push(FileEntry::new(rel, kind.as_str(), rows, t.columns()));
+        }
     }
     Ok(out)
 }

@@ -13,7 +13,7 @@
 pub mod sheet;
 pub mod table;
 
-mod columnar;
+pub mod columnar;
 mod ftm;
 mod gephi;
 mod neo4j;
@@ -250,9 +250,27 @@ pub fn write_dir(
     sel: &Selection,
     format: Format,
 ) -> Result<Vec<FileEntry>, ExportError> {
+    write_dir_buckets(dir, snap, sel, format, 1)
+}
+
+/// [`write_dir`], Parquet split into `buckets` Hive partitions per kind by the hash of the id
+/// ([`columnar::bucket`]; 1: one file per kind).
+pub fn write_dir_buckets(
+    dir: &Path,
+    snap: &Snapshot,
+    sel: &Selection,
+    format: Format,
+    buckets: u32,
+) -> Result<Vec<FileEntry>, ExportError> {
     std::fs::create_dir_all(dir).map_err(|e| ExportError::io(dir, e))?;
+    if buckets > 1 && format != Format::Parquet {
+        return Err(ExportError::Usage(format!(
+            "buckets split Parquet files only, not {}",
+            format.ext()
+        )));
+    }
     let files = match format {
-        Format::Parquet => columnar::write(dir, snap, &sel.nodes, &sel.edges)?,
+        Format::Parquet => columnar::write(dir, snap, (&sel.nodes, &sel.edges), buckets)?,
         Format::Neo4j => neo4j::write(dir, snap, &sel.nodes, &sel.edges)?,
         Format::Csv => csv_pair(dir, snap, sel)?,
         _ => {
@@ -265,6 +283,7 @@ pub fn write_dir(
     let manifest = json!({
         "format": format.ext(),
         "generation": snap.generation().0,
+        "buckets": buckets.max(1),
         "truncated": sel.truncated.is_some(),
         "truncation": sel.truncated,
         "files": files.iter().map(|f| json!({
