@@ -177,11 +177,13 @@ const STANDARD: &[(&str, &str, Ty)] = &[
     ("Contract", "currency", Ty::Str),
     ("Contract", "status", Ty::Str),
     ("Company", "status", Ty::Str),
+    ("Company", "status_date", Ty::Date),
     ("Company", "topics", Ty::Str),
     ("Company", "jurisdiction", Ty::Str),
     ("Person", "topics", Ty::Str),
     ("Person", "pep_status", Ty::Str),
     ("Subsidy", "program", Ty::Str),
+    ("Subsidy", "period", Ty::Str),
     ("Agency", "region", Ty::Str),
 ];
 

@@ -11,7 +11,10 @@
 //!   contracts, subsidies, declarations and a blacklist.
 //! * **Planted truth.** Stories for each of the nine rules of `shared/bench/gen.py`'s
 //!   docstring, exact by construction, and decoys (look-alikes that must not match) for
-//!   `relative_wins` and `evaluator_conflict`.
+//!   `relative_wins` and `evaluator_conflict`; and stories with decoys for the four
+//!   subsidy-fraud rules (`double_dipping`, `shell_recipient`, `split_application`,
+//!   `colleague_subsidy`), whose payments carry a `period` and whose dead companies a
+//!   `status_date`.
 //! * **Exhaustive oracle.** Every rule is evaluated on the generated rows; hits that were not
 //!   planted are written as `incidental`, so planted + incidental is each rule's complete
 //!   answer. A planted finding the oracle does not confirm is an error; a decoy it matches is
@@ -21,6 +24,8 @@
 //! own seeded stream, and nothing depends on hash-map iteration order.
 
 mod data;
+mod fraud;
+mod fraud_oracle;
 mod oracle;
 mod plant;
 mod truth;
@@ -100,6 +105,8 @@ pub fn generate(opts: &Options, out: &Path) -> Result<Report, SynthError> {
     }
     let mut w = world::World::generate(opts.profile, opts.people, opts.seed)?;
     w.plant(&mut util::Rng::new(opts.seed, 9));
+    w.plant_subsidy_fraud(&mut util::Rng::new(opts.seed, 10));
+    w.gen_periods_and_status_dates(&mut util::Rng::new(opts.seed, 11));
     w.gen_declarations();
     let truth = finish_truth(&w)?;
     std::fs::create_dir_all(out).map_err(|source| SynthError::Io {

@@ -1,4 +1,4 @@
-//! An exhaustive oracle of the nine rules, written from gen.py's docstring and evaluated on
+//! An exhaustive oracle of the nine rules (the four subsidy-fraud rules: `fraud_oracle`), written from gen.py's docstring and evaluated on
 //! the generated rows only (hash joins and grouped indexes, no knowledge of what was
 //! planted). Its answer is the complete truth: planted + incidental.
 
@@ -9,24 +9,24 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// A person controlling a company on a day, with the companies of the walk (first to last).
 #[derive(Clone, Copy)]
-struct Ctl {
-    p: u32,
+pub(crate) struct Ctl {
+    pub(crate) p: u32,
     chain: [u32; 3],
     len: u8,
 }
 
 impl Ctl {
-    fn chain(&self) -> impl Iterator<Item = Tok> + '_ {
+    pub(crate) fn chain(&self) -> impl Iterator<Item = Tok> + '_ {
         self.chain[..self.len as usize].iter().map(|&c| Tok::C(c))
     }
 }
 
-struct Ix<'a> {
-    w: &'a World,
+pub(crate) struct Ix<'a> {
+    pub(crate) w: &'a World,
     fam: Csr,
-    pos_of: Csr,
-    own_in: Csr,
-    role_in: Csr,
+    pub(crate) pos_of: Csr,
+    pub(crate) own_in: Csr,
+    pub(crate) role_in: Csr,
     own_of: Csr,
     role_of: Csr,
     bids_of: Csr,
@@ -68,10 +68,18 @@ impl<'a> Ix<'a> {
     }
 
     /// Whether `o` holds a position at `a` on `d`.
-    fn holds(&self, o: u32, a: u32, d: i32) -> bool {
+    pub(crate) fn holds(&self, o: u32, a: u32, d: i32) -> bool {
         self.pos_of.of(o).iter().any(|&i| {
             let p = &self.w.pos[i as usize];
             p.a == a && valid(p.s, p.e, d)
+        })
+    }
+
+    /// Whether `o` holds any position on `d`.
+    pub(crate) fn in_office_anywhere(&self, o: u32, d: i32) -> bool {
+        self.pos_of.of(o).iter().any(|&i| {
+            let p = &self.w.pos[i as usize];
+            valid(p.s, p.e, d)
         })
     }
 
@@ -107,7 +115,7 @@ impl<'a> Ix<'a> {
 
     /// Every person that controls `k` by 1-3 control edges valid on `d` (one walk each,
     /// the shortest), sorted by person.
-    fn controllers(&self, k: u32, d: i32, out: &mut Vec<Ctl>) {
+    pub(crate) fn controllers(&self, k: u32, d: i32, out: &mut Vec<Ctl>) {
         out.clear();
         self.direct(k, d, |p| {
             out.push(Ctl {
@@ -566,5 +574,6 @@ pub(crate) fn run(w: &World) -> BTreeMap<Key, Finding> {
             }
         }
     }
+    crate::fraud_oracle::run(&ix, &mut add);
     out
 }

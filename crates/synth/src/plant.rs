@@ -146,7 +146,7 @@ impl World {
         out
     }
 
-    fn alive_adult(&self, p: u32, d: i32) -> bool {
+    pub(crate) fn alive_adult(&self, p: u32, d: i32) -> bool {
         let x = &self.people[p as usize];
         x.death > d && x.birth < d - 20 * 365
     }
@@ -166,7 +166,7 @@ impl World {
     /// Creates `p -> H1 -> .. -> K` with `layers` holding companies, every link valid from
     /// before `d` and open. The first link is ownership, or a legal_rep / director role (a
     /// nominee then owns the first company). Returns the companies, `K` last.
-    fn chain_to(
+    pub(crate) fn chain_to(
         &mut self,
         r: &mut Rng,
         p: u32,
@@ -250,7 +250,7 @@ impl World {
     }
 
     /// A plain company founded on `f`, owned by a random entrepreneur, with a legal_rep.
-    fn plain_company(&mut self, r: &mut Rng, f: i32) -> u32 {
+    pub(crate) fn plain_company(&mut self, r: &mut Rng, f: i32) -> u32 {
         let k = self.add_company(r, f, false, None, None);
         let o = self.pick_ent(r);
         self.own.push(Own {
@@ -475,6 +475,7 @@ impl World {
                 paid: d,
                 approver: p.o,
                 program,
+                period: None,
             });
             let si = (self.subsidies.len() - 1) as u32;
             path.push(Tok::S(si));
@@ -779,6 +780,7 @@ impl World {
                 paid,
                 approver,
                 program: r.pick(PROGRAMS_ELDERLY),
+                period: None,
             });
             let si = (self.subsidies.len() - 1) as u32;
             let f = Finding::new(

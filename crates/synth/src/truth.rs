@@ -14,9 +14,13 @@ pub(crate) enum Pattern {
     RevolvingDoor,
     UndeclaredInterest,
     EvaluatorConflict,
+    DoubleDipping,
+    ShellRecipient,
+    SplitApplication,
+    ColleagueSubsidy,
 }
 
-pub(crate) const PATTERNS: [Pattern; 9] = [
+pub(crate) const PATTERNS: [Pattern; 13] = [
     Pattern::RelativeWins,
     Pattern::SelfDealing,
     Pattern::LinkedSubsidy,
@@ -26,6 +30,10 @@ pub(crate) const PATTERNS: [Pattern; 9] = [
     Pattern::RevolvingDoor,
     Pattern::UndeclaredInterest,
     Pattern::EvaluatorConflict,
+    Pattern::DoubleDipping,
+    Pattern::ShellRecipient,
+    Pattern::SplitApplication,
+    Pattern::ColleagueSubsidy,
 ];
 
 impl Pattern {
@@ -40,6 +48,10 @@ impl Pattern {
             Pattern::RevolvingDoor => "revolving_door",
             Pattern::UndeclaredInterest => "undeclared_interest",
             Pattern::EvaluatorConflict => "evaluator_conflict",
+            Pattern::DoubleDipping => "double_dipping",
+            Pattern::ShellRecipient => "shell_recipient",
+            Pattern::SplitApplication => "split_application",
+            Pattern::ColleagueSubsidy => "colleague_subsidy",
         }
     }
 }
@@ -135,7 +147,7 @@ impl Finding {
     pub(crate) fn key(&self) -> Key {
         let p = self.pattern;
         match p {
-            Pattern::BidRigging => {
+            Pattern::BidRigging | Pattern::SplitApplication => {
                 let y = self.target2.unwrap_or(self.target);
                 let (a, b) = if self.target <= y {
                     (self.target, y)
@@ -145,9 +157,10 @@ impl Finding {
                 (p, NONE, a, Some(b), self.r)
             }
             Pattern::UndeclaredInterest => (p, self.official, self.target, None, RefId::None),
-            Pattern::BlacklistedBidder | Pattern::DeceasedRecipient => {
-                (p, NONE, self.target, None, self.r)
-            }
+            Pattern::BlacklistedBidder
+            | Pattern::DeceasedRecipient
+            | Pattern::DoubleDipping
+            | Pattern::ShellRecipient => (p, NONE, self.target, None, self.r),
             _ => (p, self.official, self.target, None, self.r),
         }
     }

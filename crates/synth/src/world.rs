@@ -115,6 +115,8 @@ pub(crate) struct Company {
     pub phone: String,
     pub founded: i32,
     pub status: &'static str,
+    /// When a deregistered or revoked status took effect (`status_date`).
+    pub status_date: Option<i32>,
 }
 
 pub(crate) struct Own {
@@ -171,6 +173,8 @@ pub(crate) struct Subsidy {
     pub paid: i32,
     pub approver: u32,
     pub program: &'static str,
+    /// The year the payment is for (`period`); none for a tenth of the payments.
+    pub period: Option<i32>,
 }
 
 pub(crate) struct Declaration {
@@ -1151,6 +1155,7 @@ impl World {
             phone,
             founded,
             status,
+            status_date: None,
         });
         (self.comps.len() - 1) as u32
     }
@@ -1600,9 +1605,20 @@ impl World {
                     paid: d,
                     approver,
                     program: r.pick(PROGRAMS_PERSON),
+                    period: None,
                 });
             } else {
-                let c = self.pick_op(r);
+                // a company founded at least a month before the payment
+                let mut c = self.pick_op(r);
+                for _ in 0..20 {
+                    if self.comps[c as usize].founded <= d - 30 {
+                        break;
+                    }
+                    c = self.pick_op(r);
+                }
+                if self.comps[c as usize].founded > d - 30 {
+                    continue;
+                }
                 let amount = r.lognormal_cents(12.0, 1.0);
                 self.subsidies.push(Subsidy {
                     a,
@@ -1611,6 +1627,7 @@ impl World {
                     paid: d,
                     approver,
                     program: r.pick(PROGRAMS_COMPANY),
+                    period: None,
                 });
             }
         }

@@ -207,7 +207,7 @@ fn write_small(w: &World, ids: &Ids, dir: &Path) -> Result<Vec<(String, u64)>, S
     let mut f = Csv::create(
         dir,
         "companies.csv",
-        "id,name,credit_code,address,phone,founded,status",
+        "id,name,credit_code,address,phone,founded,status,status_date",
     )?;
     for (i, c) in w.comps.iter().enumerate() {
         let b = &mut f.buf;
@@ -224,6 +224,10 @@ fn write_small(w: &World, ids: &Ids, dir: &Path) -> Result<Vec<(String, u64)>, S
         push_date(b, c.founded);
         sep(b);
         text(b, c.status);
+        sep(b);
+        if let Some(d) = c.status_date {
+            push_date(b, d);
+        }
         f.end()?;
     }
     files.push(f.finish()?);
@@ -371,7 +375,7 @@ fn write_small(w: &World, ids: &Ids, dir: &Path) -> Result<Vec<(String, u64)>, S
     let mut f = Csv::create(
         dir,
         "subsidies.csv",
-        "id,agency_id,recipient_id,amount,paid,approver_id,program",
+        "id,agency_id,recipient_id,amount,paid,approver_id,program,period",
     )?;
     for (i, s) in w.subsidies.iter().enumerate() {
         let b = &mut f.buf;
@@ -388,6 +392,10 @@ fn write_small(w: &World, ids: &Ids, dir: &Path) -> Result<Vec<(String, u64)>, S
         ids.opt_p(b, s.approver);
         sep(b);
         text(b, s.program);
+        sep(b);
+        if let Some(y) = s.period {
+            b.extend_from_slice(y.to_string().as_bytes());
+        }
         f.end()?;
     }
     files.push(f.finish()?);

@@ -36,7 +36,7 @@ fn files_follow_the_schema_and_every_reference_resolves() {
         ("agencies.csv", "id,name,parent_id,region"),
         (
             "companies.csv",
-            "id,name,credit_code,address,phone,founded,status",
+            "id,name,credit_code,address,phone,founded,status,status_date",
         ),
         ("positions.csv", "person_id,agency_id,title,start,end"),
         ("relations.csv", "person_id,relative_id,relation"),
@@ -51,7 +51,7 @@ fn files_follow_the_schema_and_every_reference_resolves() {
         ),
         (
             "subsidies.csv",
-            "id,agency_id,recipient_id,amount,paid,approver_id,program",
+            "id,agency_id,recipient_id,amount,paid,approver_id,program,period",
         ),
         ("declarations.csv", "person_id,subject_id,relation"),
         ("blacklist.csv", "entity_id,reason,listed,source"),
@@ -318,6 +318,10 @@ fn the_zone_plants_every_pattern() {
             "revolving_door",
             "undeclared_interest",
             "evaluator_conflict",
+            "double_dipping",
+            "shell_recipient",
+            "split_application",
+            "colleague_subsidy",
         ] {
             let n = truth
                 .iter()
@@ -329,7 +333,13 @@ fn the_zone_plants_every_pattern() {
                 .iter()
                 .any(|(pp, k, c)| pp == p && k == "planted" && *c == n as u64));
         }
-        for p in ["relative_wins", "evaluator_conflict"] {
+        for p in [
+            "relative_wins",
+            "evaluator_conflict",
+            "double_dipping",
+            "shell_recipient",
+            "split_application",
+        ] {
             assert!(truth
                 .iter()
                 .any(|t| s(t, "pattern") == p && s(t, "kind") == "decoy"));
@@ -347,14 +357,18 @@ fn truth_lines_have_the_scorer_keys() {
             assert!(t.get(k).is_some(), "{k} missing in {t}");
         }
         let p = s(&t, "pattern");
-        assert_eq!(t.get("target2").is_some(), p == "bid_rigging", "{t}");
+        assert_eq!(
+            t.get("target2").is_some(),
+            p == "bid_rigging" || p == "split_application",
+            "{t}"
+        );
         let rt = s(&t, "ref_type");
         let r = s(&t, "ref");
         match rt {
             "contract" => assert!(r.starts_with('K')),
             "tender" => assert!(r.starts_with('T')),
             "subsidy" => assert!(r.starts_with('S')),
-            "" => assert!(r.is_empty() && p == "undeclared_interest"),
+            "" => assert!(r.is_empty() && (p == "undeclared_interest" || p == "split_application")),
             _ => panic!("ref_type {rt}"),
         }
         assert!(!t["path"].as_array().unwrap().is_empty());
