@@ -9,6 +9,7 @@ mod graph;
 mod indicators;
 mod ingest;
 mod out;
+mod placeholders;
 mod rules;
 mod search;
 mod server;
@@ -116,6 +117,9 @@ enum Command {
     Merges(graph::MergesArgs),
     /// List the committed loads.
     Loads(graph::LoadsArgs),
+    /// The values that mean "no value" and never tie two entities: built in, and those the
+    /// loads declared in placeholders.csv.
+    Placeholders(placeholders::Args),
     /// Serve the investigator HTTP API.
     Serve(server::ServeArgs),
     /// Create, revoke or list API tokens.
@@ -149,6 +153,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Ingest(a) => ingest::run(&a),
         Command::Stats(a) => stats::run(&a),
+        Command::Placeholders(a) => placeholders::run(&a),
         Command::Show(a) => show::run(&a),
         Command::Search(a) => search::run(&a),
         Command::Screen(a) => rules::screen(&a),

@@ -17,6 +17,7 @@
 
 mod decode;
 mod diag;
+mod placeholders;
 mod resolve;
 mod rows;
 pub mod schema;
@@ -385,6 +386,13 @@ fn ingest_sources<S: Store>(
             });
         }
     }
+    let (listed, sources): (Vec<Source>, Vec<Source>) = sources
+        .into_iter()
+        .partition(|s| s.spec.kind == schema::FileKind::Placeholders);
+    let listed: Vec<placeholders::Read> = listed
+        .into_iter()
+        .map(|s| placeholders::read(s.spec, &s.name, s.bytes, s.sha256, opts.encoding))
+        .collect();
     let parsing = Parsing::start(&sources, progress);
     let mut work = decode_files(sources, opts);
     parse_entities(&mut work, opts, &parsing);
@@ -421,7 +429,8 @@ fn ingest_sources<S: Store>(
     let changed = edge_changes + ids.resolver.changed;
     timings.push(("parse and resolve edges", t2.elapsed()));
 
-    let summaries = summaries(&work);
+    let mut summaries = summaries(&work);
+    summaries.extend(listed.iter().map(|l| l.summary.clone()));
     let foreign_identifiers = work.iter().map(|w| w.drafts.foreign_ids).sum();
     let zero_width_fields = work
         .iter()
@@ -429,10 +438,19 @@ fn ingest_sources<S: Store>(
         .map(|w| (w.name.clone(), w.diags.zero_width))
         .collect();
     let Sorted {
-        warnings,
-        roots,
-        errors,
+        mut warnings,
+        mut roots,
+        mut errors,
     } = sort_diagnostics(work, file_errors);
+    for l in &listed {
+        for d in &l.diags {
+            match d.severity {
+                Severity::Warning => warnings.push(d.clone()),
+                Severity::Error if l.unreadable => roots.push(d.clone()),
+                Severity::Error => errors.push(d.clone()),
+            }
+        }
+    }
     let unchecked = ids.resolver.unchecked();
     if !roots.is_empty() || !errors.is_empty() || !unchecked.is_empty() {
         return Err(IngestError::Rejected(Box::new(rejection(
@@ -445,6 +463,7 @@ fn ingest_sources<S: Store>(
         ))));
     }
 
+    put_placeholders(&mut writer, &listed)?;
     let t3 = Instant::now();
     progress(Progress::Writing);
     write_load(
@@ -481,6 +500,21 @@ fn ingest_sources<S: Store>(
         retracted_examples,
         explicit_retractions,
     })
+}
+
+/// Keeps the values `placeholders.csv` lists with the load, each citing its line.
+fn put_placeholders(w: &mut LoadWriter, listed: &[placeholders::Read]) -> Result<(), IngestError> {
+    for l in listed {
+        let file = w.add_file(&l.summary.name);
+        for r in &l.rows {
+            w.put_placeholder(&qinglian_store::PlaceholderRecord {
+                value: r.value.clone(),
+                field: r.field,
+                source: qinglian_model::Provenance { file, line: r.line },
+            })?;
+        }
+    }
+    Ok(())
 }
 
 /// The load's source: as given, or the bundle folder's name.

@@ -31,6 +31,8 @@ pub enum FileKind {
     Declarations,
     /// blacklist.csv
     Blacklist,
+    /// placeholders.csv: values that mean "no value", beyond the built-in list
+    Placeholders,
 }
 
 /// A file of the bundle format: its name and its columns, all required in the header.
@@ -139,6 +141,11 @@ pub const FILES: &[FileSpec] = &[
         kind: FileKind::Blacklist,
         name: "blacklist.csv",
         columns: &["entity_id", "reason", "listed", "source"],
+    },
+    FileSpec {
+        kind: FileKind::Placeholders,
+        name: "placeholders.csv",
+        columns: &["value", "field"],
     },
 ];
 

@@ -72,6 +72,79 @@ pub fn is_placeholder(normalised: &str) -> bool {
     PLACEHOLDERS.contains(&lower.as_str()) || !lower.chars().any(char::is_alphanumeric)
 }
 
+/// Which values a listed placeholder stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum PlaceholderField {
+    /// A phone number (compared as [`phone`] compares).
+    Phone,
+    /// An address (compared as [`address`] compares).
+    Address,
+    /// Either.
+    Any,
+}
+
+impl PlaceholderField {
+    /// Reads `field` of `placeholders.csv`: `phone`, `address`, or empty for both.
+    pub fn parse(s: &str) -> Option<PlaceholderField> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "" | "any" => Some(PlaceholderField::Any),
+            "phone" => Some(PlaceholderField::Phone),
+            "address" => Some(PlaceholderField::Address),
+            _ => None,
+        }
+    }
+
+    /// The word `placeholders.csv` uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlaceholderField::Phone => "phone",
+            PlaceholderField::Address => "address",
+            PlaceholderField::Any => "",
+        }
+    }
+}
+
+/// Placeholders beyond [`PLACEHOLDERS`]: the values a database's loads declared no value
+/// (`placeholders.csv`: an agent's switchboard every client company gives, a registry's
+/// "see annex" text), kept in their compared forms. The list is data, not code, so that an
+/// office extends it without a release and every snapshot — as of any load — uses the list
+/// that load knew.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Placeholders {
+    phones: std::collections::HashSet<String>,
+    addresses: std::collections::HashSet<String>,
+}
+
+impl Placeholders {
+    /// Adds a listed value for `field`. Returns false when the value compares as nothing
+    /// (already a placeholder, or empty), so that a caller can say so.
+    pub fn add(&mut self, value: &str, field: PlaceholderField) -> bool {
+        let mut added = false;
+        if field != PlaceholderField::Address {
+            for part in phone_parts(value) {
+                added |= self.phones.insert(part);
+            }
+        }
+        if field != PlaceholderField::Phone {
+            let a = address_form(value).to_lowercase();
+            if !is_placeholder(&a) {
+                added |= self.addresses.insert(a);
+            }
+        }
+        added
+    }
+
+    /// Values listed (phones and addresses, in their compared forms).
+    pub fn len(&self) -> usize {
+        self.phones.len() + self.addresses.len()
+    }
+
+    /// Whether nothing is listed.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// Where an extension starts in a phone cell (`0571-88001234转801`, `… ext. 12`, `… x12`,
 /// `…#12`, `…分机12`): a switchboard's extensions are one line.
 fn without_extension(p: &str) -> &str {
@@ -96,7 +169,22 @@ fn placeholder_digits(d: &str) -> bool {
 /// `;`. A placeholder (`0`, `0000000`, `N/A`, `无`) is dropped. Returns `None` when nothing is
 /// left.
 pub fn phone(s: &str) -> Option<String> {
-    let parts: Vec<String> = fold_width(s)
+    phone_with(s, &Placeholders::default())
+}
+
+/// [`phone`], also dropping the numbers `extra` lists.
+pub fn phone_with(s: &str, extra: &Placeholders) -> Option<String> {
+    let parts: Vec<String> = phone_parts(s)
+        .filter(|p| !extra.phones.contains(p))
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(";"))
+}
+
+/// The numbers of a phone cell in their compared form, placeholders of the built-in rules
+/// dropped.
+fn phone_parts(s: &str) -> impl Iterator<Item = String> {
+    let folded = fold_width(s);
+    let parts: Vec<String> = folded
         .split([';', ',', '/', '，', '；'])
         .filter_map(|p| {
             let p = without_extension(p.trim());
@@ -113,14 +201,25 @@ pub fn phone(s: &str) -> Option<String> {
             (!placeholder_digits(&local)).then_some(local)
         })
         .collect();
-    (!parts.is_empty()).then(|| parts.join(";"))
+    parts.into_iter()
 }
 
 /// An address for comparison: NFKC (full-width forms folded), all white space removed; `None`
 /// for a placeholder ([`PLACEHOLDERS`]).
 pub fn address(s: &str) -> Option<String> {
-    let a: String = s.nfkc().filter(|c| !c.is_whitespace()).collect();
-    (!is_placeholder(&a)).then_some(a)
+    address_with(s, &Placeholders::default())
+}
+
+/// [`address`], also dropping the addresses `extra` lists (compared in lower case).
+pub fn address_with(s: &str, extra: &Placeholders) -> Option<String> {
+    let a = address_form(s);
+    let listed = !extra.addresses.is_empty() && extra.addresses.contains(&a.to_lowercase());
+    (!is_placeholder(&a) && !listed).then_some(a)
+}
+
+/// NFKC, white space removed.
+fn address_form(s: &str) -> String {
+    s.nfkc().filter(|c| !c.is_whitespace()).collect()
 }
 
 #[cfg(test)]
@@ -143,6 +242,34 @@ mod tests {
             phone("0571 8800 1234 ext. 802")
         );
         assert_eq!(phone("(0571)88001234 x12").as_deref(), Some("057188001234"));
+    }
+
+    #[test]
+    fn listed_values_tie_nothing_and_nothing_else() {
+        let mut x = Placeholders::default();
+        assert!(x.add("400-800-1234 转 5", PlaceholderField::Phone));
+        assert!(x.add(" 见附件 ", PlaceholderField::Any));
+        assert!(
+            !x.add("N/A", PlaceholderField::Address),
+            "already a placeholder"
+        );
+        assert_eq!(phone_with("4008001234", &x), None);
+        assert_eq!(phone_with("+86 400 800 1234", &x), None);
+        assert_eq!(
+            phone_with("4008001234; 0571-38888888", &x).as_deref(),
+            Some("057138888888")
+        );
+        assert_eq!(phone_with("4008001235", &x).as_deref(), Some("4008001235"));
+        assert_eq!(address_with("见 附件", &x), None);
+        assert_eq!(
+            address_with("杭州市见附件路1号", &x).as_deref(),
+            Some("杭州市见附件路1号")
+        );
+        assert_eq!(
+            address_with("4008001234", &x).as_deref(),
+            Some("4008001234")
+        );
+        assert_eq!(phone("4008001234").as_deref(), Some("4008001234"));
     }
 
     #[test]

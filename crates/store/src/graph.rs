@@ -15,10 +15,11 @@
 use crate::{Batch, KeyValue, Store, StoreError, MAX_VALUE_LEN};
 use qinglian_model::{
     BlacklistRecord, EdgeKind, EdgeRecord, FileId, Generation, MergeRecord, NodeId, NodeKind,
-    NodeRecord,
+    NodeRecord, Provenance,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// The on-disk format this build writes and reads. Bump on any incompatible change, and keep
 /// an old database as a test fixture so that a silent break fails a test.
@@ -189,6 +190,17 @@ pub fn chunk_load(key: &[u8]) -> u32 {
         .map_or(0, u32::from_be_bytes)
 }
 
+/// A value a load declared no value (`placeholders.csv`): never a tie between two entities.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlaceholderRecord {
+    /// The value as written.
+    pub value: String,
+    /// What it stands for: a phone, an address, or either.
+    pub field: qinglian_model::normalize::PlaceholderField,
+    /// Where it was declared.
+    pub source: Provenance,
+}
+
 /// A source file in the file table.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FileInfo {
@@ -207,6 +219,7 @@ enum Tag {
     Blacklist = b'B' as isize,
     Merge = b'G' as isize,
     Warning = b'W' as isize,
+    Placeholder = b'V' as isize,
 }
 
 fn chunk_prefix(tag: Tag) -> Vec<u8> {
@@ -447,6 +460,37 @@ impl<S: Store> GraphDb<S> {
         self.all(Tag::Warning)
     }
 
+    /// The placeholders in force after load `known_at` (the last load when `None`): per
+    /// source, a snapshot load's list replaces what the source declared before (a snapshot
+    /// without `placeholders.csv` declares none), a delta load's adds to it; the sources'
+    /// lists are joined. Loads made before placeholders existed declared none.
+    pub fn placeholders_at(
+        &self,
+        known_at: Option<u32>,
+    ) -> Result<Vec<PlaceholderRecord>, StoreError> {
+        let last = known_at.unwrap_or(self.state.loads);
+        let mut per_load: BTreeMap<u32, Vec<PlaceholderRecord>> = BTreeMap::new();
+        for r in self.store.scan_prefix(&chunk_prefix(Tag::Placeholder)) {
+            let (k, v) = r?;
+            let load = chunk_load(&k);
+            if load <= last {
+                per_load
+                    .entry(load)
+                    .or_default()
+                    .extend(decode_chunk::<PlaceholderRecord>(&k, &v)?);
+            }
+        }
+        let mut per_source: BTreeMap<String, Vec<PlaceholderRecord>> = BTreeMap::new();
+        for (load, meta) in self.load_metas()?.into_iter().filter(|(l, _)| *l <= last) {
+            let list = per_source.entry(meta.source).or_default();
+            if meta.mode == Mode::Snapshot {
+                list.clear();
+            }
+            list.extend(per_load.remove(&load).unwrap_or_default());
+        }
+        Ok(per_source.into_values().flatten().collect())
+    }
+
     /// Starts a load; nothing is visible until [`GraphDb::commit_load`].
     pub fn begin_load(&self, bundle: &str, bundle_hash: &str) -> LoadWriter {
         let number = self.state.loads + 1;
@@ -463,6 +507,7 @@ impl<S: Store> GraphDb<S> {
             blacklist: mk(Tag::Blacklist),
             merges: mk(Tag::Merge),
             warnings: mk(Tag::Warning),
+            placeholders: mk(Tag::Placeholder),
             added: CountsByKind::default(),
             warning_count: 0,
             meta: None,
@@ -483,6 +528,7 @@ impl<S: Store> GraphDb<S> {
             &mut w.blacklist,
             &mut w.merges,
             &mut w.warnings,
+            &mut w.placeholders,
         ] {
             c.flush(&mut w.batch)?;
         }
@@ -664,6 +710,7 @@ pub struct LoadWriter {
     blacklist: Chunker,
     merges: Chunker,
     warnings: Chunker,
+    placeholders: Chunker,
     added: CountsByKind,
     warning_count: u64,
     meta: Option<LoadMeta>,
@@ -763,6 +810,11 @@ impl LoadWriter {
     pub fn put_merge(&mut self, rec: &MergeRecord) -> Result<(), StoreError> {
         self.added.merges += 1;
         self.merges.push(&encode(rec)?, &mut self.batch)
+    }
+
+    /// Records a value this load declares a placeholder.
+    pub fn put_placeholder(&mut self, rec: &PlaceholderRecord) -> Result<(), StoreError> {
+        self.placeholders.push(&encode(rec)?, &mut self.batch)
     }
 
     /// Records a warning.

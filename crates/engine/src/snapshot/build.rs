@@ -82,7 +82,8 @@ fn build_into<S: Store, W: Write>(
     let mut ns = NodeSecs::default();
     write_names(&mut w, &mut ns, &nodes, rank, perm)?;
     write_values(&mut w, &mut ns, &nodes)?;
-    let codes = write_code_indexes(&mut w, &mut ns, &nodes)?;
+    let extra = placeholders(db, upto)?;
+    let codes = write_code_indexes(&mut w, &mut ns, &nodes, &extra)?;
     ns.listed = w.put(&listed).map_err(io)?;
     drop(listed);
     write_lookups(&mut w, &mut ns, &nodes)?;
@@ -476,6 +477,19 @@ struct CodeStats {
     nodes: [u64; 2],
 }
 
+/// The values the loads up to `upto` declared placeholders (`placeholders.csv`), in their
+/// compared forms.
+fn placeholders<S: Store>(
+    db: &GraphDb<S>,
+    upto: Option<u32>,
+) -> Result<normalize::Placeholders, EngineError> {
+    let mut out = normalize::Placeholders::default();
+    for r in db.placeholders_at(upto)? {
+        out.add(&r.value, r.field);
+    }
+    Ok(out)
+}
+
 /// Writes companies' normalised phones and addresses as codes, and per column an index from
 /// code to the nodes that have it and to its text: `x.phone = y.phone` runs as a join through
 /// it instead of comparing every pair.
@@ -483,6 +497,7 @@ fn write_code_indexes<W: Write>(
     w: &mut Writer<W>,
     ns: &mut NodeSecs,
     nodes: &[NodeRecord],
+    extra: &normalize::Placeholders,
 ) -> Result<CodeStats, EngineError> {
     let n = nodes.len();
     let mut phone_codes: FxHashMap<String, u32> = FxHashMap::default();
@@ -498,11 +513,12 @@ fn write_code_indexes<W: Write>(
             address, phone: ph, ..
         } = &r.attrs
         {
-            phone[i] = code(&mut phone_codes, ph.as_deref().and_then(normalize::phone));
-            addr[i] = code(
-                &mut addr_codes,
-                address.as_deref().and_then(normalize::address),
-            );
+            let p = ph.as_deref().and_then(|p| normalize::phone_with(p, extra));
+            phone[i] = code(&mut phone_codes, p);
+            let a = address
+                .as_deref()
+                .and_then(|a| normalize::address_with(a, extra));
+            addr[i] = code(&mut addr_codes, a);
         }
     }
     ns.phone = w.put(&phone).map_err(io)?;
