@@ -59,6 +59,7 @@ fn fixture() -> Fixture {
         people: PEOPLE,
         seed: 7,
         profile: Profile::Province,
+        duplicates: 0.0,
     };
     generate(&opts, dir.path()).expect("the generator writes the bundle");
     let mut db = GraphDb::open(MemStore::new()).expect("an in-memory database");

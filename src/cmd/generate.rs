@@ -20,6 +20,10 @@ pub struct Args {
     /// What kind of world.
     #[arg(long, value_enum, default_value_t = Profile::Province)]
     pub profile: Profile,
+    /// Share of people who also get a second record without a resident ID (truth in
+    /// links.jsonl), to measure candidate identity links (`qinglian links`).
+    #[arg(long, default_value_t = 0.0)]
+    pub duplicates: f64,
 }
 
 /// `generate --profile`.
@@ -41,6 +45,7 @@ pub fn run(a: &Args) -> Result<ExitCode> {
             people: a.people,
             seed: a.seed,
             profile,
+            duplicates: a.duplicates,
         },
         &a.out,
     )?;

@@ -8,6 +8,7 @@ mod generate;
 mod graph;
 mod indicators;
 mod ingest;
+mod links;
 mod out;
 mod placeholders;
 mod rules;
@@ -117,6 +118,10 @@ enum Command {
     Merges(graph::MergesArgs),
     /// List the committed loads.
     Loads(graph::LoadsArgs),
+    /// Candidate identity links: records that probably denote one person or company, scored
+    /// (never merged), and investigators' judgements on them.
+    #[command(subcommand)]
+    Links(links::LinksCmd),
     /// The values that mean "no value" and never tie two entities: built in, and those the
     /// loads declared in placeholders.csv.
     Placeholders(placeholders::Args),
@@ -154,6 +159,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ingest(a) => ingest::run(&a),
         Command::Stats(a) => stats::run(&a),
         Command::Placeholders(a) => placeholders::run(&a),
+        Command::Links(c) => links::run(&c),
         Command::Show(a) => show::run(&a),
         Command::Search(a) => search::run(&a),
         Command::Screen(a) => rules::screen(&a),

@@ -12,6 +12,7 @@ pub mod exec;
 pub mod findings;
 pub mod hypothesis;
 pub mod lifecycle;
+pub mod linkage;
 pub mod native;
 pub mod paths;
 pub mod proposal;

@@ -16,6 +16,7 @@ pub mod conformance;
 mod error;
 pub mod facts;
 mod graph;
+pub mod judgements;
 pub mod lifecycle;
 mod mem;
 mod sled_store;

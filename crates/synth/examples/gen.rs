@@ -19,6 +19,7 @@ fn main() -> ExitCode {
             people,
             seed,
             profile,
+            duplicates: 0.0,
         },
         &out,
     ) {

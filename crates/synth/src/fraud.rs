@@ -42,6 +42,82 @@ impl World {
         self.plant_colleague(r, k, nd);
     }
 
+    /// Gives a `share` of the people and of the companies a second record as a register without
+    /// identifiers keeps it: a person's name, no resident ID, the birth date as is (nine in ten),
+    /// a day off within the same year, or missing, the death date half the time; a company's
+    /// as [`World::company_copy`]. The records tie to nothing: they are what candidate identity
+    /// links are measured on, and change no finding.
+    pub(crate) fn gen_duplicates(&mut self, r: &mut Rng, share: f64) {
+        if share <= 0.0 {
+            return;
+        }
+        for p in 0..self.people.len() {
+            if !r.chance(share) {
+                continue;
+            }
+            let src = &self.people[p];
+            let roll = r.unit();
+            let birth = if roll < 0.9 {
+                src.birth
+            } else if roll < 0.97 {
+                let d = src.birth + r.int(1, 25);
+                if year_of(d) == year_of(src.birth) {
+                    d
+                } else {
+                    src.birth - r.int(1, 25)
+                }
+            } else {
+                OPEN
+            };
+            let death = if r.chance(0.5) { src.death } else { OPEN };
+            let dup = Person {
+                sur: src.sur,
+                given: src.given,
+                male: src.male,
+                birth,
+                death,
+                idn: 0,
+            };
+            self.people.push(dup);
+            let d = (self.people.len() - 1) as u32;
+            self.dups.push((Ent::P(p as u32), Ent::P(d)));
+        }
+        for c in 0..self.comps.len() {
+            if !r.chance(share) {
+                continue;
+            }
+            let dup = self.company_copy(r, c);
+            self.comps.push(dup);
+            let d = (self.comps.len() - 1) as u32;
+            self.dups.push((Ent::C(c as u32), Ent::C(d)));
+        }
+    }
+
+    /// A company as a subsidy roll or a court record keeps it: the name, no credit code, the
+    /// address (mostly), the phone (often), the founding date (mostly).
+    fn company_copy(&self, r: &mut Rng, c: usize) -> Company {
+        let src = &self.comps[c];
+        let keep = |r: &mut Rng, p: f64, s: &str| {
+            if r.chance(p) {
+                s.to_owned()
+            } else {
+                String::new()
+            }
+        };
+        let addr = keep(r, 0.85, &src.addr);
+        let phone = keep(r, 0.6, &src.phone);
+        let founded = if r.chance(0.8) { src.founded } else { OPEN };
+        Company {
+            name: src.name.clone(),
+            code: String::new(),
+            addr,
+            phone,
+            founded,
+            status: src.status,
+            status_date: src.status_date,
+        }
+    }
+
     /// Gives nine payments in ten a period (the year paid; the rest leave the rules to fall
     /// back on 365 days), and every deregistered or revoked company without a date one after
     /// its last activity in the data, so that only the planted stories pay the dead.

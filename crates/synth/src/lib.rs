@@ -47,6 +47,10 @@ pub struct Options {
     pub seed: u64,
     /// Shape of the public sector generated.
     pub profile: Profile,
+    /// Share of people who also appear as a second record without a resident ID (a register
+    /// that keeps names and birth dates only), listed in `links.jsonl`: the truth the candidate
+    /// identity links are measured against. 0 writes none.
+    pub duplicates: f64,
 }
 
 /// Shape of the generated public sector.
@@ -109,6 +113,13 @@ pub fn generate(opts: &Options, out: &Path) -> Result<Report, SynthError> {
     w.gen_periods_and_status_dates(&mut util::Rng::new(opts.seed, 11));
     w.gen_declarations();
     let truth = finish_truth(&w)?;
+    if !(0.0..=1.0).contains(&opts.duplicates) {
+        return Err(SynthError::Options(format!(
+            "--duplicates {}: a share between 0 and 1",
+            opts.duplicates
+        )));
+    }
+    w.gen_duplicates(&mut util::Rng::new(opts.seed, 12), opts.duplicates);
     std::fs::create_dir_all(out).map_err(|source| SynthError::Io {
         path: out.to_path_buf(),
         source,

@@ -354,6 +354,9 @@ pub(crate) struct World {
     pub blacklist: Vec<Listing>,
     /// Planted findings and decoys.
     pub truth: Vec<crate::truth::Truth>,
+    /// (entity, its second record): people and companies as a register without identifiers
+    /// holds them (`links.jsonl`).
+    pub dups: Vec<(Ent, Ent)>,
     /// (official, company) pairs planted as undeclared interests.
     pub undeclared: HashSet<(u32, u32)>,
     // ---- generation helpers
@@ -406,6 +409,7 @@ impl World {
             decl: Vec::new(),
             blacklist: Vec::new(),
             truth: Vec::new(),
+            dups: Vec::new(),
             undeclared: HashSet::new(),
             spouse: Vec::new(),
             pc: Vec::new(),

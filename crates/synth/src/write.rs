@@ -442,6 +442,22 @@ fn json_key(out: &mut Vec<u8>, k: &str) {
     out.push(b':');
 }
 
+/// `links.jsonl`: each person with a second record, and that record (`generate --duplicates`).
+fn write_links(w: &World, ids: &Ids, dir: &Path) -> Result<(String, u64), SynthError> {
+    let mut f = Csv::create(dir, "links.jsonl", "")?;
+    f.buf.clear();
+    for &(a, b) in &w.dups {
+        let buf = &mut f.buf;
+        buf.extend_from_slice(b"{\"a\":\"");
+        ids.ent(buf, a);
+        buf.extend_from_slice(b"\",\"b\":\"");
+        ids.ent(buf, b);
+        buf.extend_from_slice(b"\"}");
+        f.end()?;
+    }
+    f.finish()
+}
+
 fn write_truth(w: &World, ids: &Ids, truth: &[Truth], dir: &Path) -> Result<u64, SynthError> {
     let mut f = Csv::create(dir, "truth.jsonl", "")?;
     f.buf.clear();
@@ -618,6 +634,9 @@ pub(crate) fn write_all(
         let rest = write_small(w, &ids, dir).and_then(|mut v| {
             let n = write_truth(w, &ids, truth, dir)?;
             v.push(("truth.jsonl".to_owned(), n));
+            if !w.dups.is_empty() {
+                v.push(write_links(w, &ids, dir)?);
+            }
             Ok(v)
         });
         let people = h

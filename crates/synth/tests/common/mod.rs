@@ -29,6 +29,7 @@ pub fn gen(people: usize, seed: u64, profile: Profile) -> (tempfile::TempDir, Re
             people,
             seed,
             profile,
+            duplicates: 0.0,
         },
         dir.path(),
     )
