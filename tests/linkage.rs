@@ -89,6 +89,23 @@ fn generated_second_records_are_found_and_different_identifiers_never_link() {
         truth.iter().any(|(a, _)| a.starts_with('C')),
         "companies have second records too"
     );
+    let mut company_names = std::collections::HashMap::<String, u32>::new();
+    let mut r = csv::Reader::from_path(bundle.join("companies.csv")).expect("csv");
+    for row in r.records() {
+        *company_names
+            .entry(row.expect("row")[1].to_owned())
+            .or_default() += 1;
+    }
+    let company_truth = truth.iter().filter(|(a, _)| a.starts_with('C')).count();
+    let shared: u32 = company_names
+        .values()
+        .filter(|&&n| n > 1)
+        .map(|n| n * (n - 1) / 2)
+        .sum();
+    assert!(
+        shared as usize > company_truth,
+        "namesakes (other companies of one name) make company pairs that are not one"
+    );
     let v = links(&db, &[]);
     let at = |min: f64| {
         let got = pairs(&v, min);

@@ -20,8 +20,9 @@ pub struct Args {
     /// What kind of world.
     #[arg(long, value_enum, default_value_t = Profile::Province)]
     pub profile: Profile,
-    /// Share of people who also get a second record without a resident ID (truth in
-    /// links.jsonl), to measure candidate identity links (`qinglian links`).
+    /// Share of people and companies who also get a second record without an identifier
+    /// (truth in links.jsonl; half as many companies get a namesake that is another company),
+    /// to measure candidate identity links (`qinglian links`).
     #[arg(long, default_value_t = 0.0)]
     pub duplicates: f64,
 }

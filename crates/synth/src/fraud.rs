@@ -45,7 +45,8 @@ impl World {
     /// Gives a `share` of the people and of the companies a second record as a register without
     /// identifiers keeps it: a person's name, no resident ID, the birth date as is (nine in ten),
     /// a day off within the same year, or missing, the death date half the time; a company's
-    /// as [`World::company_copy`]. The records tie to nothing: they are what candidate identity
+    /// as [`World::company_copy`]. Half as many companies get a namesake elsewhere, which is
+    /// not the same company. The records tie to nothing: they are what candidate identity
     /// links are measured on, and change no finding.
     pub(crate) fn gen_duplicates(&mut self, r: &mut Rng, share: f64) {
         if share <= 0.0 {
@@ -83,6 +84,10 @@ impl World {
             self.dups.push((Ent::P(p as u32), Ent::P(d)));
         }
         for c in 0..self.comps.len() {
+            if r.chance(share / 2.0) {
+                let other = self.namesake(r, c);
+                self.comps.push(other);
+            }
             if !r.chance(share) {
                 continue;
             }
@@ -90,6 +95,22 @@ impl World {
             self.comps.push(dup);
             let d = (self.comps.len() - 1) as u32;
             self.dups.push((Ent::C(c as u32), Ent::C(d)));
+        }
+    }
+
+    /// Another company of the same name elsewhere (`…贸易有限公司` in two cities), known without
+    /// a credit code: the hard case a company link must not make. Not in `links.jsonl`.
+    fn namesake(&self, r: &mut Rng, c: usize) -> Company {
+        let di = r.below(self.districts.len());
+        let d = &self.districts[di];
+        Company {
+            name: self.comps[c].name.clone(),
+            code: String::new(),
+            addr: World::new_addr(r, &d.region),
+            phone: World::new_phone(r, d.area),
+            founded: r.int(T_START - 3000, T_END - 400),
+            status: "存续",
+            status_date: None,
         }
     }
 

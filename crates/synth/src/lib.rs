@@ -47,9 +47,10 @@ pub struct Options {
     pub seed: u64,
     /// Shape of the public sector generated.
     pub profile: Profile,
-    /// Share of people who also appear as a second record without a resident ID (a register
-    /// that keeps names and birth dates only), listed in `links.jsonl`: the truth the candidate
-    /// identity links are measured against. 0 writes none.
+    /// Share of people and companies who also appear as a second record without an
+    /// identifier (a register that keeps names and birth dates, or names and addresses, only),
+    /// listed in `links.jsonl`: the truth the candidate identity links are measured against;
+    /// half as many companies get a namesake that is another company. 0 writes none.
     pub duplicates: f64,
 }
 
