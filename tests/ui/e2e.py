@@ -31,7 +31,11 @@ import tempfile
 import time
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import (
+    NoSuchElementException,
+    StaleElementReferenceException,
+    TimeoutException,
+)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as EC
@@ -98,20 +102,40 @@ def wait(d, css, secs=10):
 
 
 def wait_text(d, css, pattern, secs=10):
-    el = wait(d, css, secs)
+    """The element at `css` once its text matches `pattern`. The page may re-render the element
+    while we wait (a sign-in replaces the header): it is looked up afresh on every poll, and a
+    stale reference is one more poll, not a failure."""
+    wait(d, css, secs)
+
+    def matches(_):
+        try:
+            el = d.find_element(By.CSS_SELECTOR, css)
+            return el if re.search(pattern, el.text) else False
+        except (StaleElementReferenceException, NoSuchElementException):
+            return False
+
     try:
-        WebDriverWait(d, secs).until(lambda _: re.search(pattern, el.text))
+        return WebDriverWait(d, secs).until(matches)
     except TimeoutException:
-        raise AssertionError(f"{css} says {el.text!r}, not /{pattern}/, on {d.current_url}")
-    return el
+        raise AssertionError(f"{css} says {text_of(d, css)!r}, not /{pattern}/, on {d.current_url}")
+
+
+def text_of(d, css):
+    """The text at `css` now, or why there is none."""
+    try:
+        return d.find_element(By.CSS_SELECTOR, css).text
+    except (StaleElementReferenceException, NoSuchElementException) as e:
+        return f"<{type(e).__name__}>"
 
 
 def wait_attr(d, css, attr, value, secs=10):
     """An element whose `attr` becomes `value` (badges carry their raw value beside the text
     of the chosen language)."""
     try:
-        WebDriverWait(d, secs).until(lambda _: any(
-            e.get_attribute(attr) == value for e in d.find_elements(By.CSS_SELECTOR, css)))
+        # A badge re-rendered between finding it and reading it is one more poll.
+        WebDriverWait(d, secs, ignored_exceptions=(StaleElementReferenceException,)).until(
+            lambda _: any(e.get_attribute(attr) == value
+                          for e in d.find_elements(By.CSS_SELECTOR, css)))
     except TimeoutException:
         found = [e.get_attribute(attr) for e in d.find_elements(By.CSS_SELECTOR, css)]
         raise AssertionError(f"{css}[{attr}] is {found}, not {value!r}, on {d.current_url}")
