@@ -55,6 +55,13 @@ pub struct ScreenArgs {
     /// findings store (the two answer the same; this checks it).
     #[arg(long, requires = "since")]
     pub recompute: bool,
+    /// Let every rule cross candidate identity links at least this probable (0 to 1): a
+    /// person or company reached by a second edge may be another record of it
+    /// (`qinglian links list`; docs/linkage.md). Each crossing multiplies the finding's score
+    /// by the link's probability, and the finding names its weakest link. Rules that write
+    /// `SAME_AS` themselves cross links without this option.
+    #[arg(long, value_name = "P", conflicts_with = "since", value_parser = probability_arg)]
+    pub links: Option<f64>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Jsonl)]
     pub format: Format,
@@ -269,12 +276,57 @@ fn snapshot_of_bundle(dir: &std::path::Path) -> Result<Snapshot> {
     Ok(qinglian_engine::snapshot::build(&db)?)
 }
 
-pub fn screen(a: &ScreenArgs) -> Result<ExitCode> {
-    let snap = match &a.bundle {
-        Some(dir) => snapshot_of_bundle(dir)?,
-        None => super::db::snapshot_at(&a.db.db, a.known_at)?.1,
+/// A probability on the command line (a usage error outside 0..=1).
+fn probability_arg(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        _ => Err(format!("`{s}` is no probability between 0 and 1")),
+    }
+}
+
+/// Lays the identity links over `snap` when any of the chosen rules crosses them, with the
+/// judgements in the database (none for a bundle screened in memory).
+fn attach_links(
+    snap: &Snapshot,
+    db: Option<&qinglian_store::GraphDb<qinglian_store::SledStore>>,
+    rules: &[Rule],
+    only: &[String],
+) -> Result<()> {
+    let chosen = rules
+        .iter()
+        .filter(|r| only.is_empty() || only.contains(&r.id));
+    if !chosen.into_iter().any(Rule::crosses_links) {
+        return Ok(());
+    }
+    let judged = match db {
+        Some(db) => qinglian_store::judgements::current(db.store())?,
+        None => Vec::new(),
     };
-    let rules = load_rules(a.rules.as_ref())?;
+    let n = qinglian_engine::linkage::attach(snap, &judged);
+    eprintln!(
+        "{n} identity links (p ≥ {}) laid over the graph, {} judgement(s) applied",
+        qinglian_engine::linkage::EDGE_FLOOR,
+        judged.len()
+    );
+    Ok(())
+}
+
+pub fn screen(a: &ScreenArgs) -> Result<ExitCode> {
+    let (db, snap) = match &a.bundle {
+        Some(dir) => (None, snapshot_of_bundle(dir)?),
+        None => {
+            let (db, snap) = super::db::snapshot_at(&a.db.db, a.known_at)?;
+            (Some(db), snap)
+        }
+    };
+    let mut rules = load_rules(a.rules.as_ref())?;
+    if let Some(min) = a.links {
+        rules = rules
+            .iter()
+            .map(|r| r.crossing_links(min))
+            .collect::<Result<_, _>>()?;
+    }
+    attach_links(&snap, db.as_ref(), &rules, &a.only)?;
     let opts = ExecOptions {
         as_of: parse_date(&a.as_of)?,
         deadline: None,

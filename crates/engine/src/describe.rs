@@ -284,7 +284,13 @@ impl EvidenceEdge {
             from: snap.ext(v.src[e]).to_owned(),
             to: snap.ext(v.dst[e]).to_owned(),
             kind: k,
-            label: snap.label_text(k, v.label(e)).to_owned(),
+            label: if k == EdgeKind::SameAs {
+                // A link's label says whether an investigator confirmed it.
+                let confirmed = snap.links().is_some_and(|l| l.confirmed(e));
+                if confirmed { "confirmed" } else { "candidate" }.to_owned()
+            } else {
+                snap.label_text(k, v.label(e)).to_owned()
+            },
             valid: v.interval(e).into(),
             value: v.value(e),
             submitted: v.date(e).map(Date),
@@ -308,6 +314,9 @@ struct EdgeJson<'a> {
     label: &'a str,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     props: &'a BTreeMap<String, String>,
+    /// A `SAME_AS` link's probability.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    probability: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     share_pct: Option<f64>,
     source: &'a Source,
@@ -322,12 +331,14 @@ struct EdgeJson<'a> {
 impl Serialize for EvidenceEdge {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let owns = self.kind == EdgeKind::Owns;
+        let link = self.kind == EdgeKind::SameAs;
         EdgeJson {
-            amount: self.value.filter(|_| !owns),
+            amount: self.value.filter(|_| !owns && !link),
             from: &self.from,
             kind: self.kind.as_str(),
             label: &self.label,
             props: &self.props,
+            probability: self.value.filter(|_| link),
             share_pct: self.value.filter(|_| owns),
             source: &self.source,
             submitted: self.submitted,

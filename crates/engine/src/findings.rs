@@ -89,6 +89,25 @@ pub struct Finding {
     pub explanation: String,
     /// The chain.
     pub evidence: Evidence,
+    /// The least probable candidate identity link the chain crosses (`SAME_AS`), when it
+    /// crosses any: the score is already multiplied by every crossed link's probability.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weakest_link: Option<WeakLink>,
+}
+
+/// A crossed identity link, as a finding shows it.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct WeakLink {
+    /// One record's bundle id.
+    pub a: String,
+    /// The other's.
+    pub b: String,
+    /// The probability that they denote one person or company.
+    pub probability: f64,
+    /// `candidate`, or `confirmed` by an investigator.
+    pub status: &'static str,
+    /// How many links the chain crosses in all.
+    pub crossed: u32,
 }
 
 impl Finding {
@@ -143,6 +162,7 @@ impl Finding {
             agency,
             explanation,
             evidence,
+            weakest_link: None,
         };
         let (p, o, t, t2, r) = f.order_key();
         let h =

@@ -124,11 +124,13 @@ fn award_to_bid(p: &mut PathPattern) -> Vec<String> {
             kind: EdgeKind::Ran,
             labels: Vec::new(),
             negated: false,
+            min: None,
         }];
         p.rels[i + 1].types = vec![EdgeType {
             kind: EdgeKind::Bid,
             labels: Vec::new(),
             negated: false,
+            min: None,
         }];
         p.rels[i + 1].dir = Dir::In;
         p.nodes[i + 1].kinds = vec![NodeKind::Tender];

@@ -29,7 +29,7 @@
 //! Judgements (`qinglian links confirm|reject`, kept with who and when) override the model:
 //! a confirmed pair is certain, a rejected one is no candidate.
 
-use crate::snapshot::{Snapshot, NO_DATE};
+use crate::snapshot::{LinkEdges, LinkPair, Snapshot, NO_DATE};
 use qinglian_model::{Date, NodeKind};
 use qinglian_store::judgements::{Judgement, Verdict};
 use serde::Serialize;
@@ -190,6 +190,41 @@ struct Rec {
     node: u32,
     ident: String,
     values: [i64; 3],
+}
+
+/// The lowest probability at which a candidate becomes a `SAME_AS` edge: a rule's
+/// `SAME_AS{min p}` below it finds no more links than at it.
+pub const EDGE_FLOOR: f64 = 0.1;
+
+/// Lays the candidate links (at least [`EDGE_FLOOR`] probable) over `snap` as `SAME_AS` edges,
+/// with `judgements` applied: a confirmed pair is certain, a rejected one no edge. Does
+/// nothing when links are attached already. Returns how many edges the snapshot has.
+///
+/// A caller whose rules cross links calls this after opening the snapshot and before
+/// screening (`crate::screen` refuses such rules otherwise): the judgements live in the store,
+/// and reading them at every screening is what makes a confirmation or a rejection change the
+/// findings at once.
+pub fn attach(snap: &Snapshot, judgements: &[Judgement]) -> usize {
+    if let Some(l) = snap.links() {
+        return l.len();
+    }
+    let mut linkage = candidates(snap, EDGE_FLOOR);
+    apply(snap, &mut linkage, judgements, false);
+    let pairs: Vec<LinkPair> = linkage
+        .links
+        .iter()
+        .filter_map(|l| {
+            Some(LinkPair {
+                a: snap.lookup(&l.a)?,
+                b: snap.lookup(&l.b)?,
+                p: l.probability,
+                confirmed: l.status == "confirmed",
+            })
+        })
+        .collect();
+    let edges = LinkEdges::new(snap.node_count(), &pairs, |n| snap.node_source(n));
+    snap.attach_links(edges);
+    snap.links().map_or(0, LinkEdges::len)
 }
 
 /// Scores every candidate pair of people and of companies; keeps those at or above `min`.

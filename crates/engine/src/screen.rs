@@ -47,6 +47,14 @@ pub fn screen(
     let mut findings = Vec::new();
     let mut per_rule = Vec::with_capacity(rules.len());
     for r in rules {
+        if r.crosses_links() && snap.links().is_none() {
+            return Err(EngineError::Rule {
+                rule: r.id.clone(),
+                message: "the rule crosses identity links (SAME_AS) but none were attached to \
+                          the snapshot (qinglian_engine::linkage::attach)"
+                    .into(),
+            });
+        }
         let t = std::time::Instant::now();
         let compiled = exec::compile(r, snap)?;
         let run = exec::run(snap, &compiled, opts)?;

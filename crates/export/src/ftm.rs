@@ -400,6 +400,9 @@ fn edge(snap: &Snapshot, e: EdgeRef, posts: &mut FxHashSet<String>) -> Vec<Entit
         EdgeKind::Handled => vec![unknown(format!("tender {label}"))],
         EdgeKind::Declared => vec![unknown(format!("declared {label}"))],
         EdgeKind::Under => vec![unknown("awarded under".to_owned())],
+        // A candidate identity link is a guess, not a fact of the data: FtM keeps such guesses
+        // outside the entities (nomenklatura's judgements), so none is exported.
+        EdgeKind::SameAs => Vec::new(),
         EdgeKind::ApprovedBy if snap.kind_of(a) == NodeKind::Contract => {
             // subject: the approver; object: the contract.
             let mut x = rel("UnknownLink");

@@ -86,7 +86,9 @@ impl<'e> Fields<'e> {
                 let (a, b, label) = self.relation();
                 (a, b, label, i32::MIN)
             }
-            EdgeKind::Handled | EdgeKind::Declared => (self.from, self.to, self.label, i32::MIN),
+            EdgeKind::Handled | EdgeKind::Declared | EdgeKind::SameAs => {
+                (self.from, self.to, self.label, i32::MIN)
+            }
             // A bid per lot: real portals (OCDS) send one row per lot of a tender, told apart
             // by an extra `bid_id` or `lot` column when the bundle has one.
             EdgeKind::Bid => (self.from, self.to, self.bid_label(), i32::MIN),
@@ -236,6 +238,8 @@ pub fn end_columns(k: EdgeKind) -> (&'static str, &'static str) {
         EdgeKind::To => ("id", "company_id"),
         EdgeKind::ApprovedBy => ("id", "approver_id"),
         EdgeKind::Under => ("id", "tender_id"),
+        // Derived, never read from a file: the two records' ids, as `links list` prints them.
+        EdgeKind::SameAs => ("a", "b"),
     }
 }
 

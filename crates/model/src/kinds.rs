@@ -97,6 +97,23 @@ named_enum! {
         Paid = "PAID",
         /// Person -> Person|Company: what an official declared (a relative or an interest).
         Declared = "DECLARED",
+        /// Person -> Person, Company -> Company: a candidate identity link — the two records
+        /// probably denote one person or company (the probability as value). Derived from the
+        /// data by `qinglian_engine::linkage` and the investigators' judgements, never loaded
+        /// nor stored: see [`EdgeKind::is_derived`].
+        SameAs = "SAME_AS",
+    }
+}
+
+impl EdgeKind {
+    /// How many kinds are facts kept in the store: every kind but the derived ones, which
+    /// come last. Stored per-kind counts have exactly this many entries, so that adding a
+    /// derived kind never changes the store's format.
+    pub const STORED: usize = 14;
+
+    /// Whether edges of this kind are computed from the data rather than stated by a row.
+    pub fn is_derived(self) -> bool {
+        self.index() >= Self::STORED
     }
 }
 
@@ -115,7 +132,7 @@ impl EdgeKind {
             | EdgeKind::Role
             | EdgeKind::Handled
             | EdgeKind::Declared => &[Person],
-            EdgeKind::Owns => &[Person, Company],
+            EdgeKind::Owns | EdgeKind::SameAs => &[Person, Company],
             EdgeKind::PartOf | EdgeKind::Ran | EdgeKind::Awarded | EdgeKind::Paid => &[Agency],
             EdgeKind::Bid => &[Company],
             EdgeKind::To | EdgeKind::ApprovedBy => &[Contract, Subsidy],
@@ -132,7 +149,7 @@ impl EdgeKind {
             EdgeKind::Owns | EdgeKind::Role => &[Company],
             EdgeKind::Ran | EdgeKind::Bid | EdgeKind::Handled | EdgeKind::Under => &[Tender],
             EdgeKind::Awarded => &[Contract],
-            EdgeKind::To | EdgeKind::Declared => &[Person, Company],
+            EdgeKind::To | EdgeKind::Declared | EdgeKind::SameAs => &[Person, Company],
             EdgeKind::Paid => &[Subsidy],
         }
     }
@@ -218,12 +235,18 @@ mod tests {
     #[test]
     fn counts_match_the_lists() {
         assert_eq!(NodeKind::COUNT, 6);
-        assert_eq!(EdgeKind::COUNT, 14);
+        assert_eq!(EdgeKind::COUNT, 15);
         assert_eq!(NodeKind::from_index(NodeKind::COUNT), None);
         assert_eq!(
-            EdgeKind::from_index(EdgeKind::COUNT - 1),
+            EdgeKind::from_index(EdgeKind::STORED - 1),
             Some(EdgeKind::Declared)
         );
+        let derived: Vec<EdgeKind> = EdgeKind::ALL
+            .iter()
+            .copied()
+            .filter(|k| k.is_derived())
+            .collect();
+        assert_eq!(derived, [EdgeKind::SameAs]);
     }
 
     #[test]

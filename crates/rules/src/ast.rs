@@ -61,8 +61,9 @@ pub enum Dir {
     Both,
 }
 
-/// An edge kind with an optional label filter: `ROLE{legal_rep|director}`, `ROLE{!employee}`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// An edge kind with an optional label filter: `ROLE{legal_rep|director}`, `ROLE{!employee}`;
+/// or, for the candidate identity links, a floor on their probability: `SAME_AS{min 0.9}`.
+#[derive(Clone, Debug, PartialEq)]
 pub struct EdgeType {
     /// The kind.
     pub kind: EdgeKind,
@@ -70,6 +71,8 @@ pub struct EdgeType {
     pub labels: Vec<String>,
     /// `{!a|b}`: every label except those listed.
     pub negated: bool,
+    /// `{min p}`: only edges whose value is at least `p` (SAME_AS: the link's probability).
+    pub min: Option<f64>,
 }
 
 /// `-[var:TYPE|TYPE*lo..hi]->`

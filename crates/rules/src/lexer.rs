@@ -45,7 +45,7 @@ impl Tok {
 
 const PUNCT: &[&str] = &[
     "->", "<-", "<=", ">=", "<>", "..", "!=", "(", ")", "[", "]", "{", "}", ",", ":", "|", "*",
-    ".", "=", "<", ">", "-", "!", "+",
+    ".", "=", "<", ">", "-", "!", "+", "?",
 ];
 
 /// Splits `src` into tokens. `origin` is the position of `src`'s first character in the file.

@@ -12,6 +12,7 @@
 pub mod ast;
 pub mod check;
 pub mod lexer;
+mod links;
 pub mod parser;
 pub mod schema;
 

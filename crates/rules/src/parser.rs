@@ -240,13 +240,28 @@ impl Parser {
                 .err("`:` and an edge type (edge patterns name their types, e.g. `-[:OWNS]->`)");
         }
         let mut types = Vec::new();
+        let mut optional = None;
         loop {
-            types.push(self.edge_type()?);
+            let at = self.pos();
+            let (t, opt) = self.edge_type()?;
+            types.push(t);
+            if opt {
+                optional = Some(at);
+            }
             if !self.eat_punct("|") {
                 break;
             }
         }
         let mut hops = None;
+        if let Some(at) = optional {
+            if types.len() > 1 || self.is_punct("*") {
+                return Err(RuleError::at(
+                    at,
+                    "`SAME_AS?` (an optional identity link) stands alone: no other type, no `*` bounds",
+                ));
+            }
+            hops = Some((0, 1));
+        }
         if self.is_punct("*") {
             let star = self.bump().pos;
             let lo = match self.peek().tok {
@@ -306,7 +321,7 @@ impl Parser {
         })
     }
 
-    fn edge_type(&mut self) -> Result<EdgeType, RuleError> {
+    fn edge_type(&mut self) -> Result<(EdgeType, bool), RuleError> {
         let pos = self.pos();
         let (name, _) = self.ident("an edge type")?;
         let Some(kind) = EdgeKind::parse(&name) else {
@@ -319,6 +334,9 @@ impl Parser {
                 ),
             ));
         };
+        if kind == EdgeKind::SameAs {
+            return self.link_type(kind);
+        }
         let mut labels = Vec::new();
         let mut negated = false;
         if self.eat_punct("{") {
@@ -331,11 +349,56 @@ impl Parser {
             }
             self.expect_punct("}")?;
         }
-        Ok(EdgeType {
-            kind,
-            labels,
-            negated,
-        })
+        Ok((
+            EdgeType {
+                kind,
+                labels,
+                negated,
+                min: None,
+            },
+            false,
+        ))
+    }
+
+    /// The rest of a `SAME_AS` type: `?` (the link is optional: zero or one of it) and
+    /// `{min p}` (only links at least this probable). Returns the type and whether `?` was
+    /// written.
+    fn link_type(&mut self, kind: EdgeKind) -> Result<(EdgeType, bool), RuleError> {
+        let optional = self.eat_punct("?");
+        let mut min = None;
+        if self.eat_punct("{") {
+            let (word, at) = self.ident("`min`")?;
+            if word != "min" {
+                return Err(RuleError::at(
+                    at,
+                    format!("SAME_AS takes `{{min p}}` (the lowest link probability), found `{word}`"),
+                ));
+            }
+            let at = self.pos();
+            let p = match self.peek().tok {
+                Tok::Num(x) => x,
+                Tok::Int(i) => i as f64,
+                _ => return self.err("a probability between 0 and 1"),
+            };
+            self.i += 1;
+            if !(0.0..=1.0).contains(&p) {
+                return Err(RuleError::at(
+                    at,
+                    format!("`min {p}`: a link probability is between 0 and 1"),
+                ));
+            }
+            min = Some(p);
+            self.expect_punct("}")?;
+        }
+        Ok((
+            EdgeType {
+                kind,
+                labels: Vec::new(),
+                negated: false,
+                min,
+            },
+            optional,
+        ))
     }
 
     pub(crate) fn expr(&mut self) -> Result<Expr, RuleError> {

@@ -92,6 +92,7 @@ pub fn edge_props(k: EdgeKind) -> &'static [(&'static str, Ty)] {
         EdgeKind::Relation | EdgeKind::Declared => &[("relation", Ty::Str)],
         EdgeKind::Role | EdgeKind::Handled => &[("role", Ty::Str)],
         EdgeKind::Owns => &[("share_pct", Ty::Num)],
+        EdgeKind::SameAs => &[("probability", Ty::Num)],
         EdgeKind::Bid => &[
             ("amount", Ty::Num),
             ("won", Ty::Bool),

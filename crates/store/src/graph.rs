@@ -73,12 +73,33 @@ const K_STATE: &[u8] = b"M/state";
 pub struct CountsByKind {
     /// Nodes per kind.
     pub nodes: [u64; NodeKind::COUNT],
-    /// Edges per kind.
+    /// Edges per kind (derived kinds are never stored: always 0).
+    #[serde(with = "stored_kinds")]
     pub edges: [u64; EdgeKind::COUNT],
     /// Blacklist entries.
     pub blacklist: u64,
     /// Recorded merges.
     pub merges: u64,
+}
+
+/// Per-kind edge counts as stored: the [`EdgeKind::STORED`] fact kinds only, so that a derived
+/// kind added to the model leaves every database written before it readable.
+mod stored_kinds {
+    use qinglian_model::EdgeKind;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer>(v: &[u64; EdgeKind::COUNT], s: S) -> Result<S::Ok, S::Error> {
+        let mut stored = [0u64; EdgeKind::STORED];
+        stored.copy_from_slice(&v[..EdgeKind::STORED]);
+        stored.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u64; EdgeKind::COUNT], D::Error> {
+        let stored = <[u64; EdgeKind::STORED]>::deserialize(d)?;
+        let mut v = [0u64; EdgeKind::COUNT];
+        v[..EdgeKind::STORED].copy_from_slice(&stored);
+        Ok(v)
+    }
 }
 
 impl CountsByKind {
@@ -841,6 +862,7 @@ pub fn counts_by_name(c: &CountsByKind) -> (NamedCounts, NamedCounts) {
             .collect(),
         EdgeKind::ALL
             .iter()
+            .filter(|k| !k.is_derived())
             .map(|k| (k.as_str(), c.edges[k.index()]))
             .collect(),
     )

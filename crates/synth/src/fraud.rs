@@ -46,8 +46,8 @@ impl World {
     /// identifiers keeps it: a person's name, no resident ID, the birth date as is (nine in ten),
     /// a day off within the same year, or missing, the death date half the time; a company's
     /// as [`World::company_copy`]. Half as many companies get a namesake elsewhere, which is
-    /// not the same company. The records tie to nothing: they are what candidate identity
-    /// links are measured on, and change no finding.
+    /// not the same company. The records are what candidate identity links are measured on;
+    /// [`World::split_rows`] then moves some rows to them.
     pub(crate) fn gen_duplicates(&mut self, r: &mut Rng, share: f64) {
         if share <= 0.0 {
             return;
@@ -95,6 +95,51 @@ impl World {
             self.comps.push(dup);
             let d = (self.comps.len() - 1) as u32;
             self.dups.push((Ent::C(c as u32), Ent::C(d)));
+        }
+    }
+
+    /// Moves half of the second records' registry rows to them: for a person, the shares they
+    /// hold and the roles they have (a shareholder list naming a person without a resident
+    /// ID); for a company, the shares held in it and the roles in it (a register naming it
+    /// without its credit code). Tenders, contracts and subsidies keep naming the first
+    /// record. The truth was found before the move — it is about people and companies, not
+    /// records — so a chain through a moved row is found only by crossing the link
+    /// (`qinglian screen --links`), which is how the findings' precision and recall through
+    /// links are measured (docs/linkage.md).
+    pub(crate) fn split_rows(&mut self, r: &mut Rng) {
+        let mut person = std::collections::HashMap::new();
+        let mut company = std::collections::HashMap::new();
+        for &(orig, dup) in &self.dups {
+            if !r.chance(0.5) {
+                continue;
+            }
+            match (orig, dup) {
+                (Ent::P(a), Ent::P(b)) => {
+                    person.insert(a, b);
+                }
+                (Ent::C(a), Ent::C(b)) => {
+                    company.insert(a, b);
+                }
+                _ => {}
+            }
+        }
+        for o in &mut self.own {
+            if let Ent::P(p) = o.owner {
+                if let Some(&d) = person.get(&p) {
+                    o.owner = Ent::P(d);
+                }
+            }
+            if let Some(&d) = company.get(&o.c) {
+                o.c = d;
+            }
+        }
+        for x in &mut self.roles {
+            if let Some(&d) = person.get(&x.p) {
+                x.p = d;
+            }
+            if let Some(&d) = company.get(&x.c) {
+                x.c = d;
+            }
         }
     }
 

@@ -50,7 +50,9 @@ pub struct Options {
     /// Share of people and companies who also appear as a second record without an
     /// identifier (a register that keeps names and birth dates, or names and addresses, only),
     /// listed in `links.jsonl`: the truth the candidate identity links are measured against;
-    /// half as many companies get a namesake that is another company. 0 writes none.
+    /// half as many companies get a namesake that is another company. Half of the second
+    /// records carry the first's shareholdings and roles, so that some true findings are
+    /// found only across a link. 0 writes none.
     pub duplicates: f64,
 }
 
@@ -121,6 +123,7 @@ pub fn generate(opts: &Options, out: &Path) -> Result<Report, SynthError> {
         )));
     }
     w.gen_duplicates(&mut util::Rng::new(opts.seed, 12), opts.duplicates);
+    w.split_rows(&mut util::Rng::new(opts.seed, 13));
     std::fs::create_dir_all(out).map_err(|source| SynthError::Io {
         path: out.to_path_buf(),
         source,

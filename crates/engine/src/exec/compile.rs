@@ -263,7 +263,7 @@ fn edge_prop(name: &str) -> Option<EdgeProp> {
         "end" => EdgeProp::End,
         "label" | "relation" | "role" | "title" => EdgeProp::Label,
         "kind" => EdgeProp::Kind,
-        "share_pct" | "amount" => EdgeProp::Value,
+        "share_pct" | "amount" | "probability" => EdgeProp::Value,
         "won" => EdgeProp::Won,
         "submitted" => EdgeProp::Submitted,
         _ => return None,

@@ -69,6 +69,7 @@ pub(super) fn type_specs(types: &[EdgeType], snap: &Snapshot) -> Vec<TypeSpec> {
             TypeSpec {
                 kind: t.kind.index() as u8,
                 mask,
+                min: t.min,
             }
         })
         .collect()

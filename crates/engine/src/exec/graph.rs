@@ -147,13 +147,23 @@ pub(crate) fn directions(dir: Dir, from_left: bool) -> (bool, bool) {
 }
 
 /// Whether edge `e` of `t`'s kind passes `t`'s label filter (`inverted`: read from the
-/// head's side of an undirected pattern, so RELATION and DECLARED labels read inverted).
+/// head's side of an undirected pattern, so RELATION and DECLARED labels read inverted) and
+/// its value floor.
 #[inline]
 pub(crate) fn label_ok(g: &G<'_>, t: &TypeSpec, e: usize, inverted: bool) -> bool {
+    if !value_ok(&g.ev[t.kind as usize], t, e) {
+        return false;
+    }
     if t.mask.is_none() {
         return true;
     }
     code_ok(g, t, g.ev[t.kind as usize].label(e), inverted)
+}
+
+/// Whether edge `e` reaches `t`'s floor (`SAME_AS{min p}`); true when it sets none.
+#[inline]
+fn value_ok(v: &EdgeView<'_>, t: &TypeSpec, e: usize) -> bool {
+    t.min.is_none_or(|m| v.value(e).is_some_and(|x| x >= m))
 }
 
 /// Whether label code `code` passes `t`'s label filter, read inverted when `inverted`.
@@ -200,6 +210,7 @@ pub(crate) fn each_edge(
                     let e = (ent[2] & !crate::snapshot::BOTH_HEAD) as usize;
                     if code_ok(g, t, ent[1], if head { from_left } else { !from_left })
                         && g.edge_known(k, e)
+                        && value_ok(v, t, e)
                         && !f(
                             EdgeRef {
                                 kind: t.kind,
@@ -221,6 +232,7 @@ pub(crate) fn each_edge(
                 let e = base + j;
                 if code_ok(g, t, ent[1], both && !from_left)
                     && g.edge_known(k, e)
+                    && value_ok(v, t, e)
                     && !f(
                         EdgeRef {
                             kind: t.kind,
@@ -238,6 +250,7 @@ pub(crate) fn each_edge(
                 let e = ent[2] as usize;
                 if code_ok(g, t, ent[1], both && from_left)
                     && g.edge_known(k, e)
+                    && value_ok(v, t, e)
                     && !f(
                         EdgeRef {
                             kind: t.kind,

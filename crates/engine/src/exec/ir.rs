@@ -30,6 +30,8 @@ pub(crate) struct TypeSpec {
     pub kind: u8,
     /// Accepted label codes (`None`: every label).
     pub mask: Option<Vec<bool>>,
+    /// The lowest value an edge may have (`SAME_AS{min p}`: the link's probability).
+    pub min: Option<f64>,
 }
 
 /// An edge pattern between a left node A and a right node B, as written.

@@ -26,12 +26,13 @@ pub use graph::EdgeRef;
 pub use ir::Given;
 pub use prune::Pruning;
 
-use crate::findings::{Evidence, Finding};
+use crate::findings::{Evidence, Finding, WeakLink};
 use crate::snapshot::Snapshot;
 use crate::EngineError;
 use compile::Compile;
 use expr::Val;
 use graph::{Bind, G};
+use qinglian_model::EdgeKind;
 use ir::{CExpr, Plan};
 use qinglian_rules::{Body, Rule, Severity};
 use rustc_hash::FxHashMap;
@@ -239,7 +240,23 @@ fn finding(g: &G<'_>, c: &Compiled, key: run::Key, best: &run::Best) -> Finding 
         .collect();
     let chain = run::chain_items(g, &br.plan, b);
     let evidence = Evidence::from_chain(g.snap, &chain, text::windows(g, &br.plan, b));
-    Finding::new(
+    let weakest = weakest_link(g, &chain);
+    let (score, explanation) = match &weakest {
+        None => (score, explanation),
+        Some((w, sure)) => (
+            score * sure,
+            format!(
+                "{explanation} (through {} identity link{}: the weakest, {} and {}, {} at p = {:.2})",
+                w.crossed,
+                if w.crossed == 1 { "" } else { "s" },
+                w.a,
+                w.b,
+                w.status,
+                w.probability
+            ),
+        ),
+    };
+    let mut f = Finding::new(
         g.snap,
         &c.rule.id,
         severity,
@@ -247,7 +264,38 @@ fn finding(g: &G<'_>, c: &Compiled, key: run::Key, best: &run::Best) -> Finding 
         key,
         explanation,
         evidence,
-    )
+    );
+    f.weakest_link = weakest.map(|(w, _)| w);
+    f
+}
+
+/// The least probable identity link a witness crosses, and the product of all their
+/// probabilities; `None` when it crosses none.
+fn weakest_link(
+    g: &G<'_>,
+    chain: &[Vec<(Option<u32>, Option<EdgeRef>)>],
+) -> Option<(WeakLink, f64)> {
+    let mut links: Vec<EdgeRef> = chain
+        .iter()
+        .flatten()
+        .filter_map(|(_, e)| *e)
+        .filter(|e| e.kind() == EdgeKind::SameAs)
+        .collect();
+    links.sort();
+    links.dedup();
+    let v = &g.ev[EdgeKind::SameAs.index()];
+    let p = |e: &EdgeRef| v.value(e.idx as usize).unwrap_or(0.0);
+    let weakest = links.iter().min_by(|x, y| p(x).total_cmp(&p(y)))?;
+    let i = weakest.idx as usize;
+    let confirmed = g.snap.links().is_some_and(|l| l.confirmed(i));
+    let link = WeakLink {
+        a: g.snap.ext(v.src[i]).to_owned(),
+        b: g.snap.ext(v.dst[i]).to_owned(),
+        probability: p(weakest),
+        status: if confirmed { "confirmed" } else { "candidate" },
+        crossed: links.len() as u32,
+    };
+    Some((link, links.iter().map(p).product()))
 }
 
 /// Score when a rule sets none.

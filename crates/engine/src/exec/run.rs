@@ -10,7 +10,7 @@ use super::expr::Val;
 use super::graph::{each_edge, label_ok, Bind, EdgeRef, Walks, G};
 use super::ir::{CExpr, ChainItem, KindMask, Needs, Plan, RelSpec, Start, Step};
 use super::prune::{self, Pruning};
-use qinglian_model::NodeKind;
+use qinglian_model::{EdgeKind, NodeKind};
 use qinglian_rules::ast::Dir;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -28,6 +28,9 @@ pub(crate) type Key = [u32; 4];
 pub(crate) struct WitKey {
     /// Colour first (0 red, 1 yellow, 2 green): the evidence kept must justify the colour.
     pub colour: u8,
+    /// Then how doubtful the identity links it crosses make it, in millionths (`1 − Π p`):
+    /// 0 for a chain that crosses none, so a direct chain always beats one through a link.
+    pub doubt: u32,
     pub edges: u32,
     pub ranks: Vec<u32>,
     pub facts: Vec<(u8, i32, i32, u32)>,
@@ -188,11 +191,13 @@ pub(crate) fn chain_items(
 fn witness(g: &G<'_>, plan: &Plan, b: &Bind) -> WitKey {
     let mut w = WitKey {
         colour: 0,
+        doubt: 0,
         edges: 0,
         ranks: Vec::with_capacity(16),
         facts: Vec::with_capacity(16),
         sources: Vec::with_capacity(16),
     };
+    let mut sure = 1.0;
     for part in chain_items(g, plan, b) {
         for (n, e) in part {
             if let Some(n) = n {
@@ -201,12 +206,16 @@ fn witness(g: &G<'_>, plan: &Plan, b: &Bind) -> WitKey {
             if let Some(e) = e {
                 w.edges += 1;
                 let (k, i) = (e.kind as usize, e.idx as usize);
+                if e.kind() == EdgeKind::SameAs {
+                    sure *= g.ev[k].value(i).unwrap_or(0.0);
+                }
                 let iv = g.ev[k].interval(i);
                 w.facts.push((e.kind, iv.start, iv.end, g.label_rank(k, i)));
                 w.sources.push(g.ev[k].source(i));
             }
         }
     }
+    w.doubt = ((1.0 - sure) * 1e6).round() as u32;
     w
 }
 

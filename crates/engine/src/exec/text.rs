@@ -34,9 +34,10 @@ fn rel_text(r: &RelSpec) -> String {
         .iter()
         .map(|t| {
             let k = EdgeKind::ALL[t.kind as usize];
-            match &t.mask {
-                None => k.to_string(),
-                Some(_) => format!("{k}{{…}}"),
+            match (&t.mask, t.min) {
+                (_, Some(m)) => format!("{k}{{min {m}}}"),
+                (None, None) => k.to_string(),
+                (Some(_), None) => format!("{k}{{…}}"),
             }
         })
         .collect();

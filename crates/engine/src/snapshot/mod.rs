@@ -13,9 +13,11 @@
 
 mod buf;
 mod build;
+pub mod links;
 
 pub use buf::{OpenError, Sec};
 pub use build::{build, build_at, build_to_file};
+pub use links::{LinkEdges, LinkPair};
 
 use buf::Backing;
 use qinglian_model::{
@@ -160,7 +162,7 @@ pub(crate) struct Meta {
     edge_columns: Vec<Vec<String>>,
 }
 
-const META_VERSION: u32 = 9;
+const META_VERSION: u32 = 10;
 
 /// An extra column's text, by node id or edge index.
 pub type ColumnText = std::sync::Arc<rustc_hash::FxHashMap<u32, String>>;
@@ -194,6 +196,9 @@ pub struct Snapshot {
     /// Extra columns read so far, by (edge?, kind index, name): each is decoded from the rows
     /// once per snapshot, however many rules and branches read it.
     columns: std::sync::Mutex<rustc_hash::FxHashMap<(bool, usize, String), ColumnText>>,
+    /// The candidate identity links, once a caller attached them (see [`links`]): until then
+    /// `SAME_AS` has no edge.
+    links: std::sync::OnceLock<LinkEdges>,
 }
 
 /// One edge kind's arrays.
@@ -354,6 +359,7 @@ impl Snapshot {
             meta,
             bits: Default::default(),
             columns: Default::default(),
+            links: Default::default(),
         };
         s.validate().map_err(OpenError::Invalid)?;
         Ok(s)
@@ -632,8 +638,43 @@ impl Snapshot {
             .filter(|&n| self.identifier(n) == want)
     }
 
+    /// Lays the candidate identity links over the snapshot as `SAME_AS` edges. Once only:
+    /// returns false (and changes nothing) when links were attached before.
+    pub fn attach_links(&self, links: LinkEdges) -> bool {
+        self.links.set(links).is_ok()
+    }
+
+    /// The attached identity links, if any.
+    pub fn links(&self) -> Option<&LinkEdges> {
+        self.links.get()
+    }
+
     /// The arrays of one edge kind.
     pub fn edges(&self, k: EdgeKind) -> EdgeView<'_> {
+        if let (EdgeKind::SameAs, Some(l)) = (k, self.links.get()) {
+            return EdgeView {
+                kind: k,
+                src: &l.src,
+                dst: &l.dst,
+                start: &[],
+                end: &[],
+                label: &[],
+                value: &l.value,
+                date: &[],
+                flag: &[],
+                file: &l.file,
+                line: &l.line,
+                out_off: &l.out_off,
+                in_off: &l.in_off,
+                in_idx: &l.in_idx,
+                out_ent: &l.out_ent,
+                in_ent: &l.in_ent,
+                both_off: &l.both_off,
+                both_ent: &l.both_ent,
+                src_lo: 0,
+                dst_lo: 0,
+            };
+        }
         let e = &self.meta.edges[k.index()];
         EdgeView {
             kind: k,
@@ -661,6 +702,10 @@ impl Snapshot {
 
     /// The "has an edge of this kind" bitmap for a direction (0 = out, 1 = in).
     pub fn has_edges(&self, k: EdgeKind, dir: usize) -> &[u64] {
+        if k.is_derived() {
+            // Not memoised with the stored kinds: the links may be attached after a first use.
+            return self.links.get().map_or(&[], |l| &l.bits[dir & 1]);
+        }
         self.bits[k.index()][dir & 1].get_or_init(|| {
             let e = &self.meta.edges[k.index()];
             let (off, lo): (&[u32], u32) = if dir == 0 {
