@@ -21,8 +21,10 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Profile::Province)]
     pub profile: Profile,
     /// Share of people and companies who also get a second record without an identifier
-    /// (truth in links.jsonl; half as many companies get a namesake that is another company),
-    /// to measure candidate identity links (`qinglian links`).
+    /// (truth in links.jsonl; half as many companies get a namesake that is another company;
+    /// half of the second records carry the first's shareholdings and roles), to measure
+    /// candidate identity links (`qinglian links`) and the findings across them
+    /// (`screen --links`).
     #[arg(long, default_value_t = 0.0)]
     pub duplicates: f64,
 }

@@ -327,6 +327,8 @@ pub fn screen(a: &ScreenArgs) -> Result<ExitCode> {
             .collect::<Result<_, _>>()?;
     }
     attach_links(&snap, db.as_ref(), &rules, &a.only)?;
+    // `--since` opens the database again: the store admits one opener at a time.
+    drop(db);
     let opts = ExecOptions {
         as_of: parse_date(&a.as_of)?,
         deadline: None,

@@ -179,9 +179,8 @@ mod tests {
     use crate::Rule;
 
     fn rule(query: &str) -> Rule {
-        let text = format!(
-            "id = \"t\"\ntitle = \"t\"\nexplain = \"x\"\nquery = '''\n{query}\n'''\n"
-        );
+        let text =
+            format!("id = \"t\"\ntitle = \"t\"\nexplain = \"x\"\nquery = '''\n{query}\n'''\n");
         Rule::from_toml(&text, "t.toml").expect("rule")
     }
 
@@ -211,10 +210,7 @@ mod tests {
             shape(&p[0]),
             "o POSITION a RAN t BID c SAME_AS _same1 OWNS x"
         );
-        assert_eq!(
-            shape(&p[1]),
-            "x SAME_AS _same3 RELATION _same5 SAME_AS o"
-        );
+        assert_eq!(shape(&p[1]), "x SAME_AS _same3 RELATION _same5 SAME_AS o");
     }
 
     #[test]
@@ -230,7 +226,8 @@ mod tests {
             "MATCH (x:Person)-[:SAME_AS{min 1.5}]-(c) RETURN target = c",
             "MATCH (x:Person)-[:SAME_AS{max 0.5}]-(c) RETURN target = c",
         ] {
-            let text = format!("id = \"t\"\ntitle = \"t\"\nexplain = \"x\"\nquery = '''\n{bad}\n'''\n");
+            let text =
+                format!("id = \"t\"\ntitle = \"t\"\nexplain = \"x\"\nquery = '''\n{bad}\n'''\n");
             assert!(Rule::from_toml(&text, "t.toml").is_err(), "{bad}");
         }
     }

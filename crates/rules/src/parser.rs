@@ -371,7 +371,9 @@ impl Parser {
             if word != "min" {
                 return Err(RuleError::at(
                     at,
-                    format!("SAME_AS takes `{{min p}}` (the lowest link probability), found `{word}`"),
+                    format!(
+                        "SAME_AS takes `{{min p}}` (the lowest link probability), found `{word}`"
+                    ),
                 ));
             }
             let at = self.pos();

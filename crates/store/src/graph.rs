@@ -94,7 +94,9 @@ mod stored_kinds {
         stored.serialize(s)
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<[u64; EdgeKind::COUNT], D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<[u64; EdgeKind::COUNT], D::Error> {
         let stored = <[u64; EdgeKind::STORED]>::deserialize(d)?;
         let mut v = [0u64; EdgeKind::COUNT];
         v[..EdgeKind::STORED].copy_from_slice(&stored);

@@ -32,8 +32,8 @@ use crate::EngineError;
 use compile::Compile;
 use expr::Val;
 use graph::{Bind, G};
-use qinglian_model::EdgeKind;
 use ir::{CExpr, Plan};
+use qinglian_model::EdgeKind;
 use qinglian_rules::{Body, Rule, Severity};
 use rustc_hash::FxHashMap;
 use std::time::{Duration, Instant};
@@ -246,7 +246,7 @@ fn finding(g: &G<'_>, c: &Compiled, key: run::Key, best: &run::Best) -> Finding 
         Some((w, sure)) => (
             score * sure,
             format!(
-                "{explanation} (through {} identity link{}: the weakest, {} and {}, {} at p = {:.2})",
+                "{explanation} (through {} identity link{}: the weakest, {} and {}, {} at p = {:.3})",
                 w.crossed,
                 if w.crossed == 1 { "" } else { "s" },
                 w.a,

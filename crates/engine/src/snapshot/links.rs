@@ -57,7 +57,7 @@ impl LinkEdges {
                 ..*p
             })
             .collect();
-        ps.sort_by(|x, y| (x.a, x.b).cmp(&(y.a, y.b)));
+        ps.sort_by_key(|x| (x.a, x.b));
         ps.dedup_by(|x, y| (x.a, x.b) == (y.a, y.b));
         let nodes = n as usize;
         let mut l = LinkEdges {
