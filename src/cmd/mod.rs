@@ -15,6 +15,7 @@ mod rules;
 mod search;
 mod server;
 mod show;
+mod sql;
 mod stats;
 
 use anyhow::Context;
@@ -125,6 +126,9 @@ enum Command {
     /// The values that mean "no value" and never tie two entities: built in, and those the
     /// loads declared in placeholders.csv.
     Placeholders(placeholders::Args),
+    /// Compile the rules to SQL for DuckDB or Spark, to run over `export --format parquet`
+    /// (docs/scale-out.md). A rule the compiler cannot translate yet is listed with the reason.
+    CompileRules(sql::Args),
     /// Serve the investigator HTTP API.
     Serve(server::ServeArgs),
     /// Create, revoke or list API tokens.
@@ -159,6 +163,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ingest(a) => ingest::run(&a),
         Command::Stats(a) => stats::run(&a),
         Command::Placeholders(a) => placeholders::run(&a),
+        Command::CompileRules(a) => sql::run(&a),
         Command::Links(c) => links::run(&c),
         Command::Show(a) => show::run(&a),
         Command::Search(a) => search::run(&a),

@@ -1,0 +1,267 @@
+//! Patterns unrolled into variants: one join per choice of node kind, edge type, direction
+//! and path length, so that every variant is a plain equi-join that DuckDB and Spark plan well
+//! (an `OR` between orientations would become a nested-loop join on Spark).
+
+use crate::{Dialect, SqlError};
+use qinglian_model::kinds::inverse_relation;
+use qinglian_model::{EdgeKind, NodeKind};
+use qinglian_rules::ast::{Dir, EdgeType, PathPattern};
+use qinglian_rules::check::{VarKind, Vars};
+use std::collections::BTreeMap;
+
+/// More variants than this is no portable SQL any more (a rule of long untyped paths).
+const MAX_VARIANTS: usize = 4096;
+
+/// One edge as bound in a variant: its table alias and kind, and whether the pattern reads it
+/// from its head (the left node is the edge's `to`), which inverts RELATION and DECLARED labels.
+#[derive(Clone, Debug)]
+pub(crate) struct EdgeBind {
+    pub alias: String,
+    pub kind: EdgeKind,
+    pub inverted: bool,
+}
+
+/// What a variable is in one variant.
+#[derive(Clone, Debug)]
+pub(crate) enum Bound {
+    Node { alias: String, kind: NodeKind },
+    Edge(EdgeBind),
+    Path(Vec<EdgeBind>),
+}
+
+/// One variant of a branch (or of an `EXISTS` body, on top of the outer one's bindings).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Variant {
+    /// `table alias` items of the FROM list added by this level.
+    pub from: Vec<String>,
+    /// Join conditions added by this level.
+    pub joins: Vec<String>,
+    /// Every variable bound, this level's and the outer ones'.
+    pub vars: BTreeMap<String, Bound>,
+}
+
+/// Names aliases uniquely across a whole rule (EXISTS bodies included).
+#[derive(Debug, Default)]
+pub(crate) struct Aliases(u32);
+
+impl Aliases {
+    fn next(&mut self, p: &str) -> String {
+        self.0 += 1;
+        format!("{p}{}", self.0)
+    }
+}
+
+/// Every variant of `patterns` on top of `outer`, the new level's FROM and joins only.
+pub(crate) fn expand(
+    patterns: &[PathPattern],
+    vars: &Vars,
+    outer: &Variant,
+    d: Dialect,
+    aliases: &mut Aliases,
+) -> Result<Vec<Variant>, SqlError> {
+    let start = Variant {
+        from: Vec::new(),
+        joins: Vec::new(),
+        vars: outer.vars.clone(),
+    };
+    let mut out = vec![start];
+    for p in patterns {
+        for (i, n) in p.nodes.iter().enumerate() {
+            out = bind_node(out, &n.var, vars, aliases)?;
+            if let Some(r) = p.rels.get(i) {
+                let right = &p.nodes[i + 1].var;
+                out = bind_node(out, right, vars, aliases)?;
+                let mut next = Vec::new();
+                for v in out {
+                    next.extend(bind_rel(v, &n.var, right, r, d, aliases)?);
+                    if next.len() > MAX_VARIANTS {
+                        return Err(SqlError::TooLarge(MAX_VARIANTS));
+                    }
+                }
+                out = next;
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Binds a node variable to a table of each of its kinds (one variant per kind).
+fn bind_node(
+    vs: Vec<Variant>,
+    var: &str,
+    vars: &Vars,
+    aliases: &mut Aliases,
+) -> Result<Vec<Variant>, SqlError> {
+    let kinds = match vars.get(var).map(|v| &v.kind) {
+        Some(VarKind::Node(k)) if !k.is_empty() => k.clone(),
+        _ => NodeKind::ALL.to_vec(),
+    };
+    let mut out = Vec::new();
+    for v in vs {
+        if v.vars.contains_key(var) {
+            out.push(v);
+            continue;
+        }
+        for k in &kinds {
+            let mut w = v.clone();
+            let alias = aliases.next("n");
+            w.from.push(format!("n_{k} {alias}"));
+            w.vars
+                .insert(var.to_owned(), Bound::Node { alias, kind: *k });
+            out.push(w);
+        }
+    }
+    Ok(out)
+}
+
+/// The node id column of a bound node variable.
+pub(crate) fn node_id(v: &Variant, var: &str) -> Option<String> {
+    match v.vars.get(var) {
+        Some(Bound::Node { alias, .. }) => Some(format!("{alias}.id")),
+        _ => None,
+    }
+}
+
+/// One hop choice: a type and whether it is read from the edge's head.
+type Hop<'t> = (&'t EdgeType, bool);
+
+fn hop_choices(types: &[EdgeType], dir: Dir) -> Vec<Hop<'_>> {
+    let mut out = Vec::new();
+    for t in types {
+        match dir {
+            Dir::Out => out.push((t, false)),
+            Dir::In => out.push((t, true)),
+            Dir::Both => {
+                out.push((t, false));
+                out.push((t, true));
+            }
+        }
+    }
+    out
+}
+
+/// Binds an edge pattern between two bound nodes: one variant per type, direction and (for a
+/// variable-length edge) length and sequence.
+fn bind_rel(
+    v: Variant,
+    left: &str,
+    right: &str,
+    r: &qinglian_rules::ast::RelPat,
+    d: Dialect,
+    aliases: &mut Aliases,
+) -> Result<Vec<Variant>, SqlError> {
+    let (Some(a), Some(b)) = (node_id(&v, left), node_id(&v, right)) else {
+        return Err(SqlError::Unsupported(
+            "an edge between unbound nodes".into(),
+        ));
+    };
+    let choices = hop_choices(&r.types, r.dir);
+    let (lo, hi) = r.hops.unwrap_or((1, 1));
+    let mut seqs: Vec<Vec<Hop<'_>>> = Vec::new();
+    for n in lo..=hi {
+        let mut level: Vec<Vec<Hop<'_>>> = vec![Vec::new()];
+        for _ in 0..n {
+            level = level
+                .into_iter()
+                .flat_map(|s| {
+                    choices.iter().map(move |c| {
+                        let mut t = s.clone();
+                        t.push(*c);
+                        t
+                    })
+                })
+                .collect();
+            if level.len() > MAX_VARIANTS {
+                return Err(SqlError::TooLarge(MAX_VARIANTS));
+            }
+        }
+        seqs.extend(level);
+    }
+    let mut out = Vec::new();
+    for seq in seqs {
+        let mut w = v.clone();
+        let mut cur = a.clone();
+        let mut hops: Vec<EdgeBind> = Vec::new();
+        for (i, (t, inverted)) in seq.iter().enumerate() {
+            let alias = aliases.next("e");
+            let (near, far) = if *inverted {
+                ("to", "from")
+            } else {
+                ("from", "to")
+            };
+            w.from.push(format!("e_{} {alias}", t.kind));
+            w.joins.push(format!("{alias}.{} = {cur}", d.quote(near)));
+            cur = format!("{alias}.{}", d.quote(far));
+            if i + 1 == seq.len() {
+                w.joins.push(format!("{cur} = {b}"));
+            }
+            if let Some(f) = label_filter(&alias, t, *inverted, d) {
+                w.joins.push(f);
+            }
+            if let Some(m) = t.min {
+                w.joins
+                    .push(format!("{alias}.{} >= {m}", value_column(t.kind)));
+            }
+            for h in hops.iter().filter(|h| h.kind == t.kind) {
+                w.joins.push(format!("{}.edge <> {alias}.edge", h.alias));
+            }
+            hops.push(EdgeBind {
+                alias,
+                kind: t.kind,
+                inverted: *inverted,
+            });
+        }
+        if seq.is_empty() {
+            w.joins.push(format!("{a} = {b}"));
+        }
+        let bound = match r.hops {
+            None => Bound::Edge(hops.remove(0)),
+            Some(_) => Bound::Path(hops),
+        };
+        w.vars.insert(r.var.clone(), bound);
+        out.push(w);
+    }
+    Ok(out)
+}
+
+/// The column holding an edge kind's value (a share, an amount, a link's probability).
+pub(crate) fn value_column(k: EdgeKind) -> &'static str {
+    match k {
+        EdgeKind::Owns => "share_pct",
+        EdgeKind::SameAs => "probability",
+        _ => "amount",
+    }
+}
+
+/// Whether labels of `k` read inverted from the head's side.
+pub(crate) fn inverts(k: EdgeKind) -> bool {
+    matches!(k, EdgeKind::Relation | EdgeKind::Declared)
+}
+
+/// The label filter of a type read from one side, as a condition.
+fn label_filter(alias: &str, t: &EdgeType, inverted: bool, _d: Dialect) -> Option<String> {
+    if t.labels.is_empty() {
+        return None;
+    }
+    let mut set: Vec<String> = t
+        .labels
+        .iter()
+        .map(|l| {
+            if inverted && inverts(t.kind) {
+                inverse_relation(l).to_owned()
+            } else {
+                l.clone()
+            }
+        })
+        .collect();
+    set.sort();
+    set.dedup();
+    let list: Vec<String> = set.iter().map(|l| crate::expr::text_lit(l)).collect();
+    let list = list.join(", ");
+    // A row without a label passes `{!a|b}`, as in the engine.
+    Some(if t.negated {
+        format!("({alias}.label IS NULL OR {alias}.label NOT IN ({list}))")
+    } else {
+        format!("{alias}.label IN ({list})")
+    })
+}
