@@ -71,7 +71,12 @@ fn drive(python: &Path, engine: &str, parquet: &Path, sql: &Path, out: &Path) ->
 
 /// Screens `bundle` with the engine and with the compiled SQL on each available executor.
 /// Returns the rules that found something.
-fn same_findings(bundle: &Path, rules: Option<&Path>, tmp: &Path) -> BTreeSet<String> {
+fn same_findings(
+    bundle: &Path,
+    rules: Option<&Path>,
+    only: Option<&str>,
+    tmp: &Path,
+) -> BTreeSet<String> {
     let (db, pq) = (tmp.join("db"), tmp.join("pq"));
     qinglian(&["ingest", s(bundle), "--db", s(&db)]);
     qinglian(&[
@@ -102,6 +107,9 @@ fn same_findings(bundle: &Path, rules: Option<&Path>, tmp: &Path) -> BTreeSet<St
         if let Some(r) = rules {
             compile.extend(["--rules", s(r)]);
         }
+        if let Some(o) = only {
+            compile.extend(["--rule", o]);
+        }
         qinglian(&compile);
         let ids = compiled(&sql);
         let mut want: Vec<Key> = keys(&engine)
@@ -123,7 +131,7 @@ fn compiled_rules_find_what_the_engine_finds() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let zone = tmp.path().join("zone");
     std::fs::create_dir_all(&zone).expect("mkdir");
-    same_findings(&root().join("data-samples/zone"), None, &zone);
+    same_findings(&root().join("data-samples/zone"), None, None, &zone);
     let province = tmp.path().join("province");
     let bundle = tmp.path().join("bundle");
     qinglian(&[
@@ -136,7 +144,7 @@ fn compiled_rules_find_what_the_engine_finds() {
         s(&bundle),
     ]);
     std::fs::create_dir_all(&province).expect("mkdir");
-    same_findings(&bundle, None, &province);
+    same_findings(&bundle, None, None, &province);
 }
 
 #[test]
@@ -218,7 +226,7 @@ when = "s.paid DURING p"
     ]);
     let run = tmp.path().join("run");
     std::fs::create_dir_all(&run).expect("mkdir");
-    let found = same_findings(&bundle, Some(&rules), &run);
+    let found = same_findings(&bundle, Some(&rules), Some("spouse_paid"), &run);
     if std::env::var("QINGLIAN_EXPORT_VENV").is_ok() {
         assert!(found.contains("spouse_paid"), "{found:?}");
     }
