@@ -5,7 +5,7 @@
 use crate::scope::{self, Bound, EdgeBind, Variant};
 use crate::{Dialect, Needs, SqlError};
 use qinglian_model::{EdgeKind, NodeKind};
-use qinglian_rules::ast::{CmpOp, Expr, Lit};
+use qinglian_rules::ast::{Expr, Lit};
 use qinglian_rules::check::Vars;
 use qinglian_rules::schema::{Columns, Owner, Ty};
 
@@ -48,17 +48,12 @@ impl Cx<'_> {
             Expr::Not(x) => format!("(NOT {})", self.expr(x, v)?),
             Expr::And(xs) => self.join(xs, " AND ", v)?,
             Expr::Or(xs) => self.join(xs, " OR ", v)?,
-            Expr::Cmp(op, a, b, _) => {
-                let op = match op {
-                    CmpOp::Eq => "=",
-                    CmpOp::Ne => "<>",
-                    CmpOp::Lt => "<",
-                    CmpOp::Le => "<=",
-                    CmpOp::Gt => ">",
-                    CmpOp::Ge => ">=",
-                };
-                format!("({} {op} {})", self.expr(a, v)?, self.expr(b, v)?)
-            }
+            Expr::Cmp(op, a, b, _) => format!(
+                "({} {} {})",
+                self.expr(a, v)?,
+                op.symbol(),
+                self.expr(b, v)?
+            ),
             Expr::During(day, edge, _) => {
                 let day = self.expr(day, v)?;
                 self.valid_at(edge, &day, v)?

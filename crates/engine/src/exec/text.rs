@@ -233,17 +233,6 @@ fn edge_prop_name(ep: EdgeProp) -> &'static str {
     }
 }
 
-fn op_text(op: CmpOp) -> &'static str {
-    match op {
-        CmpOp::Eq => "=",
-        CmpOp::Ne => "<>",
-        CmpOp::Lt => "<",
-        CmpOp::Le => "<=",
-        CmpOp::Gt => ">",
-        CmpOp::Ge => ">=",
-    }
-}
-
 /// A compiled condition in the rule's own words.
 pub(crate) fn expr_text(p: &Plan, e: &CExpr) -> String {
     let t = |x: &CExpr| expr_text(p, x);
@@ -276,7 +265,7 @@ pub(crate) fn expr_text(p: &Plan, e: &CExpr) -> String {
         CExpr::Not(x) => format!("NOT {}", t(x)),
         CExpr::And(v) => v.iter().map(t).collect::<Vec<_>>().join(" AND "),
         CExpr::Or(v) => format!("({})", v.iter().map(t).collect::<Vec<_>>().join(" OR ")),
-        CExpr::Cmp(op, a, b) => format!("{} {} {}", t(a), op_text(*op), t(b)),
+        CExpr::Cmp(op, a, b) => format!("{} {} {}", t(a), op.symbol(), t(b)),
         CExpr::Within { a, days, after, b } => format!(
             "{} WITHIN {days} DAYS {} {}",
             t(a),
@@ -384,7 +373,7 @@ pub(crate) fn windows(g: &G<'_>, p: &Plan, b: &Bind) -> Vec<String> {
                 "{} = {} {} {} = {}",
                 expr_text(p, a),
                 val(a),
-                op_text(*op),
+                op.symbol(),
                 expr_text(p, y),
                 val(y)
             ),

@@ -768,7 +768,7 @@ fn write_edge_kind<W: Write>(
     s.in_ent = w.put(&in_ent).map_err(io)?;
     drop(in_ent);
     if matches!(kind, EdgeKind::Relation | EdgeKind::Owns | EdgeKind::Role) {
-        let (off, ent) = undirected(a, n);
+        let (off, ent) = undirected(&a.src, &a.dst, |e| a.label[e], n);
         s.both_off = w.put(&off).map_err(io)?;
         s.both_ent = w.put(&ent).map_err(io)?;
     }
@@ -781,9 +781,14 @@ fn write_edge_kind<W: Write>(
 /// Undirected adjacency: every edge twice, once at each end, in edge order; entries are (far
 /// node, label, edge), the edge marked `BOTH_HEAD` when read from its head. An undirected
 /// pattern then reads one list instead of two.
-fn undirected(a: &KindArrays, n: usize) -> (Vec<u32>, Vec<[u32; 3]>) {
+pub(super) fn undirected(
+    src: &[u32],
+    dst: &[u32],
+    label: impl Fn(usize) -> u32,
+    n: usize,
+) -> (Vec<u32>, Vec<[u32; 3]>) {
     let mut off = vec![0u32; n + 1];
-    for (&x, &y) in a.src.iter().zip(&a.dst) {
+    for (&x, &y) in src.iter().zip(dst) {
         off[x as usize + 1] += 1;
         off[y as usize + 1] += 1;
     }
@@ -791,9 +796,9 @@ fn undirected(a: &KindArrays, n: usize) -> (Vec<u32>, Vec<[u32; 3]>) {
         off[i + 1] += off[i];
     }
     let mut fill = off.clone();
-    let mut ent = vec![[0u32; 3]; 2 * a.src.len()];
-    for (e, (&x, &y)) in a.src.iter().zip(&a.dst).enumerate() {
-        let l = a.label[e];
+    let mut ent = vec![[0u32; 3]; 2 * src.len()];
+    for (e, (&x, &y)) in src.iter().zip(dst).enumerate() {
+        let l = label(e);
         ent[fill[x as usize] as usize] = [y, l, e as u32];
         fill[x as usize] += 1;
         ent[fill[y as usize] as usize] = [x, l, e as u32 | super::BOTH_HEAD];

@@ -75,31 +75,9 @@ impl LinkEdges {
         l.out_ent = l.dst.iter().map(|&d| [d, 0]).collect();
         l.in_ent = in_idx.iter().map(|&e| [l.src[e as usize], 0, e]).collect();
         l.in_idx = in_idx;
-        l.both(nodes);
+        (l.both_off, l.both_ent) = super::build::undirected(&l.src, &l.dst, |_| 0, nodes);
         l.bits = [bits(&l.src, nodes), bits(&l.dst, nodes)];
         l
-    }
-
-    /// Undirected adjacency (see the stored kinds' `undirected`): every link at both ends.
-    fn both(&mut self, n: usize) {
-        let mut off = vec![0u32; n + 1];
-        for (&x, &y) in self.src.iter().zip(&self.dst) {
-            off[x as usize + 1] += 1;
-            off[y as usize + 1] += 1;
-        }
-        for i in 0..n {
-            off[i + 1] += off[i];
-        }
-        let mut fill = off.clone();
-        let mut ent = vec![[0u32; 3]; 2 * self.src.len()];
-        for (e, (&x, &y)) in self.src.iter().zip(&self.dst).enumerate() {
-            ent[fill[x as usize] as usize] = [y, 0, e as u32];
-            fill[x as usize] += 1;
-            ent[fill[y as usize] as usize] = [x, 0, e as u32 | super::BOTH_HEAD];
-            fill[y as usize] += 1;
-        }
-        self.both_off = off;
-        self.both_ent = ent;
     }
 
     /// Number of links.
