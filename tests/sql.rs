@@ -2,8 +2,8 @@
 //! `spark/qinglian_spark.py` runs it over `export --format parquet` — on DuckDB (the
 //! `duckdb` package of `QINGLIAN_EXPORT_VENV`) and, when `QINGLIAN_SPARK_VENV` names an
 //! environment with pyspark, on Spark `local[2]` — and every compiled rule's findings (key and
-//! colour) must equal the engine's: on DuckDB for the demo zone and a generated 20,000-person
-//! province, on Spark for the zone (the province takes Spark too long for CI yet).
+//! colour) must equal the engine's, on both executors, for the demo zone and a generated
+//! 20,000-person province.
 //! A rule file a user adds compiles and runs with no other edit.
 
 mod common;
@@ -76,7 +76,6 @@ fn same_findings(
     bundle: &Path,
     rules: Option<&Path>,
     only: Option<&str>,
-    spark: bool,
     tmp: &Path,
 ) -> BTreeSet<String> {
     let (db, pq) = (tmp.join("db"), tmp.join("pq"));
@@ -100,9 +99,6 @@ fn same_findings(
         ("duckdb", "QINGLIAN_EXPORT_VENV", "duckdb"),
         ("spark", "QINGLIAN_SPARK_VENV", "spark"),
     ] {
-        if name == "spark" && !spark {
-            continue;
-        }
         let Ok(venv) = std::env::var(var) else {
             eprintln!("SKIPPED {name}: {var} is not set (.ci/run sets it)");
             continue;
@@ -136,7 +132,7 @@ fn compiled_rules_find_what_the_engine_finds() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let zone = tmp.path().join("zone");
     std::fs::create_dir_all(&zone).expect("mkdir");
-    same_findings(&root().join("data-samples/zone"), None, None, true, &zone);
+    same_findings(&root().join("data-samples/zone"), None, None, &zone);
     let province = tmp.path().join("province");
     let bundle = tmp.path().join("bundle");
     qinglian(&[
@@ -149,8 +145,7 @@ fn compiled_rules_find_what_the_engine_finds() {
         s(&bundle),
     ]);
     std::fs::create_dir_all(&province).expect("mkdir");
-    // Spark `local[2]` takes minutes per rule at this size (docs/scale-out.md): DuckDB only.
-    same_findings(&bundle, None, None, false, &province);
+    same_findings(&bundle, None, None, &province);
 }
 
 #[test]
@@ -232,7 +227,7 @@ when = "s.paid DURING p"
     ]);
     let run = tmp.path().join("run");
     std::fs::create_dir_all(&run).expect("mkdir");
-    let found = same_findings(&bundle, Some(&rules), Some("spouse_paid"), true, &run);
+    let found = same_findings(&bundle, Some(&rules), Some("spouse_paid"), &run);
     if std::env::var("QINGLIAN_EXPORT_VENV").is_ok() {
         assert!(found.contains("spouse_paid"), "{found:?}");
     }

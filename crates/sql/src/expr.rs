@@ -109,7 +109,7 @@ impl Cx<'_> {
                     } else {
                         any.push(format!(
                             "EXISTS (SELECT 1 FROM {} WHERE {})",
-                            w.from.join(", "),
+                            scope::ordered_from(w).join(", "),
                             conds.join(" AND ")
                         ));
                     }

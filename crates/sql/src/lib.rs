@@ -212,7 +212,7 @@ fn branch(
             key("target"),
             key("target2"),
             key("ref"),
-            v.from.join(", "),
+            scope::ordered_from(v).join(", "),
             conds.join("\n  AND ")
         ));
     }
