@@ -11,14 +11,20 @@
 Each kind's Parquet (a file, or a folder of Hive partitions from `export --buckets N`) becomes a
 view `n_<Kind>` / `e_<KIND>`; a column a compiled rule reads (`-- needs: table.column type`) that
 the data lacks is added as a typed null, as the engine reads a missing column. Writes one JSON
-line per finding — pattern, official, target, target2, ref, severity — sorted, the key fields of
-`qinglian screen --format jsonl`. Nothing here names a rule: a new rule file compiles and runs.
+line per finding — pattern, official, target, target2, ref, severity, score and evidence (the
+nodes' ids and the edges' kind, ends and source row, in chain order) — sorted, the fields of
+`qinglian screen --format jsonl` that name the finding and its evidence. Nothing here names a
+rule: a new rule file compiles and runs.
 """
 import argparse
 import glob
 import json
+import math
 import os
+import re
 import sys
+
+SOURCE = re.compile(r"^(.*):(\d+) \(load (\d+)\)$")
 
 SQL_TYPES = {
     "duckdb": {"text": "VARCHAR", "double": "DOUBLE", "date": "DATE", "boolean": "BOOLEAN"},
@@ -41,6 +47,39 @@ def read_rules(sql_dir, only):
                 needs.append((table, column, ty))
         rules.append((rule, text, needs))
     return rules
+
+
+def source(text):
+    """`file:line (load N)` as the engine's evidence writes a source row."""
+    m = SOURCE.match(text or "")
+    if not m:
+        return {"file": text or "", "line": 0, "load": 0}
+    return {"file": m.group(1), "line": int(m.group(2)), "load": int(m.group(3))}
+
+
+def score(x):
+    """Rounded to one decimal half away from zero, as the engine rounds (scores are 0-100)."""
+    return math.floor(float(x) * 10 + 0.5) / 10
+
+
+def finding(row):
+    """One result row as a finding: the key, colour, score and the evidence chain, each node
+    and edge once, in order of first appearance (as the engine lists them)."""
+    (pattern, official, target, target2, ref, severity, sc,
+     nodes, ids, kinds, froms, tos, sources) = row
+    seen, ev_nodes = set(), []
+    for n in nodes:
+        if n not in seen:
+            seen.add(n)
+            ev_nodes.append(n)
+    seen, ev_edges = set(), []
+    for i, k, f, t, src in zip(ids, kinds, froms, tos, sources):
+        if i not in seen:
+            seen.add(i)
+            ev_edges.append({"kind": k, "from": f, "to": t, "source": source(src)})
+    return {"pattern": pattern, "official": official, "target": target, "target2": target2,
+            "ref": ref, "severity": severity, "score": score(sc),
+            "evidence": {"nodes": ev_nodes, "edges": ev_edges}}
 
 
 def tables(data):
@@ -107,7 +146,8 @@ class Spark:
         self.spark.sql(f"CREATE OR REPLACE TEMP VIEW `{view}` AS SELECT {select} FROM `{view}_raw`")
 
     def run(self, sql):
-        return [tuple(r) for r in self.spark.sql(sql).collect()]
+        return [tuple(list(x) if isinstance(x, (list, tuple)) else x for x in r)
+                for r in self.spark.sql(sql).collect()]
 
 
 def main():
@@ -142,9 +182,7 @@ def main():
     found = []
     for rule, text, _ in rules:
         for row in eng.run(text):
-            pattern, official, target, target2, ref, severity = row
-            found.append({"pattern": pattern, "official": official, "target": target,
-                          "target2": target2, "ref": ref, "severity": severity})
+            found.append(finding(row))
         print(f"{rule}: done", file=sys.stderr)
     found.sort(key=lambda f: (f["pattern"], f["official"], f["target"], f["target2"], f["ref"]))
     out = sys.stdout if a.out == "-" else open(a.out, "w", encoding="utf-8")

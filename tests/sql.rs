@@ -1,9 +1,10 @@
 //! Rules compiled to SQL (issue 14): `qinglian compile-rules` writes each rule as SQL,
 //! `spark/qinglian_spark.py` runs it over `export --format parquet` — on DuckDB (the
 //! `duckdb` package of `QINGLIAN_EXPORT_VENV`) and, when `QINGLIAN_SPARK_VENV` names an
-//! environment with pyspark, on Spark `local[2]` — and every compiled rule's findings (key and
-//! colour) must equal the engine's, on both executors, for the demo zone and a generated
-//! 20,000-person province.
+//! environment with pyspark, on Spark `local[2]` — and every compiled rule's findings must
+//! equal the engine's, on both executors, for the demo zone and a generated 20,000-person
+//! province: key, colour, score, and the evidence chain (its nodes, and its edges with their
+//! ends and source rows, in order).
 //! A rule file a user adds compiles and runs with no other edit.
 
 mod common;
@@ -14,7 +15,17 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
-type Key = (String, String, String, String, String, String);
+/// pattern, official, target, target2, ref, severity, score, evidence.
+type Key = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+);
 
 fn s(p: &Path) -> &str {
     p.to_str().expect("UTF-8 path")
@@ -29,7 +40,33 @@ fn key(v: &Value) -> Key {
         g("target2"),
         g("ref"),
         g("severity"),
+        format!("{:.1}", v["score"].as_f64().unwrap_or(f64::NAN)),
+        evidence(&v["evidence"]),
     )
+}
+
+/// The evidence in a form both outputs share: node ids, and each edge's kind, ends and source
+/// row (the engine's nodes are objects with an id; the driver's are ids).
+fn evidence(ev: &Value) -> String {
+    let list = |k: &str| ev[k].as_array().cloned().unwrap_or_default();
+    let nodes: Vec<Value> = list("nodes")
+        .iter()
+        .map(|n| n.as_str().map_or_else(|| n["id"].clone(), Value::from))
+        .collect();
+    let edges: Vec<Value> = list("edges")
+        .iter()
+        .map(|e| {
+            serde_json::json!([
+                e["kind"],
+                e["from"],
+                e["to"],
+                e["source"]["file"],
+                e["source"]["line"],
+                e["source"]["load"]
+            ])
+        })
+        .collect();
+    serde_json::json!({"nodes": nodes, "edges": edges}).to_string()
 }
 
 fn keys(text: &str) -> Vec<Key> {
@@ -121,7 +158,15 @@ fn same_findings(
         let python = Path::new(&venv).join("bin/python");
         let got = drive(&python, name, &pq, &sql, &tmp.join(format!("{name}.jsonl")));
         assert!(!want.is_empty(), "the compiled rules find something");
-        assert_eq!(got, want, "{name} on {}", bundle.display());
+        if got != want {
+            let first = got.iter().zip(&want).find(|(a, b)| a != b);
+            panic!(
+                "{name} on {}: {} findings, the engine {}; first difference (SQL, engine): {first:#?}",
+                bundle.display(),
+                got.len(),
+                want.len()
+            );
+        }
         found.extend(want.into_iter().map(|k| k.0));
     }
     found

@@ -9,15 +9,17 @@
 //! node kind, edge type, direction and variable-length edge length (`scope.rs`) — each a plain
 //! equi-join of the kind tables `n_<Kind>` and `e_<KIND>` with the rule's conditions
 //! (`expr.rs`), `EXISTS` as a correlated `EXISTS` per variant. Every match yields its finding
-//! key and colour (the first grade that holds); a finding is a key, its colour the best of its
-//! matches, as the engine's witness order puts colour first.
+//! key, its colour (the first grade that holds), its score and its witness — the evidence
+//! chain and the engine's sort keys for it (`witness.rs`); a window keeps, per key, the match
+//! the engine keeps, so colour, score and evidence are the engine's.
 //!
 //! Not yet (the compiler refuses such a rule, naming the reason): native rules, the normalised
 //! phone and address joins and the `listed`, `official` and `*_shared` properties (the Parquet
-//! export does not carry them), scores and evidence chains.
+//! export does not carry them).
 
 mod expr;
 mod scope;
+mod witness;
 
 use qinglian_rules::ast::Branch;
 use qinglian_rules::schema::Ty;
@@ -48,6 +50,24 @@ impl Dialect {
         match self {
             Dialect::DuckDb => format!("\"{name}\""),
             Dialect::Spark => format!("`{name}`"),
+        }
+    }
+
+    /// The text type's name.
+    pub(crate) fn text_type(self) -> &'static str {
+        match self {
+            Dialect::DuckDb => "VARCHAR",
+            Dialect::Spark => "STRING",
+        }
+    }
+
+    /// An array of texts (typed when empty, so that `UNION ALL` branches agree).
+    pub(crate) fn array(self, items: &[String]) -> String {
+        match (self, items.is_empty()) {
+            (Dialect::DuckDb, true) => "CAST([] AS VARCHAR[])".into(),
+            (Dialect::Spark, true) => "CAST(array() AS ARRAY<STRING>)".into(),
+            (Dialect::DuckDb, false) => format!("[{}]", items.join(", ")),
+            (Dialect::Spark, false) => format!("array({})", items.join(", ")),
         }
     }
 
@@ -98,7 +118,9 @@ impl Needs {
 pub struct CompiledSql {
     /// The rule id.
     pub rule: String,
-    /// One statement: `pattern, official, target, target2, ref, severity` per finding.
+    /// One statement: per finding `pattern, official, target, target2, ref, severity, score`,
+    /// the evidence nodes (`nodes`, ids in chain order) and edges (`edge_ids`, `edge_kinds`,
+    /// `edge_from`, `edge_to`, `edge_sources`: arrays in chain order).
     pub sql: String,
     /// Extra columns it reads.
     pub needs: Needs,
@@ -150,7 +172,7 @@ pub fn compile(rule: &Rule, d: Dialect) -> Result<CompiledSql, SqlError> {
         branch(rule, b, &mut cx, &mut selects)?;
     }
     let sql = format!(
-        "SELECT pattern, official, target, target2, ref,\n  CASE MIN(colour) WHEN 0 THEN 'red' WHEN 1 THEN 'yellow' ELSE 'green' END AS severity\nFROM (\n{}\n) m\nGROUP BY pattern, official, target, target2, ref",
+        "SELECT pattern, official, target, target2, ref,\n  CASE colour WHEN 0 THEN 'red' WHEN 1 THEN 'yellow' ELSE 'green' END AS severity,\n  score, nodes, edge_ids, edge_kinds, edge_from, edge_to, sources AS edge_sources\nFROM (\nSELECT m.*, ROW_NUMBER() OVER (PARTITION BY pattern, official, target, target2, ref\n  ORDER BY colour, edges, nodes, facts, sources) AS witness\nFROM (\n{}\n) m\n) w\nWHERE witness = 1",
         selects.join("\nUNION ALL\n")
     );
     Ok(CompiledSql {
@@ -205,18 +227,63 @@ fn branch(
         if conds.is_empty() {
             conds.push("TRUE".into());
         }
+        let score = score(rule, &colour, cx, v)?;
+        let w = witness::columns(&b.patterns, v, cx.d);
         out.push(format!(
-            "SELECT {} AS pattern, {} AS official, {} AS target, {} AS target2, {} AS ref, {colour} AS colour\nFROM {}\nWHERE {}",
+            "SELECT {} AS pattern, {} AS official, {} AS target, {} AS target2, {} AS ref, {colour} AS colour, {score} AS score,\n  {} AS edges, {} AS nodes, {} AS facts, {} AS sources,\n  {} AS edge_ids, {} AS edge_kinds, {} AS edge_from, {} AS edge_to\nFROM {}\nWHERE {}",
             expr::text_lit(&rule.id),
             key("official"),
             key("target"),
             key("target2"),
             key("ref"),
+            w.edges,
+            w.nodes,
+            w.facts,
+            w.sources,
+            w.edge_ids,
+            w.edge_kinds,
+            w.edge_from,
+            w.edge_to,
             scope::ordered_from(v).join(", "),
             conds.join("\n  AND ")
         ));
     }
     Ok(())
+}
+
+/// The score of a match as the engine computes it (`exec/mod.rs`): the rule's score clamped to
+/// 0–100, or, when it has none or it is unknown, the default of the match's colour.
+fn score(
+    rule: &Rule,
+    colour: &str,
+    cx: &mut expr::Cx<'_>,
+    v: &scope::Variant,
+) -> Result<String, SqlError> {
+    let default = format!(
+        "CASE {colour} WHEN 0 THEN {} WHEN 1 THEN {} ELSE {} END",
+        default_score(Severity::Red),
+        default_score(Severity::Yellow),
+        default_score(Severity::Green)
+    );
+    Ok(match &rule.score {
+        None => format!("CAST({default} AS DOUBLE)"),
+        Some(e) => {
+            let s = cx.expr(e, v)?;
+            // Not GREATEST/LEAST: Spark's skip nulls, where the engine's unknown score is
+            // the default.
+            format!("CAST(CASE WHEN {s} IS NULL THEN {default} WHEN {s} < 0 THEN 0 WHEN {s} > 100 THEN 100 ELSE {s} END AS DOUBLE)")
+        }
+    })
+}
+
+/// The engine's score when a rule sets none (`qinglian_engine::exec::default_score`; this
+/// crate does not depend on the engine).
+fn default_score(s: Severity) -> u8 {
+    match s {
+        Severity::Red => 80,
+        Severity::Yellow => 50,
+        Severity::Green => 20,
+    }
 }
 
 /// Whether a condition compares phones or addresses (normalised, placeholder-aware values).
