@@ -23,6 +23,7 @@ import math
 import os
 import re
 import sys
+import time
 
 SOURCE = re.compile(r"^(.*):(\d+) \(load (\d+)\)$")
 
@@ -181,9 +182,10 @@ def main():
         eng.define(v, ", ".join(sel))
     found = []
     for rule, text, _ in rules:
-        for row in eng.run(text):
-            found.append(finding(row))
-        print(f"{rule}: done", file=sys.stderr)
+        t0 = time.monotonic()
+        rows = eng.run(text)
+        found.extend(finding(row) for row in rows)
+        print(f"{rule}: done, {len(rows)} findings in {time.monotonic() - t0:.1f} s", file=sys.stderr)
     found.sort(key=lambda f: (f["pattern"], f["official"], f["target"], f["target2"], f["ref"]))
     out = sys.stdout if a.out == "-" else open(a.out, "w", encoding="utf-8")
     for f in found:

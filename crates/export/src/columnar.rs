@@ -200,7 +200,7 @@ pub fn write(
 ) -> Result<Vec<FileEntry>, ExportError> {
     let mut out = Vec::new();
     for (kind, members) in crate::by_node_kind(snap, nodes) {
-        let t = NodeTable::new(snap, &members, &[kind]);
+        let t = NodeTable::with_rule_columns(snap, &members, &[kind]);
         for (rel, part) in files_of("nodes", kind.as_str(), &members, buckets, |n| {
             snap.ext(n).to_owned()
         }) {

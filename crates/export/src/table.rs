@@ -318,12 +318,71 @@ pub struct NodeTable {
     layout: Layout,
     /// (kind, bundle column) → table column, for extra columns renamed by `push_extra`.
     extra: rustc_hash::FxHashMap<String, String>,
+    /// Whether the table carries [`rule_columns`].
+    derived: bool,
+}
+
+/// What rules read of a node that no row of the bundle states, derived by the snapshot: the
+/// earliest blacklist date (`listed`), whether a person holds or held a position
+/// (`official`), a company's phone and address as normalised keys (null when absent or a
+/// placeholder: two companies share a phone when their keys are equal) and how many companies
+/// give each. The Parquet export carries them so that the compiled rules (`crates/sql`) read
+/// what the engine reads.
+pub fn rule_columns(kind: NodeKind) -> &'static [(&'static str, Ty)] {
+    match kind {
+        NodeKind::Person => &[("listed", Ty::Date), ("official", Ty::Bool)],
+        NodeKind::Company => &[
+            ("listed", Ty::Date),
+            ("phone_key", Ty::Text),
+            ("address_key", Ty::Text),
+            ("phone_shared", Ty::Int),
+            ("address_shared", Ty::Int),
+        ],
+        _ => &[],
+    }
+}
+
+/// The values of [`rule_columns`] for node `n`.
+fn rule_values(snap: &Snapshot, n: u32) -> Vec<(&'static str, Val)> {
+    let i = n as usize;
+    let listed = day(snap.listed()[i], qinglian_engine::snapshot::NO_DATE);
+    let official = snap.flags()[i] & qinglian_engine::snapshot::flag::OFFICIAL != 0;
+    let code = |tag: usize, c: u32| {
+        if c == 0 {
+            (Val::Null, Val::Null)
+        } else {
+            let shared = snap.code_nodes(tag, c).len() as i64;
+            (
+                Val::Text(snap.code_text(tag, c).to_owned()),
+                Val::Int(shared),
+            )
+        }
+    };
+    let (phone, phone_n) = code(0, snap.phones()[i]);
+    let (address, address_n) = code(1, snap.addresses()[i]);
+    vec![
+        ("listed", listed),
+        ("official", Val::Bool(official)),
+        ("phone_key", phone),
+        ("address_key", address),
+        ("phone_shared", phone_n),
+        ("address_shared", address_n),
+    ]
 }
 
 impl NodeTable {
     /// The table of the nodes of `kinds` among `nodes`: the fixed columns, every attribute
     /// column of those kinds, and every extra column any of those nodes has.
     pub fn new(snap: &Snapshot, nodes: &[u32], kinds: &[NodeKind]) -> NodeTable {
+        Self::build(snap, nodes, kinds, false)
+    }
+
+    /// [`NodeTable::new`] with the [`rule_columns`] of those kinds, for the compiled rules.
+    pub fn with_rule_columns(snap: &Snapshot, nodes: &[u32], kinds: &[NodeKind]) -> NodeTable {
+        Self::build(snap, nodes, kinds, true)
+    }
+
+    fn build(snap: &Snapshot, nodes: &[u32], kinds: &[NodeKind], derived: bool) -> NodeTable {
         let mut layout = Layout::default();
         for (n, t) in [
             ("id", Ty::Text),
@@ -336,6 +395,11 @@ impl NodeTable {
         }
         for k in kinds {
             for (n, t) in attr_columns(*k) {
+                layout.push(n, *t);
+            }
+        }
+        for k in kinds.iter().filter(|_| derived) {
+            for (n, t) in rule_columns(*k) {
                 layout.push(n, *t);
             }
         }
@@ -353,7 +417,11 @@ impl NodeTable {
             .filter(|&&n| kinds.contains(&snap.kind_of(n)))
             .flat_map(|&n| snap.detail(n).map(|d| d.props).unwrap_or_default());
         let extra = layout.extras(props);
-        NodeTable { layout, extra }
+        NodeTable {
+            layout,
+            extra,
+            derived,
+        }
     }
 
     /// The columns.
@@ -381,6 +449,11 @@ impl NodeTable {
         );
         let listed = snap.flags()[n as usize] & qinglian_engine::snapshot::flag::BLACKLISTED != 0;
         set("blacklisted", Val::Bool(listed));
+        if self.derived {
+            for (name, v) in rule_values(snap, n) {
+                set(name, v);
+            }
+        }
         if let Some(d) = snap.detail(n) {
             set("identifier", Val::opt_text(d.identifier.as_deref()));
             set("aliases", Val::List(d.aliases.clone()));

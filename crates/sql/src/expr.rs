@@ -5,7 +5,7 @@
 use crate::scope::{self, Bound, EdgeBind, Variant};
 use crate::{Dialect, Needs, SqlError};
 use qinglian_model::{EdgeKind, NodeKind};
-use qinglian_rules::ast::{Expr, Lit};
+use qinglian_rules::ast::{CmpOp, Expr, Lit};
 use qinglian_rules::check::Vars;
 use qinglian_rules::schema::{Columns, Owner, Ty};
 
@@ -48,12 +48,15 @@ impl Cx<'_> {
             Expr::Not(x) => format!("(NOT {})", self.expr(x, v)?),
             Expr::And(xs) => self.join(xs, " AND ", v)?,
             Expr::Or(xs) => self.join(xs, " OR ", v)?,
-            Expr::Cmp(op, a, b, _) => format!(
-                "({} {} {})",
-                self.expr(a, v)?,
-                op.symbol(),
-                self.expr(b, v)?
-            ),
+            Expr::Cmp(op, a, b, _) => match (code_tag(a), code_tag(b)) {
+                (None, None) => self.compare(*op, a, b, v)?,
+                // A phone or address is a normalised key: equal or not to another of the same
+                // kind, and nothing else (the engine's `compare` on codes).
+                (Some(x), Some(y)) if x == y && matches!(op, CmpOp::Eq | CmpOp::Ne) => {
+                    self.compare(*op, a, b, v)?
+                }
+                _ => "CAST(NULL AS BOOLEAN)".into(),
+            },
             Expr::During(day, edge, _) => {
                 let day = self.expr(day, v)?;
                 self.valid_at(edge, &day, v)?
@@ -206,6 +209,10 @@ impl Cx<'_> {
                         _ => "FALSE".into(),
                     })
                     .collect();
+                if parts.is_empty() {
+                    // Every edge of none controls: the engine's `all` over a zero-length path.
+                    return Ok("TRUE".into());
+                }
                 Ok(format!("({})", parts.join(" AND ")))
             }
             other => Err(SqlError::Unsupported(format!("{other}() as a value"))),
@@ -213,6 +220,15 @@ impl Cx<'_> {
     }
 
     /// `base.p`: a node's or an edge's property, or `first(path).p` / `last(path).p`.
+    fn compare(&mut self, op: CmpOp, a: &Expr, b: &Expr, v: &Variant) -> Result<String, SqlError> {
+        Ok(format!(
+            "({} {} {})",
+            self.expr(a, v)?,
+            op.symbol(),
+            self.expr(b, v)?
+        ))
+    }
+
     fn prop(&mut self, base: &Expr, p: &str, v: &Variant) -> Result<String, SqlError> {
         let edge = match base {
             Expr::Var(name, _) => match v.vars.get(name) {
@@ -242,10 +258,14 @@ impl Cx<'_> {
         let col = match p {
             "id" | "name" | "kind" => p,
             "id_number" | "credit_code" => "identifier",
-            "listed" | "official" | "phone" | "address" | "phone_shared" | "address_shared" => {
-                return Err(SqlError::Unsupported(format!(
-                    "{k}.{p} (the Parquet export does not carry it yet)"
-                )))
+            // Derived by the snapshot, exported for the rules (`export::table::rule_columns`).
+            "phone" | "address" if k == NodeKind::Company => {
+                return Ok(format!("{alias}.{}_key", p));
+            }
+            "listed" | "official" | "phone_shared" | "address_shared"
+                if qinglian_rules::schema::node_prop(&[k], p).is_some() =>
+            {
+                p
             }
             _ if qinglian_rules::schema::node_prop(&[k], p).is_some() => p,
             _ => match self.cols.get([Owner::Node(k)], p) {
@@ -296,5 +316,14 @@ fn edge_ty(k: EdgeKind, p: &str, cols: &Columns) -> Option<Ty> {
     match p {
         "start" | "end" | "submitted" => Some(Ty::Date),
         _ => cols.get([Owner::Edge(k)], p),
+    }
+}
+
+/// Whether `e` is a phone or an address property (a normalised key, compared only for
+/// equality with another of the same).
+fn code_tag(e: &Expr) -> Option<&str> {
+    match e {
+        Expr::Prop(_, p, _) if p == "phone" || p == "address" => Some(p),
+        _ => None,
     }
 }

@@ -13,9 +13,11 @@
 //! chain and the engine's sort keys for it (`witness.rs`); a window keeps, per key, the match
 //! the engine keeps, so colour, score and evidence are the engine's.
 //!
-//! Not yet (the compiler refuses such a rule, naming the reason): native rules, the normalised
-//! phone and address joins and the `listed`, `official` and `*_shared` properties (the Parquet
-//! export does not carry them).
+//! Phones and addresses are compared as the normalised, placeholder-aware keys the snapshot
+//! derives, and `listed`, `official` and `*_shared` read what it derives: the Parquet export
+//! carries them (`qinglian_export::table::rule_columns`).
+//!
+//! Not yet (the compiler refuses such a rule, naming the reason): native rules.
 
 mod expr;
 mod scope;
@@ -189,14 +191,6 @@ fn branch(
     cx: &mut expr::Cx<'_>,
     out: &mut Vec<String>,
 ) -> Result<(), SqlError> {
-    if let Some(f) = &b.filter {
-        if code_join(f) {
-            return Err(SqlError::Unsupported(
-                "a phone or address equality (normalised values are not in the Parquet export)"
-                    .into(),
-            ));
-        }
-    }
     let variants = scope::expand(
         &b.patterns,
         cx.vars,
@@ -283,18 +277,5 @@ fn default_score(s: Severity) -> u8 {
         Severity::Red => 80,
         Severity::Yellow => 50,
         Severity::Green => 20,
-    }
-}
-
-/// Whether a condition compares phones or addresses (normalised, placeholder-aware values).
-fn code_join(e: &qinglian_rules::ast::Expr) -> bool {
-    use qinglian_rules::ast::Expr;
-    match e {
-        Expr::Cmp(_, a, b, _) => [a, b]
-            .iter()
-            .any(|x| matches!(&***x, Expr::Prop(_, p, _) if p == "phone" || p == "address")),
-        Expr::Not(x) => code_join(x),
-        Expr::And(v) | Expr::Or(v) => v.iter().any(code_join),
-        _ => false,
     }
 }

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The compiled rules on a standalone Spark cluster started on 127.0.0.1 — one master, two
+# workers — over the Parquet export of a generated province; each step timed with
+# /usr/bin/time, the findings compared with the native engine's (keys, colours, scores,
+# evidence). Not in CI: minutes at 100,000 people, much longer at 1M.
+#
+#   SPARK_VENV=.ci/spark-venv WORK=/tmp/spark-bench benches/spark_cluster.sh 1000000 1
+#
+# SPARK_VENV: a virtualenv with pyspark (4.x) and Java 17 on PATH (.ci/run installs both).
+# WORKER_MEMORY (default 5g) and DRIVER_MEMORY (default 3g) size the JVMs.
+set -euo pipefail
+PEOPLE=${1:-100000}
+SEED=${2:-1}
+WORK=${WORK:-/tmp/qinglian-spark-bench}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+Q=${QINGLIAN:-$ROOT/target/release/qinglian}
+PY=${SPARK_VENV:?set SPARK_VENV to a virtualenv with pyspark}/bin/python
+SPARK_HOME=$("$PY" -c 'import os, pyspark; print(os.path.dirname(pyspark.__file__))')
+export SPARK_HOME
+WORKER_MEMORY=${WORKER_MEMORY:-5g}
+DRIVER_MEMORY=${DRIVER_MEMORY:-3g}
+
+mkdir -p "$WORK"
+cd "$WORK"
+step() { # name command...: runs it, appends "name wall peak" to times.tsv
+    local name=$1; shift
+    /usr/bin/time -o "$name.time" -f "%e %M" "$@"
+    read -r wall kb < "$name.time"
+    printf '%s\t%s s\t%s MB\n' "$name" "$wall" "$((kb / 1024))" | tee -a times.tsv
+}
+: > times.tsv
+[ -d "bundle-$PEOPLE-$SEED" ] || "$Q" generate --people "$PEOPLE" --seed "$SEED" --out "bundle-$PEOPLE-$SEED" > /dev/null
+rm -rf db parquet sql findings-*.jsonl
+step ingest sh -c "'$Q' ingest 'bundle-$PEOPLE-$SEED' --db db > ingest.log 2>&1"
+step export_parquet sh -c "'$Q' export --db db --format parquet --out parquet > export.log 2>&1"
+"$Q" compile-rules --dialect spark --out sql 2> compile.log
+"$Q" screen --db db --format jsonl > /dev/null   # warm the snapshot
+step engine_screen sh -c "'$Q' screen --db db --format jsonl > findings-engine.jsonl"
+
+# The cluster: a master and two one-core workers, all on 127.0.0.1.
+CLASS="$SPARK_HOME/bin/spark-class"
+"$CLASS" org.apache.spark.deploy.master.Master --host 127.0.0.1 --port 7077 --webui-port 8090 > master.log 2>&1 &
+PIDS=$!
+trap 'kill $PIDS 2>/dev/null || true' EXIT
+sleep 5
+for w in 1 2; do
+    "$CLASS" org.apache.spark.deploy.worker.Worker spark://127.0.0.1:7077 --host 127.0.0.1 \
+        --cores 1 --memory "$WORKER_MEMORY" --webui-port $((8090 + w)) \
+        --work-dir "$WORK/worker-$w" > "worker-$w.log" 2>&1 &
+    PIDS="$PIDS $!"
+done
+sleep 10
+step spark_cluster "$SPARK_HOME/bin/spark-submit" --master spark://127.0.0.1:7077 \
+    --driver-memory "$DRIVER_MEMORY" --executor-memory "$(echo "$WORKER_MEMORY" | sed 's/g$//')g" \
+    --conf spark.sql.shuffle.partitions=8 \
+    "$ROOT/spark/qinglian_spark.py" --data parquet --sql sql --out findings-spark.jsonl 2> spark.log
+grep -E ': done' spark.log | tee rules.tsv
+python3 "$ROOT/benches/compare_findings.py" findings-engine.jsonl findings-spark.jsonl sql | tee compare.jsonl
