@@ -13,6 +13,7 @@ pub mod ast;
 pub mod check;
 pub mod lexer;
 mod links;
+pub mod native;
 pub mod parser;
 pub mod schema;
 

@@ -17,9 +17,11 @@
 //! derives, and `listed`, `official` and `*_shared` read what it derives: the Parquet export
 //! carries them (`qinglian_export::table::rule_columns`).
 //!
-//! Not yet (the compiler refuses such a rule, naming the reason): native rules.
+//! Native rules have an SQL twin each (`native.rs`), reading the rule file's parameters with
+//! the engine's parser; a native rule without one is refused, naming it.
 
 mod expr;
+mod native;
 mod scope;
 mod witness;
 
@@ -70,6 +72,61 @@ impl Dialect {
             (Dialect::Spark, true) => "CAST(array() AS ARRAY<STRING>)".into(),
             (Dialect::DuckDb, false) => format!("[{}]", items.join(", ")),
             (Dialect::Spark, false) => format!("array({})", items.join(", ")),
+        }
+    }
+
+    /// A struct of named expressions.
+    pub(crate) fn struct_of(self, fields: &[(&str, &str)]) -> String {
+        match self {
+            Dialect::DuckDb => {
+                let f: Vec<String> = fields.iter().map(|(n, e)| format!("{n} := {e}")).collect();
+                format!("struct_pack({})", f.join(", "))
+            }
+            Dialect::Spark => {
+                let f: Vec<String> = fields.iter().map(|(n, e)| format!("'{n}', {e}")).collect();
+                format!("named_struct({})", f.join(", "))
+            }
+        }
+    }
+
+    /// The aggregate list of `value` over a group, ordered by `key` (Spark has no ordered
+    /// `collect_list`: the pairs are sorted, then the values taken).
+    pub(crate) fn ordered_list(self, value: &str, key: &str) -> String {
+        match self {
+            Dialect::DuckDb => format!("list({value} ORDER BY {key})"),
+            Dialect::Spark => format!(
+                "transform(array_sort(collect_list(named_struct('k', {key}, 'v', {value}))), x -> x.v)"
+            ),
+        }
+    }
+
+    /// Folds a list of runs (`rn`, `e`: first and last row; `total`), ordered by `rn`, into
+    /// those a left-to-right scan keeps: each run that starts after the last kept one ends.
+    pub(crate) fn fold_runs(self, runs: &str) -> String {
+        match self {
+            Dialect::DuckDb => format!(
+                "list_reduce({runs}, lambda acc, x: CASE WHEN len(acc) = 0 THEN [x] WHEN x.rn > acc[-1].e THEN list_append(acc, x) ELSE acc END, CAST([] AS STRUCT(rn BIGINT, e BIGINT, total DOUBLE)[]))"
+            ),
+            // CASE, not OR: under ANSI mode `element_at(acc, -1)` of an empty array fails.
+            Dialect::Spark => format!(
+                "aggregate({runs}, CAST(array() AS ARRAY<STRUCT<rn: BIGINT, e: BIGINT, total: DOUBLE>>), (acc, x) -> CASE WHEN size(acc) = 0 THEN array(x) WHEN x.rn > element_at(acc, -1).e THEN concat(acc, array(x)) ELSE acc END)"
+            ),
+        }
+    }
+
+    /// The function that makes one row per element of a list.
+    pub(crate) fn explode(self) -> &'static str {
+        match self {
+            Dialect::DuckDb => "unnest",
+            Dialect::Spark => "explode",
+        }
+    }
+
+    /// Two lists, one after the other.
+    pub(crate) fn concat_lists(self, a: &str, b: &str) -> String {
+        match self {
+            Dialect::DuckDb => format!("list_concat({a}, {b})"),
+            Dialect::Spark => format!("concat({a}, {b})"),
         }
     }
 
@@ -154,11 +211,11 @@ fn rank(s: Severity) -> u8 {
 
 /// Compiles one rule.
 pub fn compile(rule: &Rule, d: Dialect) -> Result<CompiledSql, SqlError> {
-    let Body::Query {
-        query, branch_vars, ..
-    } = &rule.body
-    else {
-        return Err(SqlError::Unsupported("a native rule".into()));
+    let (query, branch_vars) = match &rule.body {
+        Body::Query {
+            query, branch_vars, ..
+        } => (query, branch_vars),
+        Body::Native { name, params } => return native::compile(rule, name, params, d),
     };
     let mut needs = Needs::default();
     let mut aliases = scope::Aliases::default();

@@ -5,6 +5,7 @@ use crate::exec::{EdgeRef, ExecOptions};
 use crate::findings::{Evidence, Finding};
 use crate::snapshot::Snapshot;
 use qinglian_model::{Date, EdgeKind, NodeKind};
+use qinglian_rules::native::SplitParams;
 use qinglian_rules::{Rule, Severity};
 
 /// A native rule: findings from the snapshot, its parameters and the options.
@@ -32,46 +33,6 @@ pub fn check_params(name: &str, params: &toml::Table) -> Result<(), String> {
             "native rule `{name}` is not registered (known: {})",
             NAMES.join(", ")
         )),
-    }
-}
-
-/// `split_contracts`' parameters.
-#[derive(Debug, Clone, serde::Deserialize)]
-#[serde(deny_unknown_fields, default)]
-struct SplitParams {
-    /// Longest span of one run of contracts, days.
-    window_days: u32,
-    /// The procurement threshold each contract stays under.
-    threshold: f64,
-    /// Fewest contracts in a run.
-    min_contracts: u32,
-    /// Red when the run's total exceeds this many thresholds.
-    red_multiple: f64,
-}
-
-impl Default for SplitParams {
-    fn default() -> Self {
-        SplitParams {
-            window_days: 90,
-            threshold: 1_000_000.0,
-            min_contracts: 3,
-            red_multiple: 2.0,
-        }
-    }
-}
-
-impl SplitParams {
-    fn from_table(t: &toml::Table) -> Result<SplitParams, String> {
-        let p: SplitParams = toml::Value::Table(t.clone())
-            .try_into()
-            .map_err(|e: toml::de::Error| format!("[params]: {}", e.message()))?;
-        if !(p.threshold > 0.0 && p.red_multiple >= 1.0 && p.min_contracts >= 2) {
-            return Err(
-                "[params]: threshold must be positive, red_multiple at least 1, min_contracts at least 2"
-                    .into(),
-            );
-        }
-        Ok(p)
     }
 }
 
