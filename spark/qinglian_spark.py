@@ -3,7 +3,7 @@
 
     qinglian export --db DB --format parquet --out PARQUET
     qinglian compile-rules --dialect spark --out SQL
-    spark-submit spark/qinglian_spark.py --data PARQUET --sql SQL --out FINDINGS.jsonl
+    spark-submit --driver-memory 3g spark/qinglian_spark.py --data PARQUET --sql SQL --out FINDINGS.jsonl
 
     qinglian compile-rules --dialect duckdb --out SQL
     python3 spark/qinglian_spark.py --engine duckdb --data PARQUET --sql SQL --out FINDINGS.jsonl
@@ -119,6 +119,19 @@ class DuckDb:
         return self.con.execute(sql).fetchall()
 
 
+def warn_small_heap(spark):
+    """Under spark-submit the driver's JVM is started before this script sets
+    `spark.driver.memory`, so the setting cannot take effect: says so when the heap is small
+    (a 20,000-person province ran out of a 1 GB heap planning `linked_subsidy`)."""
+    try:
+        heap = spark.sparkContext._jvm.java.lang.Runtime.getRuntime().maxMemory()
+    except Exception:  # Spark Connect: no JVM on this side
+        return
+    if heap < 2.5 * 2**30:
+        print(f"warning: the Spark driver's heap is {heap / 2**30:.1f} GB; rules of many joins "
+              "need about 3 GB to plan: spark-submit --driver-memory 3g", file=sys.stderr)
+
+
 class Spark:
     name = "spark"
     q = "`"
@@ -136,6 +149,7 @@ class Spark:
             b = b.master(master)
         self.spark = b.getOrCreate()
         self.spark.sparkContext.setLogLevel("ERROR")
+        warn_small_heap(self.spark)
 
     def register(self, view, path, folder):
         self.spark.read.parquet(path).createOrReplaceTempView(view + "_raw")
