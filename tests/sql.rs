@@ -310,7 +310,8 @@ fn contracts_bundle(dir: &Path, n: u64) {
 }
 
 /// The native rule's SQL twin finds what the engine's Rust finds, with the built-in
-/// parameters and with a rule file that changes them (the twin reads them from the file).
+/// parameters and with a rule file that changes them (the twin reads them from the file); and
+/// every compiled rule runs on a bundle that lacks most kinds.
 #[test]
 fn the_native_rule_twin_finds_what_the_engine_finds() {
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -318,7 +319,10 @@ fn the_native_rule_twin_finds_what_the_engine_finds() {
     contracts_bundle(&bundle, 400);
     let run = tmp.path().join("builtin");
     std::fs::create_dir_all(&run).expect("mkdir");
-    let found = same_findings(&bundle, None, Some("split_contracts"), &run);
+    // Every rule, not only the native one: a bundle of contracts alone has no people, bids or
+    // subsidies, and each rule that joins those must answer "nothing" (the export writes every
+    // kind's table, empty ones too), not fail.
+    let found = same_findings(&bundle, None, None, &run);
     let rules = tmp.path().join("rules");
     std::fs::create_dir_all(&rules).expect("mkdir");
     let builtin =

@@ -19,6 +19,7 @@ use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 use qinglian_engine::exec::EdgeRef;
 use qinglian_engine::snapshot::Snapshot;
+use qinglian_model::{EdgeKind, NodeKind};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -178,6 +179,10 @@ fn files_of<T: Copy>(
     for &m in members {
         by.entry(bucket(&id_of(m), buckets)).or_default().push(m);
     }
+    if by.is_empty() {
+        // An empty kind is one empty partition: a folder without files is no table to Spark.
+        by.insert(0, Vec::new());
+    }
     by.into_iter()
         .map(|(b, v)| (format!("{side}/{kind}/bucket={b}/part-0.parquet"), v))
         .collect()
@@ -192,6 +197,8 @@ fn create_parent(path: &Path) -> Result<(), ExportError> {
 
 /// Writes the selection's nodes and edges under `dir` (`nodes/`, `edges/`): a file per kind,
 /// or, with `buckets` > 1, per kind and bucket of the node's id (an edge: its tail's id).
+/// Every kind gets its table, empty when the selection has none of it, so that a reader that
+/// joins every kind — the rules compiled to SQL — finds each one, typed, on any bundle.
 pub fn write(
     dir: &Path,
     snap: &Snapshot,
@@ -199,7 +206,11 @@ pub fn write(
     buckets: u32,
 ) -> Result<Vec<FileEntry>, ExportError> {
     let mut out = Vec::new();
+    let mut node_groups = vec![Vec::new(); NodeKind::COUNT];
     for (kind, members) in crate::by_node_kind(snap, nodes) {
+        node_groups[kind.index()] = members;
+    }
+    for (&kind, members) in NodeKind::ALL.iter().zip(node_groups) {
         let t = NodeTable::with_rule_columns(snap, &members, &[kind]);
         for (rel, part) in files_of("nodes", kind.as_str(), &members, buckets, |n| {
             snap.ext(n).to_owned()
@@ -210,7 +221,11 @@ pub fn write(
             out.push(FileEntry::new(rel, kind.as_str(), rows, t.columns()));
         }
     }
+    let mut edge_groups = vec![Vec::new(); EdgeKind::COUNT];
     for (kind, members) in crate::by_edge_kind(edges) {
+        edge_groups[kind.index()] = members;
+    }
+    for (&kind, members) in EdgeKind::ALL.iter().zip(edge_groups) {
         let t = EdgeTable::new(snap, &members, &[kind]);
         let tails = snap.edges(kind);
         for (rel, part) in files_of("edges", kind.as_str(), &members, buckets, |e| {
