@@ -50,10 +50,11 @@ for w in 1 2; do
     PIDS="$PIDS $!"
 done
 sleep 10
-# The driver's per-rule lines and Spark's log both go to spark.log.
+# The driver's per-rule lines and Spark's log both go to spark.log (spark-submit hands the
+# Python driver's standard error to its own standard output).
 step spark_cluster sh -c "'$SPARK_HOME/bin/spark-submit' --master spark://127.0.0.1:7077 \
     --driver-memory '$DRIVER_MEMORY' --executor-memory '$WORKER_MEMORY' \
     --conf spark.sql.shuffle.partitions=8 \
-    '$ROOT/spark/qinglian_spark.py' --data parquet --sql sql --out findings-spark.jsonl 2> spark.log"
+    '$ROOT/spark/qinglian_spark.py' --data parquet --sql sql --out findings-spark.jsonl > spark.log 2>&1"
 grep -E ': done' spark.log | tee rules.tsv || true
 python3 "$ROOT/benches/compare_findings.py" findings-engine.jsonl findings-spark.jsonl sql | tee compare.jsonl
