@@ -48,6 +48,12 @@ pub struct Args {
     /// changes facts only.
     #[arg(long, default_value = "snapshot", value_parser = ["snapshot", "delta"])]
     pub mode: String,
+    /// Do not screen the new data for the findings store: its screening is computed elsewhere
+    /// (the rules compiled to SQL, on Spark or DuckDB) and brought back with `qinglian
+    /// findings import` (docs/scale-out.md). Until then `serve` and the next `ingest` screen
+    /// it with the engine.
+    #[arg(long)]
+    pub no_screen: bool,
 }
 
 fn encoding_parser() -> impl TypedValueParser<Value = Encoding> {
@@ -285,7 +291,7 @@ fn load(a: &Args, committed: &mut bool) -> Result<ExitCode> {
                     a.bundle.display()
                 );
                 // A load whose screening was cut short is recorded now.
-                if !record_pending(&db)?.is_empty() {
+                if !a.no_screen && !record_pending(&db)?.is_empty() {
                     let paths = super::db::DbPaths::new(&a.db.db);
                     let (snap, _) = qinglian_engine::open_snapshot(&db, &paths.snapshot())?;
                     print_recorded(&record_findings(&db, &snap)?);
@@ -301,13 +307,13 @@ fn load(a: &Args, committed: &mut bool) -> Result<ExitCode> {
             let snap = qinglian_engine::open_snapshot(&db, &paths.snapshot());
             let snap_secs = t.elapsed().as_secs_f64();
             let recorded = match &snap {
-                Ok((snap, _)) => {
+                Ok((snap, _)) if !a.no_screen => {
                     bar.screen();
                     let r = record_findings(&db, snap);
                     bar.done();
                     Some(r)
                 }
-                Err(_) => {
+                _ => {
                     bar.clear();
                     None
                 }
@@ -406,6 +412,11 @@ fn load(a: &Args, committed: &mut bool) -> Result<ExitCode> {
                 snap.node_count(),
                 snap.byte_len() as f64 / 1e6,
             );
+            if a.no_screen {
+                println!(
+                    "not screened (--no-screen): bring its findings back with `qinglian findings import`"
+                );
+            }
             if let Some(r) = recorded {
                 print_recorded(&r.context(
                     "the load is committed, but its findings could not be recorded (the next \

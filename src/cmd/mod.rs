@@ -4,6 +4,7 @@ mod clearances;
 mod db;
 mod declarations;
 mod export;
+mod findings;
 mod generate;
 mod graph;
 mod indicators;
@@ -129,6 +130,10 @@ enum Command {
     /// Compile the rules to SQL for DuckDB or Spark, to run over `export --format parquet`
     /// (docs/scale-out.md). A rule the compiler cannot translate yet is listed with the reason.
     CompileRules(sql::Args),
+    /// Bring back findings computed on Spark or DuckDB from the compiled rules: each confirmed
+    /// by the engine, then recorded as the current load's screening (docs/scale-out.md).
+    #[command(subcommand)]
+    Findings(findings::Cmd),
     /// Serve the investigator HTTP API.
     Serve(server::ServeArgs),
     /// Create, revoke or list API tokens.
@@ -164,6 +169,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Stats(a) => stats::run(&a),
         Command::Placeholders(a) => placeholders::run(&a),
         Command::CompileRules(a) => sql::run(&a),
+        Command::Findings(c) => findings::run(&c),
         Command::Links(c) => links::run(&c),
         Command::Show(a) => show::run(&a),
         Command::Search(a) => search::run(&a),

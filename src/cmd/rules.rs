@@ -286,7 +286,7 @@ fn probability_arg(s: &str) -> Result<f64, String> {
 
 /// Lays the identity links over `snap` when any of the chosen rules crosses them, with the
 /// judgements in the database (none for a bundle screened in memory).
-fn attach_links(
+pub(super) fn attach_links(
     snap: &Snapshot,
     db: Option<&qinglian_store::GraphDb<qinglian_store::SledStore>>,
     rules: &[Rule],

@@ -141,6 +141,37 @@ pub enum AuditCmd {
     },
 }
 
+/// The findings of the current load when its screening was imported (`qinglian findings
+/// import`): derived again by the engine from the keys the findings store holds, so the server
+/// answers with them instead of screening the whole graph. `None` otherwise, or when `usable`
+/// is false (other rules, or the past asked for).
+fn imported_findings(
+    db: &qinglian_store::GraphDb<qinglian_store::SledStore>,
+    snap: &qinglian_engine::snapshot::Snapshot,
+    rules: &[qinglian_rules::Rule],
+    usable: bool,
+) -> Result<Option<Vec<qinglian_engine::findings::Finding>>> {
+    let load = db.state().loads;
+    let imported = qinglian_store::lifecycle::imported(db.store())?;
+    let Some(from) = imported.get(&load).filter(|_| usable) else {
+        return Ok(None);
+    };
+    let life = qinglian_engine::lifecycle::Lifecycle::read(db)?;
+    let (found, lost) = qinglian_engine::import::restore(snap, rules, &life.held(load))?;
+    eprintln!(
+        "load #{load}'s screening was imported from {} ({} lines): {} findings derived again from their keys",
+        from.file,
+        from.lines,
+        found.len()
+    );
+    if lost > 0 {
+        eprintln!(
+            "warning: {lost} imported finding(s) no longer derived by the engine (changed rules?)"
+        );
+    }
+    Ok(Some(found))
+}
+
 pub fn serve(a: &ServeArgs) -> Result<ExitCode> {
     let config = match &a.config {
         Some(p) => qinglian_api::Config::from_file(p).map_err(anyhow::Error::msg)?,
@@ -161,19 +192,29 @@ pub fn serve(a: &ServeArgs) -> Result<ExitCode> {
     let files = db.files()?;
     let t = std::time::Instant::now();
     let rules = super::rules::load_rules(a.rules.as_ref())?;
-    let state = qinglian_api::AppState::new(
-        snap,
-        folder.clone(),
-        generation,
-        loads,
-        files,
-        config,
-        rules,
-    )
+    let builtin = a.rules.is_none();
+    let state = match imported_findings(&db, &snap, &rules, builtin && a.known_at.is_none())? {
+        Some(found) => qinglian_api::AppState::with_findings(
+            snap,
+            folder.clone(),
+            (generation, loads, files),
+            config,
+            rules,
+            found,
+        ),
+        None => qinglian_api::AppState::new(
+            snap,
+            folder.clone(),
+            generation,
+            loads,
+            files,
+            config,
+            rules,
+        ),
+    }
     .map_err(anyhow::Error::msg)?;
     // The built-in rules' screening of the current data is what the findings store records:
     // a load it lacks (a database from before it existed, a load cut short) is recorded now.
-    let builtin = a.rules.is_none();
     if builtin && a.known_at.is_none() {
         let done = qinglian_engine::lifecycle::record_missing(&db, &state.findings, &state.rules)?;
         for (l, r) in done {

@@ -102,6 +102,27 @@ impl AppState {
         rules: Vec<qinglian_rules::Rule>,
     ) -> Result<AppState, Error> {
         let findings = qinglian_engine::screen(&snap, &rules, &Default::default())?.findings;
+        AppState::with_findings(
+            snap,
+            db,
+            (generation, loads, files),
+            config,
+            rules,
+            findings,
+        )
+    }
+
+    /// Builds the state with findings already screened: those of a screening imported into
+    /// the findings store (`qinglian findings import`, re-derived by the engine from their
+    /// keys), which the server then answers with instead of screening the whole graph.
+    pub fn with_findings(
+        snap: Snapshot,
+        db: PathBuf,
+        (generation, loads, files): (qinglian_model::Generation, Vec<LoadRecord>, Vec<FileInfo>),
+        config: Config,
+        rules: Vec<qinglian_rules::Rule>,
+        findings: Vec<Finding>,
+    ) -> Result<AppState, Error> {
         let preaward_asked = qinglian_engine::hypothesis::pre_award_rules(&rules);
         let asked: Vec<qinglian_rules::Rule> =
             preaward_asked.iter().map(|p| p.rule().clone()).collect();

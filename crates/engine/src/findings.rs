@@ -165,9 +165,7 @@ impl Finding {
             weakest_link: None,
         };
         let (p, o, t, t2, r) = f.order_key();
-        let h =
-            xxhash_rust::xxh3::xxh3_64(format!("{p}\u{1}{o}\u{1}{t}\u{1}{t2}\u{1}{r}").as_bytes());
-        f.id = format!("{h:016x}");
+        f.id = finding_id(p, o, t, t2, r);
         f
     }
 
@@ -181,6 +179,14 @@ impl Finding {
             &self.ref_id,
         )
     }
+}
+
+/// The stable id of the finding of rule `p` with key official `o`, target `t`, second target
+/// `t2` and reference `r` (bundle ids): the same key gives the same id in every load, and in
+/// findings computed elsewhere (`import`).
+pub fn finding_id(p: &str, o: &str, t: &str, t2: &str, r: &str) -> String {
+    let h = xxhash_rust::xxh3::xxh3_64(format!("{p}\u{1}{o}\u{1}{t}\u{1}{t2}\u{1}{r}").as_bytes());
+    format!("{h:016x}")
 }
 
 /// Findings are equal as values (every field); their order is the canonical one — rule, then

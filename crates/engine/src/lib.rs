@@ -11,6 +11,7 @@ pub mod describe;
 pub mod exec;
 pub mod findings;
 pub mod hypothesis;
+pub mod import;
 pub mod lifecycle;
 pub mod linkage;
 pub mod native;

@@ -139,17 +139,39 @@ pub fn record<S: Store>(
     rules: &[Rule],
     found: &[Finding],
 ) -> Result<Recorded, EngineError> {
-    let mut sightings = Vec::with_capacity(found.len());
+    let ids: Vec<String> = rules.iter().map(|r| r.id.clone()).collect();
+    Ok(store::record(db.store(), load, &ids, sightings(found)?)?)
+}
+
+/// Records findings computed elsewhere and confirmed by `import::check` as the screening of
+/// `load` by the rules `rules` (ids), noting where they came from.
+pub fn record_imported<S: Store>(
+    db: &GraphDb<S>,
+    load: u32,
+    rules: &[String],
+    found: &[Finding],
+    from: &store::Imported,
+) -> Result<Recorded, EngineError> {
+    Ok(store::record_imported(
+        db.store(),
+        load,
+        rules,
+        sightings(found)?,
+        from,
+    )?)
+}
+
+fn sightings(found: &[Finding]) -> Result<Vec<Sighting>, EngineError> {
+    let mut out = Vec::with_capacity(found.len());
     for f in found {
-        sightings.push(Sighting {
+        out.push(Sighting {
             id: f.id.clone(),
             rule: f.pattern.clone(),
             digest: digest(f)?,
             head: serde_json::to_vec(&Head::of(f)).map_err(json_error)?,
         });
     }
-    let ids: Vec<String> = rules.iter().map(|r| r.id.clone()).collect();
-    Ok(store::record(db.store(), load, &ids, sightings)?)
+    Ok(out)
 }
 
 /// Records every load not yet recorded, in order: the current one with `current_findings`
@@ -199,6 +221,15 @@ impl Lifecycle {
     /// Whether load `l` was screened (load 0, the empty database, always was).
     pub fn recorded(&self, l: u32) -> bool {
         l == 0 || self.screened.contains_key(&l)
+    }
+
+    /// The descriptions of every finding that held after `load`.
+    pub fn held(&self, load: u32) -> Vec<Head> {
+        self.lives
+            .values()
+            .filter(|life| life.at(load).is_some())
+            .filter_map(|life| serde_json::from_slice::<Head>(&life.head).ok())
+            .collect()
     }
 
     /// The findings of `rules` that held after `load`, as [`changes`] compares them.

@@ -8,7 +8,8 @@
 //! (evidence, colour, score), and a small opaque head (who, what, which tender) to describe a
 //! finding after it stopped holding. Keys: `A/<id>` → [`Life`]; `R/<load, big-endian>` →
 //! [`Screened`] (which rules screened that load), written in the same batch, so a load is
-//! recorded whole or not at all.
+//! recorded whole or not at all; `I/<load>` → [`Imported`] when that screening was computed
+//! elsewhere and imported.
 //!
 //! Only a rule that screened a load can resolve its findings there: a load screened with
 //! fewer rules leaves the others' findings as they were ("not asked" is not "no longer true").
@@ -19,6 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 const LIFE: &[u8] = b"A/";
 const SCREENED: &[u8] = b"R/";
+const IMPORTED: &[u8] = b"I/";
 
 /// One finding's history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,6 +72,35 @@ pub struct Screened {
     pub rules: Vec<String>,
     /// Findings raised.
     pub findings: u64,
+}
+
+/// Where a load's screening came from when it was not the engine's own: a file of findings
+/// computed from the exported graph (on Spark or DuckDB) and confirmed one by one by the
+/// engine (`qinglian findings import`). A separate record (`I/<load>`), so that [`Screened`]
+/// keeps the encoding older databases have.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Imported {
+    /// The file's name as given.
+    pub file: String,
+    /// XXH3-128 of its bytes, in hex.
+    pub digest: String,
+    /// Its lines holding a finding.
+    pub lines: u64,
+}
+
+/// The loads whose screening was imported.
+pub fn imported<S: Store>(store: &S) -> Result<BTreeMap<u32, Imported>, StoreError> {
+    let mut out = BTreeMap::new();
+    for kv in store.scan_prefix(IMPORTED) {
+        let (k, v) = kv?;
+        let load = k
+            .get(IMPORTED.len()..)
+            .and_then(|b| b.try_into().ok())
+            .map(u32::from_be_bytes)
+            .ok_or_else(|| corrupt(&k, "not a load number"))?;
+        out.insert(load, decode(&k, &v)?);
+    }
+    Ok(out)
 }
 
 /// One finding as a screening raised it.
@@ -131,6 +162,28 @@ pub fn record<S: Store>(
     rules: &[String],
     sightings: Vec<Sighting>,
 ) -> Result<Recorded, StoreError> {
+    record_with(store, load, rules, sightings, None)
+}
+
+/// Records the screening of `load` as [`record`] does, when it was computed elsewhere and
+/// imported (`qinglian findings import`): `import` says from where, in the same batch.
+pub fn record_imported<S: Store>(
+    store: &S,
+    load: u32,
+    rules: &[String],
+    sightings: Vec<Sighting>,
+    import: &Imported,
+) -> Result<Recorded, StoreError> {
+    record_with(store, load, rules, sightings, Some(import))
+}
+
+fn record_with<S: Store>(
+    store: &S,
+    load: u32,
+    rules: &[String],
+    sightings: Vec<Sighting>,
+    import: Option<&Imported>,
+) -> Result<Recorded, StoreError> {
     if let Some((&last, _)) = screened(store)?.last_key_value() {
         if load <= last {
             return Err(StoreError::Backend(format!(
@@ -184,6 +237,9 @@ pub fn record<S: Store>(
         findings: count,
     };
     batch.put([SCREENED, &load.to_be_bytes()].concat(), encode(&marker)?)?;
+    if let Some(i) = import {
+        batch.put([IMPORTED, &load.to_be_bytes()].concat(), encode(i)?)?;
+    }
     store.commit(batch)?;
     Ok(rep)
 }
