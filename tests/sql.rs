@@ -5,7 +5,8 @@
 //! equal the engine's, on both executors, for the demo zone and a generated 20,000-person
 //! province: key, colour, score, and the evidence chain (its nodes, and its edges with their
 //! ends and source rows, in order).
-//! A rule file a user adds compiles and runs with no other edit.
+//! A rule file a user adds compiles and runs with no other edit. `findings import --check`
+//! confirms every executor's output line by line (tests/findings_import.rs for refusals).
 
 mod common;
 
@@ -167,6 +168,16 @@ fn same_findings(
                 want.len()
             );
         }
+        // And the engine confirms each of them, line by line, as `findings import` does.
+        let out = tmp.join(format!("{name}.jsonl"));
+        let mut check = vec!["findings", "import", "--db", s(&db), s(&out), "--check"];
+        if let Some(r) = rules {
+            check.extend(["--rules", s(r)]);
+        }
+        for id in &ids {
+            check.extend(["--rule", id.as_str()]);
+        }
+        qinglian(&check);
         found.extend(want.into_iter().map(|k| k.0));
     }
     found
