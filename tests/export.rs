@@ -209,6 +209,34 @@ fn every_export_reads_back_in_the_tools_that_read_it() {
         "--out",
         &at("buckets"),
     ]);
+    // By region: a generated province has agencies in several districts (the demo zone, one).
+    let province = dir.path().join("province");
+    let bundle = province.join("bundle");
+    qinglian(&[
+        "generate",
+        "--people",
+        "3000",
+        "--seed",
+        "5",
+        "--out",
+        bundle.to_str().expect("utf-8"),
+    ]);
+    let pdb = db_of(&bundle, &province);
+    qinglian(&[
+        "export",
+        "--db",
+        &pdb,
+        "--format",
+        "parquet",
+        "--by-region",
+        "--out",
+        &at("regions"),
+    ]);
+    std::fs::write(
+        out.join("regions-stats.json"),
+        qinglian(&["stats", "--db", &pdb, "--json"]),
+    )
+    .expect("write");
     let stats = dir.path().join("stats.json");
     std::fs::write(&stats, qinglian(&["stats", "--db", &db, "--json"])).expect("write");
     let o = std::process::Command::new(Path::new(&venv).join("bin/python"))
@@ -223,4 +251,111 @@ fn every_export_reads_back_in_the_tools_that_read_it() {
         "{text}\n{}",
         String::from_utf8_lossy(&o.stderr)
     );
+}
+
+/// `export --format parquet --history`: a refresh that drops an ownership row and changes a
+/// position's end date shows as transaction time — every current edge with the loads that
+/// asserted and last changed it, the dropped and the superseded fact in `history/`, each with
+/// the load that ended it — and `--known-at 1` has no history yet.
+#[test]
+fn the_parquet_history_says_when_the_database_learned_and_unlearned_each_fact() {
+    let Ok(venv) = std::env::var("QINGLIAN_EXPORT_VENV") else {
+        eprintln!("SKIPPED: QINGLIAN_EXPORT_VENV is not set (.ci/run sets it)");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let zone = root().join("data-samples/zone");
+    let refreshed = dir.path().join("zone");
+    common::copy_dir(&zone, &refreshed);
+    let owns = std::fs::read_to_string(zone.join("ownership.csv")).expect("ownership.csv");
+    let mut lines: Vec<&str> = owns.lines().collect();
+    let dropped = lines.remove(1).to_owned();
+    std::fs::write(refreshed.join("ownership.csv"), lines.join("\n") + "\n").expect("write");
+    let pos = std::fs::read_to_string(zone.join("positions.csv")).expect("positions.csv");
+    let mut plines: Vec<String> = pos.lines().map(str::to_owned).collect();
+    let mut first: Vec<&str> = plines[1].split(',').collect();
+    first[4] = "2022-06-30";
+    let changed = first.join(",");
+    plines[1] = changed.clone();
+    std::fs::write(refreshed.join("positions.csv"), plines.join("\n") + "\n").expect("write");
+
+    let db = dir.path().join("db");
+    let dbs = db.to_str().expect("utf-8");
+    for b in [&zone, &refreshed] {
+        qinglian(&[
+            "ingest",
+            b.to_str().expect("utf-8"),
+            "--db",
+            dbs,
+            "--source",
+            "zone",
+        ]);
+    }
+    let now = dir.path().join("now");
+    let then = dir.path().join("then");
+    for (out, extra) in [(&now, vec![]), (&then, vec!["--known-at", "1"])] {
+        let mut args = vec!["export", "--db", dbs, "--format", "parquet", "--history"];
+        args.extend(extra);
+        args.extend(["--out", out.to_str().expect("utf-8")]);
+        qinglian(&args);
+    }
+    let script = r#"
+import duckdb, sys, json
+now, then, dropped, changed = sys.argv[1:5]
+q = lambda sql: duckdb.sql(sql).fetchall()
+owner, company = dropped.split(",")[:2]
+person, agency = changed.split(",")[:2]
+out = {
+  "owns_history": q(f"select \"from\", \"to\", asserted_at, until_load, what from '{now}/history/OWNS.parquet'"),
+  "position_history": q(f"select \"from\", \"to\", \"end\"::text, asserted_at, until_load, what from '{now}/history/POSITION.parquet'"),
+  "untimed": q(f"select count(*) from read_parquet('{now}/edges/*.parquet', union_by_name = true) where asserted_at is null")[0][0],
+  "edges": q(f"select count(*) from read_parquet('{now}/edges/*.parquet', union_by_name = true)")[0][0],
+  "position_now": q(f"select \"end\"::text, asserted_at, changed_at from '{now}/edges/POSITION.parquet' where \"from\" = '{person}' and \"to\" = '{agency}' and changed_at = 2"),
+  "then_history": q(f"select count(*) from read_parquet('{then}/history/*.parquet')")[0][0],
+  "then_changed": q(f"select count(*) from read_parquet('{then}/edges/*.parquet', union_by_name = true) where changed_at <> 1 or asserted_at <> 1")[0][0],
+  "owner": owner, "company": company,
+}
+print(json.dumps(out))
+"#;
+    let o = std::process::Command::new(Path::new(&venv).join("bin/python"))
+        .args(["-c", script])
+        .args([now.to_str().expect("utf-8"), then.to_str().expect("utf-8")])
+        .args([&dropped, &changed])
+        .output()
+        .expect("python runs");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
+    let (owner, company) = (v["owner"].clone(), v["company"].clone());
+    assert_eq!(
+        v["owns_history"],
+        serde_json::json!([[owner, company, 1, 2, "retracted"]]),
+        "{v}"
+    );
+    let p: Vec<&str> = pos.lines().nth(1).expect("a position").split(',').collect();
+    assert_eq!(
+        v["position_history"],
+        serde_json::json!([[p[0], p[1], plines_end(&pos), 1, 2, "changed"]]),
+        "{v}"
+    );
+    assert_eq!(
+        v["untimed"], 0,
+        "every current edge has its transaction time: {v}"
+    );
+    assert!(v["edges"].as_u64().is_some_and(|n| n > 1000), "{v}");
+    assert_eq!(
+        v["position_now"],
+        serde_json::json!([["2022-06-30", 1, 2]]),
+        "{v}"
+    );
+    assert_eq!(v["then_history"], 0, "{v}");
+    assert_eq!(v["then_changed"], 0, "{v}");
+}
+
+/// The end date of the first position row of `positions.csv`.
+fn plines_end(text: &str) -> serde_json::Value {
+    let row = text.lines().nth(1).expect("a position");
+    match row.split(',').nth(4) {
+        Some(e) if !e.is_empty() => e.into(),
+        _ => serde_json::Value::Null,
+    }
 }

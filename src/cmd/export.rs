@@ -6,7 +6,8 @@ use anyhow::{bail, Context, Result};
 use qinglian_engine::exec::ExecOptions;
 use qinglian_engine::paths::neighbourhood;
 use qinglian_engine::snapshot::Snapshot;
-use qinglian_export::{Format, Selection, Table};
+use qinglian_export::history::{PastFact, TxTime};
+use qinglian_export::{Format, Partition, Selection, Table};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -95,10 +96,29 @@ pub struct Args {
     /// of the id (an edge: its tail's), for Spark and DuckDB (docs/formats.md).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub buckets: u32,
+    /// Parquet only: split each kind into Hive partitions `part_region=R/` by the region of the
+    /// agency each row belongs to (an agency's own; a tender's, contract's or subsidy's
+    /// agency's; an edge's by its ends), rows of no region in Hive's null partition.
+    #[arg(long, conflicts_with = "buckets")]
+    pub by_region: bool,
+    /// Parquet of the whole graph only: transaction time too — each edge's `asserted_at` and
+    /// `changed_at` loads, and `history/<KIND>.parquet` with the facts a later load retracted
+    /// or changed (docs/formats.md).
+    #[arg(long, conflicts_with_all = ["center", "finding"])]
+    pub history: bool,
 }
 
 pub fn run(a: &Args) -> Result<ExitCode> {
-    let (_db, snap) = super::db::snapshot_at(&a.db.db, a.known.known_at)?;
+    let (db, snap) = super::db::snapshot_at(&a.db.db, a.known.known_at)?;
+    if a.history && !matches!(a.format, ExportFormat::Parquet) {
+        bail!("--history is written to Parquet only (--format parquet)");
+    }
+    let tx = if a.history {
+        Some(tx_time(&db, a.known.known_at)?)
+    } else {
+        None
+    };
+    drop(db);
     let sel = if let Some(c) = &a.center {
         let c = super::graph::find(&snap, c)?;
         let as_of = super::rules::parse_date(&a.as_of)?;
@@ -113,11 +133,67 @@ pub fn run(a: &Args) -> Result<ExitCode> {
     emit(
         &snap,
         &sel,
-        (a.format, a.buckets),
+        (
+            a.format,
+            if a.by_region {
+                Partition::Region
+            } else {
+                Partition::Buckets(a.buckets)
+            },
+            tx.as_ref(),
+        ),
         a.table,
         a.out.as_deref(),
     )?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Transaction time from the store's log (up to `known_at`), in export terms: each current
+/// fact's first and last-changed load by its kind and row, and every fact that no longer holds.
+fn tx_time(
+    db: &qinglian_store::GraphDb<qinglian_store::SledStore>,
+    known_at: Option<u32>,
+) -> Result<TxTime> {
+    use qinglian_store::facts;
+    let nodes = facts::nodes(db, db.state().next_node as usize, known_at)?;
+    let ext = |id: qinglian_model::NodeId| {
+        nodes
+            .get(id.0 as usize)
+            .and_then(Option::as_ref)
+            .map_or_else(|| format!("#{}", id.0), |r| r.ext_id.clone())
+    };
+    let files: std::collections::BTreeMap<u32, (String, u32)> = db
+        .files()?
+        .into_iter()
+        .map(|f| (f.id.0, (f.name, f.load)))
+        .collect();
+    let folded = facts::fold(db, known_at)?;
+    let mut tx = TxTime::default();
+    for f in &folded.current {
+        let key = (f.rec.kind, f.rec.source.file.0, f.rec.source.line);
+        tx.current.insert(key, (f.asserted, f.changed));
+    }
+    let gone = folded.retracted.iter().map(|r| (r, "retracted"));
+    let changed = folded.superseded.iter().map(|r| (r, "changed"));
+    for (r, what) in gone.chain(changed) {
+        let e = &r.fact.rec;
+        let (file, load) = files.get(&e.source.file.0).cloned().unwrap_or_default();
+        tx.past.push(PastFact {
+            kind: e.kind,
+            from: ext(e.from),
+            to: ext(e.to),
+            label: e.label.clone(),
+            valid: e.valid,
+            value: e.value,
+            source: format!("{file}:{} (load {load})", e.source.line),
+            load,
+            asserted: r.fact.asserted,
+            until: r.at,
+            what,
+        });
+    }
+    tx.past.sort_by_key(|p| p.until);
+    Ok(tx)
 }
 
 /// The evidence of finding `id` on the current snapshot.
@@ -135,7 +211,7 @@ fn evidence(snap: &Snapshot, id: &str, rules: Option<&PathBuf>) -> Result<Select
 pub fn emit(
     snap: &Snapshot,
     sel: &Selection,
-    (format, buckets): (ExportFormat, u32),
+    (format, partition, tx): (ExportFormat, Partition, Option<&TxTime>),
     table: CsvTable,
     out: Option<&Path>,
 ) -> Result<()> {
@@ -148,7 +224,7 @@ pub fn emit(
     let folder = f.is_folder() || (f == Format::Csv && out.is_some() && !csv_file);
     match out {
         Some(dir) if folder => {
-            let files = qinglian_export::write_dir_buckets(dir, snap, sel, f, buckets)?;
+            let files = qinglian_export::write_dir_partitioned(dir, snap, sel, f, (partition, tx))?;
             eprintln!(
                 "wrote {} files and manifest.json to {}",
                 files.len(),

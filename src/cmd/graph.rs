@@ -221,7 +221,13 @@ pub fn subgraph(a: &SubgraphArgs) -> Result<ExitCode> {
     );
     let why = truncated.then(|| format!("cut at --max-nodes {}", a.max_nodes));
     let sel = qinglian_export::Selection::new(&snap, nodes, &edges, why);
-    super::export::emit(&snap, &sel, (a.format, 1), a.table, a.out.as_deref())?;
+    super::export::emit(
+        &snap,
+        &sel,
+        (a.format, qinglian_export::Partition::Whole, None),
+        a.table,
+        a.out.as_deref(),
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -80,6 +80,39 @@ def buckets(folder, stats):
             check(wrong == 0, f"{side}/{kind}: every row in the bucket of its {key} ({wrong} not)")
 
 
+def regions(folder, stats):
+    """`--by-region`: Hive partitions `part_region=R` DuckDB reads as one dataset per kind,
+    counts as in stats; an agency in its own region's partition, a contract in its agency's
+    (through AWARDED), an AWARDED edge in its agency's, a person in the null partition."""
+    manifest = json.loads((folder / "manifest.json").read_text())
+    check(manifest["partition"] == "region", f"the manifest says region: {manifest['partition']}")
+    check(all("/part_region=" in f["path"] for f in manifest["files"]), "every file is in a region")
+    view = {}
+    for side in ("nodes", "edges"):
+        for kind, want in stats[side].items():
+            if not want:
+                continue
+            glob = f"{folder}/{side}/{kind}/*/*.parquet"
+            view[kind] = f"read_parquet('{glob}', hive_partitioning = true)"
+            rows = duckdb.sql(f"select count(*) from {view[kind]}").fetchall()[0][0]
+            check(rows == want, f"{side}/{kind}: {rows} rows in the regions, stats say {want}")
+    part = "nullif(part_region, '__HIVE_DEFAULT_PARTITION__')"
+    q = lambda sql: duckdb.sql(sql).fetchall()[0][0]
+    wrong = q(f"select count(*) from {view['Agency']} where {part} is distinct from nullif(region, '')")
+    check(wrong == 0, f"every agency in its own region's partition ({wrong} not)")
+    placed = q(f"select count(distinct {part}) from {view['Agency']}")
+    check(placed > 1, f"agencies in several regions' partitions ({placed})")
+    wrong = q(f"select count(*) from {view['Contract']} k join {view['AWARDED']} w on w.\"to\" = k.id "
+              f"join {view['Agency']} a on a.id = w.\"from\" "
+              f"where nullif(k.part_region, '__HIVE_DEFAULT_PARTITION__') is distinct from nullif(a.region, '')")
+    check(wrong == 0, f"every contract in its agency's region ({wrong} not)")
+    wrong = q(f"select count(*) from {view['AWARDED']} w join {view['Agency']} a on a.id = w.\"from\" "
+              f"where nullif(w.part_region, '__HIVE_DEFAULT_PARTITION__') is distinct from nullif(a.region, '')")
+    check(wrong == 0, f"every AWARDED edge in its agency's region ({wrong} not)")
+    wrong = q(f"select count(*) from {view['Person']} where {part} is not null")
+    check(wrong == 0, f"people are in the null partition ({wrong} not)")
+
+
 # neo4j-admin header grammar: name:type, name:type[], :ID(group), :START_ID(group), ...
 TYPES = "int|long|float|double|boolean|byte|short|char|string|point|date|localtime|time|localdatetime|datetime|duration"
 FIELD = re.compile(rf"^(?:[A-Za-z_][A-Za-z0-9_]*)?(?::(?:{TYPES})(?:\[\])?)?$")
@@ -191,6 +224,7 @@ def main():
     folder = Path(sys.argv[2])
     parquet(folder / "parquet", stats)
     buckets(folder / "buckets", stats)
+    regions(folder / "regions", json.loads((folder / "regions-stats.json").read_text()))
     neo4j(folder / "neo4j", stats)
     graphs(folder, stats)
     ftm(folder / "g.ftm.jsonl")

@@ -7,6 +7,7 @@
 //! a query names. Rows are written in batches so that a whole province's graph never sits in
 //! memory as Arrow arrays at once.
 
+use crate::history::{self, TxTime};
 use crate::table::{Column, EdgeTable, NodeTable, Ty, Val};
 use crate::{ExportError, FileEntry};
 use arrow_array::builder::{ListBuilder, StringBuilder};
@@ -19,7 +20,7 @@ use parquet::basic::Compression;
 use parquet::file::properties::WriterProperties;
 use qinglian_engine::exec::EdgeRef;
 use qinglian_engine::snapshot::Snapshot;
-use qinglian_model::{EdgeKind, NodeKind};
+use qinglian_model::{Attrs, EdgeKind, NodeKind};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -162,29 +163,118 @@ pub fn bucket(id: &str, n: u32) -> u32 {
     u32::from_be_bytes([h[0], h[1], h[2], h[3]]) % n.max(1)
 }
 
-/// Where a kind's rows go: one file per kind, or with `buckets` > 1 one file per non-empty
-/// bucket in Hive layout (`nodes/Person/bucket=3/part-0.parquet`), which DuckDB
-/// (`hive_partitioning`), pyarrow datasets and Spark read as a `bucket` column.
+/// How each kind's rows are split into files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Partition {
+    /// One file per kind.
+    Whole,
+    /// `bucket=K` by [`bucket`] of the row's id (an edge: its tail's), among this many.
+    Buckets(u32),
+    /// `part_region=R` by the region of the agency a row belongs to: an agency's own; a
+    /// tender's, contract's or subsidy's agency's; an edge's tail's, else its head's. Rows of
+    /// no region (people, companies, family ties) go to Hive's null partition.
+    Region,
+}
+
+/// Hive's name of the partition holding rows with no value (read back as null by Spark,
+/// DuckDB and pyarrow).
+const NULL_PARTITION: &str = "__HIVE_DEFAULT_PARTITION__";
+
+/// A partition value as a path segment, escaped as Hive escapes it (Spark unescapes it).
+fn hive_escape(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for c in v.chars() {
+        if c.is_control() || "\"#%'*/:=?\\{[]^".contains(c) {
+            let mut b = [0; 4];
+            for byte in c.encode_utf8(&mut b).bytes() {
+                out.push_str(&format!("%{byte:02X}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Each node's region partition: `part_region=…` by the agency each belongs to.
+fn node_regions(snap: &Snapshot) -> Vec<Option<String>> {
+    let region = |a: u32| match snap.detail(a).map(|d| d.attrs) {
+        Some(Attrs::Agency { region: Some(r) }) if !r.is_empty() => Some(hive_escape(&r)),
+        _ => None,
+    };
+    let agencies: std::collections::HashMap<u32, Option<String>> = (0..snap.node_count())
+        .filter(|&n| snap.kind_of(n) == NodeKind::Agency)
+        .map(|a| (a, region(a)))
+        .collect();
+    (0..snap.node_count())
+        .map(|n| {
+            let a = match snap.kind_of(n) {
+                NodeKind::Agency => Some(n),
+                _ => qinglian_engine::findings::agency_of(snap, n),
+            };
+            a.and_then(|a| agencies.get(&a).cloned().flatten())
+        })
+        .collect()
+}
+
+impl Partition {
+    /// The partition of a row: a number to order by and the folder name; `tail` is the node
+    /// whose id buckets it, `ends` the nodes whose region places it, first found first.
+    fn of(
+        self,
+        snap: &Snapshot,
+        regions: &[Option<String>],
+        tail: u32,
+        ends: [u32; 2],
+    ) -> (u32, String) {
+        match self {
+            Partition::Whole => (0, String::new()),
+            Partition::Buckets(k) => {
+                let b = bucket(snap.ext(tail), k);
+                (b, format!("bucket={b}"))
+            }
+            Partition::Region => {
+                let r = ends
+                    .iter()
+                    .find_map(|&n| regions.get(n as usize).and_then(Option::as_deref));
+                (0, format!("part_region={}", r.unwrap_or(NULL_PARTITION)))
+            }
+        }
+    }
+
+    /// Where an empty kind's one (empty) file goes: a folder without files is no table to Spark.
+    fn empty(self) -> String {
+        match self {
+            Partition::Whole => String::new(),
+            Partition::Buckets(_) => "bucket=0".into(),
+            Partition::Region => format!("part_region={NULL_PARTITION}"),
+        }
+    }
+}
+
+/// Where a kind's rows go: one file per kind, or one file per non-empty partition in Hive
+/// layout (`nodes/Person/bucket=3/part-0.parquet`), which DuckDB (`hive_partitioning`),
+/// pyarrow datasets and Spark read as a column.
 fn files_of<T: Copy>(
     side: &str,
     kind: &str,
     members: &[T],
-    buckets: u32,
-    id_of: impl Fn(T) -> String,
+    partition: Partition,
+    part: impl Fn(T) -> (u32, String),
 ) -> Vec<(String, Vec<T>)> {
-    if buckets <= 1 {
+    if partition == Partition::Whole {
         return vec![(format!("{side}/{kind}.parquet"), members.to_vec())];
     }
-    let mut by: std::collections::BTreeMap<u32, Vec<T>> = std::collections::BTreeMap::new();
+    let mut by: std::collections::BTreeMap<(u32, String), Vec<T>> =
+        std::collections::BTreeMap::new();
     for &m in members {
-        by.entry(bucket(&id_of(m), buckets)).or_default().push(m);
+        by.entry(part(m)).or_default().push(m);
     }
     if by.is_empty() {
-        // An empty kind is one empty partition: a folder without files is no table to Spark.
-        by.insert(0, Vec::new());
+        by.insert((0, partition.empty()), Vec::new());
     }
     by.into_iter()
-        .map(|(b, v)| (format!("{side}/{kind}/bucket={b}/part-0.parquet"), v))
+        .map(|((_, p), v)| (format!("{side}/{kind}/{p}/part-0.parquet"), v))
         .collect()
 }
 
@@ -196,15 +286,29 @@ fn create_parent(path: &Path) -> Result<(), ExportError> {
 }
 
 /// Writes the selection's nodes and edges under `dir` (`nodes/`, `edges/`): a file per kind,
-/// or, with `buckets` > 1, per kind and bucket of the node's id (an edge: its tail's id).
-/// Every kind gets its table, empty when the selection has none of it, so that a reader that
-/// joins every kind — the rules compiled to SQL — finds each one, typed, on any bundle.
+/// or per kind and [`Partition`]. Every kind gets its table, empty when the selection has none
+/// of it, so that a reader that joins every kind — the rules compiled to SQL — finds each one,
+/// typed, on any bundle.
+///
+/// With `tx` (transaction time, [`crate::history`]), every edge row gains `asserted_at` and
+/// `changed_at`, and `history/<KIND>.parquet` holds, for every kind, the facts that no longer
+/// hold.
 pub fn write(
     dir: &Path,
     snap: &Snapshot,
     (nodes, edges): (&[u32], &[EdgeRef]),
-    buckets: u32,
+    partition: Partition,
+    tx: Option<&TxTime>,
 ) -> Result<Vec<FileEntry>, ExportError> {
+    let partition = match partition {
+        Partition::Buckets(k) if k <= 1 => Partition::Whole,
+        p => p,
+    };
+    let regions = if partition == Partition::Region {
+        node_regions(snap)
+    } else {
+        Vec::new()
+    };
     let mut out = Vec::new();
     let mut node_groups = vec![Vec::new(); NodeKind::COUNT];
     for (kind, members) in crate::by_node_kind(snap, nodes) {
@@ -212,8 +316,8 @@ pub fn write(
     }
     for (&kind, members) in NodeKind::ALL.iter().zip(node_groups) {
         let t = NodeTable::with_rule_columns(snap, &members, &[kind]);
-        for (rel, part) in files_of("nodes", kind.as_str(), &members, buckets, |n| {
-            snap.ext(n).to_owned()
+        for (rel, part) in files_of("nodes", kind.as_str(), &members, partition, |n| {
+            partition.of(snap, &regions, n, [n, n])
         }) {
             let path = dir.join(&rel);
             create_parent(&path)?;
@@ -227,15 +331,46 @@ pub fn write(
     }
     for (&kind, members) in EdgeKind::ALL.iter().zip(edge_groups) {
         let t = EdgeTable::new(snap, &members, &[kind]);
+        let mut cols = t.columns().to_vec();
+        if tx.is_some() {
+            cols.extend(history::current_columns());
+        }
+        let row = |e: &EdgeRef| {
+            let mut r = t.row(snap, *e);
+            if let Some(tx) = tx {
+                let (f, l) = snap.edges(kind).source(e.idx as usize);
+                r.extend(tx.of_edge(kind, f, l));
+            }
+            r
+        };
         let tails = snap.edges(kind);
-        for (rel, part) in files_of("edges", kind.as_str(), &members, buckets, |e| {
-            snap.ext(tails.src[e.idx as usize]).to_owned()
+        for (rel, part) in files_of("edges", kind.as_str(), &members, partition, |e| {
+            let (a, b) = (tails.src[e.idx as usize], tails.dst[e.idx as usize]);
+            partition.of(snap, &regions, a, [a, b])
         }) {
             let path = dir.join(&rel);
             create_parent(&path)?;
-            let rows = write_file(&path, t.columns(), part.iter().map(|e| t.row(snap, *e)))?;
-            out.push(FileEntry::new(rel, kind.as_str(), rows, t.columns()));
+            let rows = write_file(&path, &cols, part.iter().map(row))?;
+            out.push(FileEntry::new(rel, kind.as_str(), rows, &cols));
         }
+    }
+    if let Some(tx) = tx {
+        out.extend(write_history(dir, tx)?);
+    }
+    Ok(out)
+}
+
+/// `history/<KIND>.parquet` for every kind: the facts of that kind that no longer hold.
+fn write_history(dir: &Path, tx: &TxTime) -> Result<Vec<FileEntry>, ExportError> {
+    let cols = history::columns();
+    let mut out = Vec::new();
+    for &kind in EdgeKind::ALL.iter() {
+        let rel = format!("history/{}.parquet", kind.as_str());
+        let path = dir.join(&rel);
+        create_parent(&path)?;
+        let past = tx.past.iter().filter(|p| p.kind == kind).map(history::row);
+        let rows = write_file(&path, &cols, past)?;
+        out.push(FileEntry::new(rel, kind.as_str(), rows, &cols));
     }
     Ok(out)
 }

@@ -16,10 +16,12 @@ pub mod table;
 pub mod columnar;
 mod ftm;
 mod gephi;
+pub mod history;
 mod neo4j;
 mod text;
 mod xml;
 
+pub use columnar::Partition;
 pub use gephi::Table;
 pub use table::Selection;
 
@@ -250,27 +252,40 @@ pub fn write_dir(
     sel: &Selection,
     format: Format,
 ) -> Result<Vec<FileEntry>, ExportError> {
-    write_dir_buckets(dir, snap, sel, format, 1)
+    write_dir_partitioned(dir, snap, sel, format, (Partition::Whole, None))
 }
 
-/// [`write_dir`], Parquet split into `buckets` Hive partitions per kind by the hash of the id
-/// ([`columnar::bucket`]; 1: one file per kind).
-pub fn write_dir_buckets(
+/// [`write_dir`], Parquet split into Hive partitions per kind ([`Partition`]: by the hash of
+/// the id, or by agency region).
+///
+/// With `tx`, Parquet carries transaction time too ([`history`]): Parquet only.
+pub fn write_dir_partitioned(
     dir: &Path,
     snap: &Snapshot,
     sel: &Selection,
     format: Format,
-    buckets: u32,
+    (partition, tx): (Partition, Option<&history::TxTime>),
 ) -> Result<Vec<FileEntry>, ExportError> {
     std::fs::create_dir_all(dir).map_err(|e| ExportError::io(dir, e))?;
-    if buckets > 1 && format != Format::Parquet {
+    let buckets = match partition {
+        Partition::Buckets(k) => k.max(1),
+        _ => 1,
+    };
+    let whole = buckets == 1 && partition != Partition::Region;
+    if !whole && format != Format::Parquet {
         return Err(ExportError::Usage(format!(
-            "buckets split Parquet files only, not {}",
+            "partitions split Parquet files only, not {}",
+            format.ext()
+        )));
+    }
+    if tx.is_some() && format != Format::Parquet {
+        return Err(ExportError::Usage(format!(
+            "transaction time (--history) is written to Parquet only, not {}",
             format.ext()
         )));
     }
     let files = match format {
-        Format::Parquet => columnar::write(dir, snap, (&sel.nodes, &sel.edges), buckets)?,
+        Format::Parquet => columnar::write(dir, snap, (&sel.nodes, &sel.edges), partition, tx)?,
         Format::Neo4j => neo4j::write(dir, snap, &sel.nodes, &sel.edges)?,
         Format::Csv => csv_pair(dir, snap, sel)?,
         _ => {
@@ -283,7 +298,9 @@ pub fn write_dir_buckets(
     let manifest = json!({
         "format": format.ext(),
         "generation": snap.generation().0,
-        "buckets": buckets.max(1),
+        "buckets": buckets,
+        "history": tx.is_some(),
+        "partition": if partition == Partition::Region { "region" } else if whole { "none" } else { "bucket" },
         "truncated": sel.truncated.is_some(),
         "truncation": sel.truncated,
         "files": files.iter().map(|f| json!({

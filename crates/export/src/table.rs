@@ -81,7 +81,7 @@ impl Val {
         }
     }
 
-    fn opt_text(s: Option<&str>) -> Val {
+    pub(crate) fn opt_text(s: Option<&str>) -> Val {
         match s {
             Some(s) if !s.is_empty() => Val::Text(s.to_owned()),
             _ => Val::Null,
@@ -92,7 +92,7 @@ impl Val {
         d.map_or(Val::Null, |d| Val::Date(d.0))
     }
 
-    fn opt_float(x: Option<f64>) -> Val {
+    pub(crate) fn opt_float(x: Option<f64>) -> Val {
         x.map_or(Val::Null, Val::Float)
     }
 }
