@@ -82,3 +82,49 @@ pub fn snapshot_at(
     let snap = qinglian_engine::snapshot::build_at(&db, Some(l))?;
     Ok((db, snap))
 }
+
+/// The store's log folded up to a load (`qinglian_store::facts`), with what turns its records
+/// into the terms the user reads: each node's bundle id, each file's name and load. What
+/// `show --history` and `export --history` read.
+#[derive(Debug)]
+pub struct Log {
+    /// The fold: current, retracted and superseded facts.
+    pub facts: qinglian_store::facts::Facts,
+    nodes: Vec<Option<qinglian_model::NodeRecord>>,
+    files: std::collections::BTreeMap<u32, (String, u32)>,
+}
+
+impl Log {
+    /// Folds the log of `db` up to `known_at` (all of it when `None`).
+    pub fn read(db: &GraphDb<SledStore>, known_at: Option<u32>) -> Result<Log> {
+        use qinglian_store::facts;
+        Ok(Log {
+            nodes: facts::nodes(db, db.state().next_node as usize, known_at)?,
+            files: db
+                .files()?
+                .into_iter()
+                .map(|f| (f.id.0, (f.name, f.load)))
+                .collect(),
+            facts: facts::fold(db, known_at)?,
+        })
+    }
+
+    /// A node's bundle id (`#N` for one the fold does not know).
+    pub fn ext(&self, id: qinglian_model::NodeId) -> String {
+        self.nodes
+            .get(id.0 as usize)
+            .and_then(Option::as_ref)
+            .map_or_else(|| format!("#{}", id.0), |r| r.ext_id.clone())
+    }
+
+    /// A file's name and load (empty and 0 for one the database does not list).
+    pub fn file(&self, id: u32) -> (String, u32) {
+        self.files.get(&id).cloned().unwrap_or_default()
+    }
+
+    /// Every fact that no longer holds, with `retracted` or `changed`.
+    pub fn past(&self) -> impl Iterator<Item = (&qinglian_store::facts::Retracted, &'static str)> {
+        let gone = self.facts.retracted.iter().map(|r| (r, "retracted"));
+        gone.chain(self.facts.superseded.iter().map(|r| (r, "changed")))
+    }
+}

@@ -154,34 +154,19 @@ fn tx_time(
     db: &qinglian_store::GraphDb<qinglian_store::SledStore>,
     known_at: Option<u32>,
 ) -> Result<TxTime> {
-    use qinglian_store::facts;
-    let nodes = facts::nodes(db, db.state().next_node as usize, known_at)?;
-    let ext = |id: qinglian_model::NodeId| {
-        nodes
-            .get(id.0 as usize)
-            .and_then(Option::as_ref)
-            .map_or_else(|| format!("#{}", id.0), |r| r.ext_id.clone())
-    };
-    let files: std::collections::BTreeMap<u32, (String, u32)> = db
-        .files()?
-        .into_iter()
-        .map(|f| (f.id.0, (f.name, f.load)))
-        .collect();
-    let folded = facts::fold(db, known_at)?;
+    let log = super::db::Log::read(db, known_at)?;
     let mut tx = TxTime::default();
-    for f in &folded.current {
+    for f in &log.facts.current {
         let key = (f.rec.kind, f.rec.source.file.0, f.rec.source.line);
         tx.current.insert(key, (f.asserted, f.changed));
     }
-    let gone = folded.retracted.iter().map(|r| (r, "retracted"));
-    let changed = folded.superseded.iter().map(|r| (r, "changed"));
-    for (r, what) in gone.chain(changed) {
+    for (r, what) in log.past() {
         let e = &r.fact.rec;
-        let (file, load) = files.get(&e.source.file.0).cloned().unwrap_or_default();
+        let (file, load) = log.file(e.source.file.0);
         tx.past.push(PastFact {
             kind: e.kind,
-            from: ext(e.from),
-            to: ext(e.to),
+            from: log.ext(e.from),
+            to: log.ext(e.to),
             label: e.label.clone(),
             valid: e.valid,
             value: e.value,

@@ -83,30 +83,15 @@ fn history(
     ext: &str,
     known_at: Option<u32>,
 ) -> Result<Vec<Past>> {
-    use qinglian_store::facts;
-    let nodes = facts::nodes(db, db.state().next_node as usize, known_at)?;
-    let ext_of = |id: qinglian_model::NodeId| {
-        nodes
-            .get(id.0 as usize)
-            .and_then(Option::as_ref)
-            .map_or_else(|| format!("#{}", id.0), |r| r.ext_id.clone())
-    };
-    let files: std::collections::BTreeMap<u32, (String, u32)> = db
-        .files()?
-        .into_iter()
-        .map(|f| (f.id.0, (f.name, f.load)))
-        .collect();
-    let folded = facts::fold(db, known_at)?;
+    let log = super::db::Log::read(db, known_at)?;
     let mut out: Vec<Past> = Vec::new();
-    let gone = folded.retracted.iter().map(|r| (r, "retracted"));
-    let changed = folded.superseded.iter().map(|r| (r, "changed"));
-    for (r, what) in gone.chain(changed) {
+    for (r, what) in log.past() {
         let e = &r.fact.rec;
-        let (from, to) = (ext_of(e.from), ext_of(e.to));
+        let (from, to) = (log.ext(e.from), log.ext(e.to));
         if from != ext && to != ext {
             continue;
         }
-        let (file, load) = files.get(&e.source.file.0).cloned().unwrap_or_default();
+        let (file, load) = log.file(e.source.file.0);
         out.push(Past {
             kind: e.kind.to_string(),
             from,
