@@ -90,17 +90,7 @@ pub struct Imported {
 
 /// The loads whose screening was imported.
 pub fn imported<S: Store>(store: &S) -> Result<BTreeMap<u32, Imported>, StoreError> {
-    let mut out = BTreeMap::new();
-    for kv in store.scan_prefix(IMPORTED) {
-        let (k, v) = kv?;
-        let load = k
-            .get(IMPORTED.len()..)
-            .and_then(|b| b.try_into().ok())
-            .map(u32::from_be_bytes)
-            .ok_or_else(|| corrupt(&k, "not a load number"))?;
-        out.insert(load, decode(&k, &v)?);
-    }
-    Ok(out)
+    by_load(store, IMPORTED)
 }
 
 /// One finding as a screening raised it.
@@ -129,17 +119,7 @@ pub struct Recorded {
 
 /// The loads recorded so far.
 pub fn screened<S: Store>(store: &S) -> Result<BTreeMap<u32, Screened>, StoreError> {
-    let mut out = BTreeMap::new();
-    for kv in store.scan_prefix(SCREENED) {
-        let (k, v) = kv?;
-        let load = k
-            .get(SCREENED.len()..)
-            .and_then(|b| b.try_into().ok())
-            .map(u32::from_be_bytes)
-            .ok_or_else(|| corrupt(&k, "not a load number"))?;
-        out.insert(load, decode(&k, &v)?);
-    }
-    Ok(out)
+    by_load(store, SCREENED)
 }
 
 /// Every finding ever recorded, by id.
@@ -242,6 +222,24 @@ fn record_with<S: Store>(
     }
     store.commit(batch)?;
     Ok(rep)
+}
+
+/// The records under `prefix` keyed by a big-endian load number.
+fn by_load<S: Store, T: serde::de::DeserializeOwned>(
+    store: &S,
+    prefix: &[u8],
+) -> Result<BTreeMap<u32, T>, StoreError> {
+    let mut out = BTreeMap::new();
+    for kv in store.scan_prefix(prefix) {
+        let (k, v) = kv?;
+        let load = k
+            .get(prefix.len()..)
+            .and_then(|b| b.try_into().ok())
+            .map(u32::from_be_bytes)
+            .ok_or_else(|| corrupt(&k, "not a load number"))?;
+        out.insert(load, decode(&k, &v)?);
+    }
+    Ok(out)
 }
 
 fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>, StoreError> {
