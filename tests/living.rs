@@ -605,6 +605,60 @@ fn a_delta_retracts_what_its_op_column_says_and_nothing_else() {
     assert_eq!(owns(&db), n - 1);
 }
 
+/// A delta compares its rows with only the facts touching the nodes they name: a changed
+/// value is still reported at its row with both values, and a retraction of a fact that does
+/// not hold is reported and changes nothing — after a load of another source in between.
+#[test]
+fn a_delta_reports_the_values_it_changes_and_the_retractions_that_retract_nothing() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let a = copy_demo(tmp.path(), "zone");
+    let db = tmp.path().join("db");
+    ingest(&db, &a, &[]);
+    let other = tmp.path().join("other");
+    std::fs::create_dir_all(&other).expect("mkdir");
+    let header = "owner_id,company_id,share_pct,start,end";
+    std::fs::write(
+        other.join("ownership.csv"),
+        format!("{header}\nP0000073,C000001,5.00,2020-01-01,\n"),
+    )
+    .expect("write");
+    ingest(&db, &other, &["--source", "register"]);
+    let d = tmp.path().join("delta");
+    std::fs::create_dir_all(&d).expect("mkdir");
+    std::fs::write(
+        d.join("ownership.csv"),
+        format!(
+            "{header},op\nP0000025,C000002,40.00,2004-06-05,,\nP0000336,C000002,53.61,1999-01-01,,retract\n"
+        ),
+    )
+    .expect("write");
+    let out = ingest(&db, &d, &["--source", "zone", "--mode", "delta"]);
+    assert!(
+        out.contains("ownership.csv:2:3")
+            && out
+                .contains("changes the OWNS fact stated at ownership.csv:4: share_pct 46.39 -> 40"),
+        "{out}"
+    );
+    assert!(
+        out.contains("ownership.csv:3:1")
+            && out.contains("retracts a OWNS fact that does not hold"),
+        "{out}"
+    );
+    assert!(out.contains("2 changes to known facts"), "{out}");
+    let stake = |db: &Path| -> Vec<String> {
+        let v = history(db, "C000002");
+        v["history"]
+            .as_array()
+            .map(|a| a.iter().map(|x| x["what"].to_string()).collect())
+            .unwrap_or_default()
+    };
+    assert!(
+        stake(&db).iter().any(|w| w.contains("changed")),
+        "{:?}",
+        stake(&db)
+    );
+}
+
 /// What a database answers: its counts and its findings.
 fn state(db: &Path) -> (Value, BTreeMap<String, (String, String, String)>) {
     (stats(db, &[]), findings(db, &[]))

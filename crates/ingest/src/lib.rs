@@ -28,8 +28,8 @@ pub use diag::{Diagnostic, Severity};
 
 use diag::FileDiags;
 use qinglian_model::BlacklistRecord;
+use qinglian_model::EdgeRecord;
 use qinglian_model::{EdgeKind, FileId, NodeKind};
-use qinglian_model::{EdgeRecord, FactKey};
 pub use qinglian_store::Mode;
 use qinglian_store::{FileSummary, GraphDb, LoadMeta, LoadRecord, LoadWriter, Store, StoreError};
 use rayon::prelude::*;
@@ -278,10 +278,6 @@ struct Encoded {
     counts: [u64; EdgeKind::COUNT],
     edges: u64,
     errors: Vec<(u64, usize, String)>,
-    /// Changes of known facts (line, column, message).
-    warnings: Vec<(u64, usize, String)>,
-    /// Keys of the facts asserted (only when earlier loads exist).
-    keys: Vec<FactKey>,
     /// Rows with `op` = `retract`.
     retractions: u64,
     /// Per relationship row: hashes of its fact's key and value, and its line (to report two
@@ -406,28 +402,22 @@ fn ingest_sources<S: Store>(
         source: source.clone(),
         mode: opts.mode,
     });
-    let facts = if db.state().loads > 0 {
-        qinglian_store::facts::fold(db, None)?
-    } else {
-        qinglian_store::facts::Facts::default()
-    };
-    ids.current = facts
-        .current
-        .iter()
-        .map(|f| (FactKey::of(&f.rec), f.rec.clone()))
-        .collect();
     timings.push(("resolve identities", t1.elapsed()));
 
     let t2 = Instant::now();
-    let (blacklist, edge_chunks, asserted, edge_changes, explicit_retractions) =
+    let (blacklist, edge_chunks, restated, explicit_retractions) =
         parse_edges(&mut work, &ids, opts, &parsing);
+    timings.push(("parse and resolve edges", t2.elapsed()));
+    let t2 = Instant::now();
+    let (restated_known, edge_changes) =
+        compare_with_known(db, &mut work, &mut ids, &edge_chunks, opts.mode)?;
     let (retracted, retracted_examples) = if opts.mode == Mode::Snapshot {
-        retractions(&facts, &source, &asserted, &ids)
+        retractions(&source, &restated_known, &ids)
     } else {
         (Vec::new(), Vec::new())
     };
-    let changed = edge_changes + ids.resolver.changed;
-    timings.push(("parse and resolve edges", t2.elapsed()));
+    let changed = restated + edge_changes + ids.resolver.changed;
+    timings.push(("compare with known facts", t2.elapsed()));
 
     let mut summaries = summaries(&work);
     summaries.extend(listed.iter().map(|l| l.summary.clone()));
@@ -528,17 +518,21 @@ fn source_name(dir: &Path, opts: &IngestOptions) -> String {
 }
 
 /// What a snapshot load of `source` retracts: the facts it asserted before, asserted by no
-/// other source, whose keys this load does not assert.
+/// other source, that this load does not restate (`restated`, by position in the facts).
 fn retractions(
-    facts: &qinglian_store::facts::Facts,
     source: &str,
-    asserted: &rustc_hash::FxHashSet<FactKey>,
+    restated: &[bool],
     ids: &Identities,
 ) -> (Vec<(EdgeKind, u64)>, Vec<String>) {
     let mut per = [0u64; EdgeKind::COUNT];
     let mut examples = Vec::new();
-    for f in qinglian_store::facts::asserted_by(facts, source) {
-        if asserted.contains(&FactKey::of(&f.rec))
+    let facts = &ids.known;
+    let Some(s) = facts.sources.iter().position(|x| x == source) else {
+        return (Vec::new(), Vec::new());
+    };
+    for (i, f) in facts.current.iter().enumerate() {
+        if restated.get(i).copied().unwrap_or(false)
+            || !qinglian_store::facts::asserted_by_source(f, s)
             || qinglian_store::facts::asserted_elsewhere(facts, f, source)
         {
             continue;
@@ -565,14 +559,103 @@ fn retractions(
     (out, examples)
 }
 
-/// The change a resolved edge makes to the fact of its key, as a warning (column, message),
-/// or `None` for a new fact or the same fact again.
+/// Compares this load's edge records with the facts known before it: warns, at each row,
+/// of a value it changes and of a retraction that retracts nothing, and returns the keys this
+/// load restates (by position in the known facts: a snapshot load retracts the others) with
+/// the number of warnings. A snapshot
+/// load reads every known fact (it retracts what it does not restate); a delta load reads only
+/// the facts touching the nodes its records touch (`facts::fold_where`).
+fn compare_with_known<S: Store>(
+    db: &GraphDb<S>,
+    work: &mut [Work],
+    ids: &mut Identities,
+    edge_chunks: &EdgeChunks,
+    mode: Mode,
+) -> Result<(Vec<bool>, u64), IngestError> {
+    if db.state().loads == 0 {
+        return Ok((Vec::new(), 0));
+    }
+    let chunks: Vec<&Vec<u8>> = edge_chunks.iter().flat_map(|(c, _)| c).collect();
+    let recs: Vec<EdgeRecord> = chunks
+        .par_iter()
+        .map(|c| qinglian_store::decode_chunk::<EdgeRecord>(b"(this load)", c))
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .flatten()
+        .collect();
+    ids.known = match mode {
+        Mode::Snapshot => qinglian_store::facts::fold(db, None)?,
+        Mode::Delta => {
+            let mut touched = vec![false; db.state().next_node as usize];
+            for r in &recs {
+                for n in [r.from, r.to] {
+                    if let Some(t) = touched.get_mut(n.0 as usize) {
+                        *t = true;
+                    }
+                }
+            }
+            let hit =
+                |n: qinglian_model::NodeId| touched.get(n.0 as usize).copied().unwrap_or(false);
+            qinglian_store::facts::fold_where(db, None, &|_, a, b| hit(a) || hit(b))?
+        }
+    };
+    ids.index = qinglian_store::facts::FactIndex::of(&ids.known.current);
+    let file_of: FxHashMap<FileId, usize> = ids
+        .file_ids
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (*f, i))
+        .collect();
+    let ids = &*ids;
+    let headers: Vec<&[String]> = work.iter().map(|w| &w.diags.headers[..]).collect();
+    // Per record: the known fact it restates, and its warning (file, line, column, message).
+    type Compared = (Option<usize>, Option<(usize, u64, usize, String)>);
+    let compared: Vec<Compared> = recs
+        .par_iter()
+        .map(|rec| {
+            let Some(&i) = file_of.get(&rec.source.file) else {
+                return (None, None);
+            };
+            let line = u64::from(rec.source.line);
+            let fields = qinglian_model::facts::Fields::of(rec);
+            let at = ids.index.position(&ids.known.current, &fields);
+            if qinglian_model::facts::retracts(&rec.props) {
+                let problem = at.is_none().then(|| (i, line, 1, retraction_problem(rec)));
+                return (None, problem);
+            }
+            let warning = at
+                .and_then(|k| change_warning(ids, &ids.known.current[k].rec, rec, headers[i]))
+                .map(|(col, msg)| (i, line, col, msg));
+            (at, warning)
+        })
+        .collect();
+    let mut restated = vec![false; ids.known.current.len()];
+    let mut warned = Vec::new();
+    for (at, warning) in compared {
+        if let Some(k) = at {
+            restated[k] = true;
+        }
+        warned.extend(warning);
+    }
+    warned.sort_by_key(|w| (w.0, w.1));
+    let n = warned.len() as u64;
+    for (i, line, col, msg) in warned {
+        work[i].diags.warn(line, col, msg);
+    }
+    Ok((restated, n))
+}
+
+/// The change a resolved edge makes to `old`, the fact of its key, as a warning (column,
+/// message), or `None` for the same fact again.
 fn change_warning(
     ids: &Identities,
+    old: &EdgeRecord,
     rec: &EdgeRecord,
     headers: &[String],
 ) -> Option<(usize, String)> {
-    let old = ids.current.get(&FactKey::of(rec))?;
+    if qinglian_store::facts::same_value(old, rec) {
+        return None;
+    }
     let changes = qinglian_model::facts::changes(old, rec);
     let first = changes.first()?;
     let show = |v: &str| match v.strip_prefix('#').and_then(|n| n.parse::<u32>().ok()) {
@@ -599,16 +682,12 @@ fn change_warning(
     ))
 }
 
-/// Why a retraction row retracts nothing, if it does not: no fact with its key holds.
-fn retraction_problem(ids: &Identities, rec: &qinglian_model::EdgeRecordRef<'_>) -> Option<String> {
-    let owned = rec.to_record();
-    if ids.current.contains_key(&FactKey::of(&owned)) {
-        return None;
-    }
-    Some(format!(
+/// Why a retraction row whose key no current fact has retracts nothing.
+fn retraction_problem(rec: &EdgeRecord) -> String {
+    format!(
         "retracts a {} fact that does not hold (no current fact has this row's key); nothing changes",
         rec.kind
-    ))
+    )
 }
 
 /// The 1-based column of `name` in `headers` (a subsidy's recipient is `recipient_id`).
@@ -749,8 +828,9 @@ struct Identities {
     file_names: FxHashMap<FileId, String>,
     /// Per file, the edges its entity rows imply (an agency's parent, a contract's parties).
     fk: Vec<Vec<rows::EdgeDraft<'static>>>,
-    /// The facts that hold before this load, by key (empty for a first load).
-    current: FxHashMap<FactKey, EdgeRecord>,
+    /// The facts before this load (empty for a first load), and the current ones by key.
+    known: qinglian_store::facts::Facts,
+    index: qinglian_store::facts::FactIndex,
 }
 
 /// Starts the load (its writer allocates file and node ids) and resolves identities, file by
@@ -811,7 +891,8 @@ fn resolve_identities<S: Store>(
             file_ids,
             file_names,
             fk,
-            current: FxHashMap::default(),
+            known: Default::default(),
+            index: Default::default(),
         },
     ))
 }
@@ -827,13 +908,7 @@ fn parse_edges(
     ids: &Identities,
     opts: &IngestOptions,
     parsing: &Parsing<'_>,
-) -> (
-    Vec<BlacklistRecord>,
-    EdgeChunks,
-    rustc_hash::FxHashSet<FactKey>,
-    u64,
-    u64,
-) {
+) -> (Vec<BlacklistRecord>, EdgeChunks, u64, u64) {
     // Units: the foreign keys of each entity file, and each part of each relationship file.
     let units: Vec<(usize, Option<usize>)> = (0..work.len())
         .flat_map(|i| {
@@ -849,7 +924,7 @@ fn parse_edges(
     let encoded: Vec<Encoded> = units
         .par_iter()
         .map(|&(i, part)| match part {
-            None => encode_foreign_keys(&work[i], ids, i),
+            None => encode_foreign_keys(ids, i),
             Some(p) => encode_edge_rows(&work[i], p, ids, i, opts, parsing),
         })
         .collect();
@@ -867,19 +942,13 @@ fn parse_edges(
         }
     }
     let mut edge_chunks = Vec::new();
-    let mut asserted = rustc_hash::FxHashSet::default();
     let mut changed = 0;
     let mut explicit = 0;
     let mut stated: Vec<Vec<(u64, u64, u64)>> = vec![Vec::new(); work.len()];
     for (&(i, _), mut e) in units.iter().zip(encoded) {
         stated[i].append(&mut e.stated);
         let w = &mut work[i];
-        asserted.extend(e.keys);
         explicit += e.retractions;
-        changed += e.warnings.len() as u64;
-        for (line, col, msg) in e.warnings {
-            w.diags.warn(line, col, msg);
-        }
         if let Some(d) = e.diags {
             w.diags.absorb(d);
             w.read += e.read;
@@ -893,7 +962,7 @@ fn parse_edges(
     for (w, mut st) in work.iter_mut().zip(stated) {
         changed += restated(&mut st, w);
     }
-    (blacklist, edge_chunks, asserted, changed, explicit)
+    (blacklist, edge_chunks, changed, explicit)
 }
 
 /// Hashes of a fact's key and value (`qinglian_model::facts`), with the row's line: computed
@@ -948,8 +1017,6 @@ impl Encoded {
             counts: [0; EdgeKind::COUNT],
             edges: 0,
             errors: Vec::new(),
-            warnings: Vec::new(),
-            keys: Vec::new(),
             retractions: 0,
             stated: Vec::new(),
             read: 0,
@@ -960,7 +1027,7 @@ impl Encoded {
 
 /// Resolves and encodes the edges that file `i`'s entity rows imply (their rows were read
 /// already; these edges are not counted as loaded rows).
-fn encode_foreign_keys(w: &Work, ids: &Identities, i: usize) -> Encoded {
+fn encode_foreign_keys(ids: &Identities, i: usize) -> Encoded {
     let mut enc = qinglian_store::ChunkEncoder::new();
     let mut out = Encoded::new();
     for e in &ids.fk[i] {
@@ -970,13 +1037,6 @@ fn encode_foreign_keys(w: &Work, ids: &Identities, i: usize) -> Encoded {
             .edge(e, ids.file_ids[i], &ids.file_names, &mut out.errors)
         {
             out.counts[kind.index()] += 1;
-            if !ids.current.is_empty() {
-                let owned = rec.to_record();
-                out.keys.push(FactKey::of(&owned));
-                if let Some((col, msg)) = change_warning(ids, &owned, &w.diags.headers) {
-                    out.warnings.push((rec.source.line.into(), col, msg));
-                }
-            }
             if let Err(err) = enc.push(&rec) {
                 out.errors
                     .push((rec.source.line.into(), 0, err.to_string()));
@@ -1021,9 +1081,6 @@ fn encode_edge_rows(
                         Some(rec) if qinglian_model::facts::retracts(rec.props) => {
                             // Kept in the log, where the fold reads it as a retraction.
                             out.retractions += 1;
-                            if let Some(msg) = retraction_problem(ids, &rec) {
-                                out.warnings.push((row.line, 1, msg));
-                            }
                             if let Err(err) = enc.push(&rec) {
                                 d.error(row.line, 0, err.to_string());
                             }
@@ -1045,15 +1102,6 @@ fn encode_edge_rows(
                             out.counts[e.kind.index()] += 1;
                             out.edges += 1;
                             out.stated.push(fact_hashes(&rec, row.line));
-                            if !ids.current.is_empty() {
-                                let owned = rec.to_record();
-                                out.keys.push(FactKey::of(&owned));
-                                if let Some((col, msg)) =
-                                    change_warning(ids, &owned, &w.diags.headers)
-                                {
-                                    out.warnings.push((row.line, col, msg));
-                                }
-                            }
                             if let Err(err) = enc.push(&rec) {
                                 d.error(row.line, 0, err.to_string());
                             }

@@ -4,7 +4,7 @@
 //! what makes the graph remember: transaction time is the load number). What holds *now*, or
 //! after load `L`, is a fold over that log:
 //!
-//! * a record whose key ([`FactKey`]) is new asserts a fact;
+//! * a record whose key ([`qinglian_model::FactKey`]) is new asserts a fact;
 //! * a record with a known key and the same value repeats it: the fact gains a source row;
 //! * a record with a known key and another value changes it: the new value holds, the rows
 //!   that stated the old one no longer support it (the change was reported at load time);
@@ -13,13 +13,11 @@
 //!
 //! The snapshot build, `--known-at`, and ingestion's change reports all read this one fold.
 
-use crate::graph::{chunk_load, decode_chunk, GraphDb, Mode};
+use crate::graph::{chunk_load, decode_chunk, decode_chunk_where, GraphDb, Mode};
 use crate::{Store, StoreError};
 use qinglian_model::facts::Fields;
-use qinglian_model::{EdgeKind, EdgeRecord, FactKey, NodeRecord, Provenance};
+use qinglian_model::{EdgeKind, EdgeRecord, NodeId, NodeRecord, Provenance};
 use rayon::prelude::*;
-use rustc_hash::FxHashMap;
-use std::collections::BTreeMap;
 
 /// A fact that holds.
 #[derive(Clone, Debug)]
@@ -33,8 +31,12 @@ pub struct Fact {
     /// See `asserted`.
     pub changed: u32,
     /// Per source (index into [`Facts::sources`]) asserting it, the last load that did.
-    by: Vec<(u32, u32)>,
+    by: By,
 }
+
+/// Sources asserting a fact: almost always one, so held inline (the fold makes one per fact,
+/// millions of them, and a heap allocation each cost more than the rest of the walk).
+type By = smallvec::SmallVec<[(u32, u32); 2]>;
 
 /// A fact that no longer holds.
 #[derive(Clone, Debug)]
@@ -60,8 +62,8 @@ pub struct Facts {
 
 /// The loads a fold reads: each load's source, and each source's snapshot loads.
 struct Loads {
-    /// Load number -> source index.
-    src: BTreeMap<u32, u32>,
+    /// Load number -> source index (`u32::MAX` for a load not read).
+    src: Vec<u32>,
     /// Per source, its snapshot loads in order.
     snaps: Vec<Vec<u32>>,
     sources: Vec<String>,
@@ -70,7 +72,7 @@ struct Loads {
 impl Loads {
     fn read<S: Store>(db: &GraphDb<S>, upto: Option<u32>) -> Result<Loads, StoreError> {
         let mut l = Loads {
-            src: BTreeMap::new(),
+            src: Vec::new(),
             snaps: Vec::new(),
             sources: Vec::new(),
         };
@@ -86,7 +88,11 @@ impl Loads {
                     l.sources.len() - 1
                 }
             };
-            l.src.insert(n, s as u32);
+            let at = n as usize;
+            if l.src.len() <= at {
+                l.src.resize(at + 1, u32::MAX);
+            }
+            l.src[at] = s as u32;
             if meta.mode == Mode::Snapshot {
                 l.snaps[s].push(n);
             }
@@ -95,7 +101,7 @@ impl Loads {
     }
 
     fn source(&self, load: u32) -> u32 {
-        self.src.get(&load).copied().unwrap_or(u32::MAX)
+        self.src.get(load as usize).copied().unwrap_or(u32::MAX)
     }
 
     /// The first snapshot load of source `s` after load `last`.
@@ -135,7 +141,7 @@ struct State {
     also: Vec<Provenance>,
     asserted: u32,
     changed: u32,
-    by: Vec<(u32, u32)>,
+    by: By,
 }
 
 /// Walks one kind's records (in load order, with their loads): groups them by key (a sort of
@@ -156,6 +162,12 @@ fn walk(recs: &[(u32, EdgeRecord)], loads: &Loads, out: &mut dyn FnMut(Outcome))
     let mut i = 0;
     while i < keys.len() {
         let j = i + keys[i..].partition_point(|k| k.0 == keys[i].0);
+        if j == i + 1 {
+            // Most keys are stated once: no grouping to do.
+            replay(recs, &[keys[i].1 as usize], loads, out);
+            i = j;
+            continue;
+        }
         group.clear();
         group.extend(keys[i..j].iter().map(|k| k.1 as usize));
         // Equal hashes, almost always equal keys: split off each exact key in turn.
@@ -219,7 +231,7 @@ fn replay(recs: &[(u32, EdgeRecord)], idx: &[usize], loads: &Loads, out: &mut dy
                     also: Vec::new(),
                     asserted: load,
                     changed: load,
-                    by: vec![(src, load)],
+                    by: smallvec::smallvec![(src, load)],
                 },
             ),
         });
@@ -232,16 +244,29 @@ fn replay(recs: &[(u32, EdgeRecord)], idx: &[usize], loads: &Loads, out: &mut dy
     }
 }
 
-/// The edge records of loads `1..=upto`, per kind, in load order, each with its load.
+/// Which records a partial fold reads: by kind, tail and head.
+pub type Keep<'a> = &'a (dyn Fn(EdgeKind, NodeId, NodeId) -> bool + Sync);
+
+/// The edge records of loads `1..=upto` (those `keep` passes, when given), per kind, in load
+/// order, each with its load.
 fn decode_edges<S: Store>(
     db: &GraphDb<S>,
     upto: Option<u32>,
+    keep: Option<Keep<'_>>,
 ) -> Result<Vec<Vec<(u32, EdgeRecord)>>, StoreError> {
     let mut chunks = db.edge_chunks()?;
     chunks.retain(|(k, _)| upto.is_none_or(|u| chunk_load(k) <= u));
     let decoded: Vec<(u32, Vec<EdgeRecord>)> = chunks
         .par_iter()
-        .map(|(k, v)| decode_chunk(k, v).map(|r| (chunk_load(k), r)))
+        .map(|(k, v)| {
+            let recs = match keep {
+                None => decode_chunk(k, v),
+                Some(keep) => {
+                    decode_chunk_where(k, v, |h: &(EdgeKind, NodeId, NodeId)| keep(h.0, h.1, h.2))
+                }
+            };
+            recs.map(|r| (chunk_load(k), r))
+        })
         .collect::<Result<_, _>>()?;
     drop(chunks);
     let mut by_kind: Vec<Vec<(u32, EdgeRecord)>> = vec![Vec::new(); EdgeKind::COUNT];
@@ -263,34 +288,121 @@ pub fn same_value(a: &EdgeRecord, b: &EdgeRecord) -> bool {
 }
 
 /// Folds the edge records of loads `1..=upto` (every load when `None`), keeping what no longer
-/// holds too (ingestion's reports, `show --history`).
+/// holds too (ingestion's reports, `show --history`). Kinds are folded in parallel, and each
+/// record is moved into the fact it ends in: a superseded value is a record of its own, so no
+/// record is needed twice.
 pub fn fold<S: Store>(db: &GraphDb<S>, upto: Option<u32>) -> Result<Facts, StoreError> {
+    fold_records(db, upto, None)
+}
+
+/// The fold of only the records `keep` passes: exact for every fact whose records it passes
+/// all of, which holds for every fact touching a set of nodes when `keep` asks whether the
+/// tail or the head is in it (a key is made of its record's ends). A delta load compares its
+/// rows with what is known this way, reading its few facts instead of millions; its
+/// `retracted` and `superseded` are those of the facts read, and `current` holds only them.
+pub fn fold_where<S: Store>(
+    db: &GraphDb<S>,
+    upto: Option<u32>,
+    keep: Keep<'_>,
+) -> Result<Facts, StoreError> {
+    fold_records(db, upto, Some(keep))
+}
+
+fn fold_records<S: Store>(
+    db: &GraphDb<S>,
+    upto: Option<u32>,
+    keep: Option<Keep<'_>>,
+) -> Result<Facts, StoreError> {
     let loads = Loads::read(db, upto)?;
+    let per_kind: Vec<Facts> = decode_edges(db, upto, keep)?
+        .into_par_iter()
+        .map(|recs| fold_kind(recs, &loads))
+        .collect();
     let mut facts = Facts::default();
-    for recs in decode_edges(db, upto)? {
-        let fact = |i: usize, st: State| Fact {
-            rec: recs[i].1.clone(),
-            also: st.also,
-            asserted: st.asserted,
-            changed: st.changed,
-            by: st.by,
-        };
-        walk(&recs, &loads, &mut |o| match o {
-            Outcome::Current(i, st) => facts.current.push(fact(i, st)),
-            Outcome::Retracted(i, st, at) => facts.retracted.push(Retracted {
-                fact: fact(i, st),
-                at,
-            }),
-            Outcome::Superseded(i, st, at) => facts.superseded.push(Retracted {
-                fact: fact(i, st),
-                at,
-            }),
-        });
+    for f in per_kind {
+        facts.current.extend(f.current);
+        facts.retracted.extend(f.retracted);
+        facts.superseded.extend(f.superseded);
     }
     facts.retracted.sort_by_key(|r| r.at);
     facts.superseded.sort_by_key(|r| r.at);
     facts.sources = loads.sources;
     Ok(facts)
+}
+
+/// Folds one kind's records (see [`fold`]).
+fn fold_kind(recs: Vec<(u32, EdgeRecord)>, loads: &Loads) -> Facts {
+    let mut outcomes = Vec::new();
+    walk(&recs, loads, &mut |o| outcomes.push(o));
+    let mut slots: Vec<Option<EdgeRecord>> = recs.into_iter().map(|(_, r)| Some(r)).collect();
+    let mut fact = |i: usize, st: State| {
+        slots[i].take().map(|rec| Fact {
+            rec,
+            also: st.also,
+            asserted: st.asserted,
+            changed: st.changed,
+            by: st.by,
+        })
+    };
+    let mut facts = Facts::default();
+    for o in outcomes {
+        match o {
+            Outcome::Current(i, st) => facts.current.extend(fact(i, st)),
+            Outcome::Retracted(i, st, at) => facts
+                .retracted
+                .extend(fact(i, st).map(|fact| Retracted { fact, at })),
+            Outcome::Superseded(i, st, at) => facts
+                .superseded
+                .extend(fact(i, st).map(|fact| Retracted { fact, at })),
+        }
+    }
+    facts
+}
+
+/// The current facts by key, for lookups of millions of rows without a map of owned keys:
+/// `(key hash, index into the facts)` sorted, then the exact key compared on a hash match.
+#[derive(Debug, Default)]
+pub struct FactIndex {
+    order: Vec<(u64, u32)>,
+}
+
+/// The hash [`FactIndex`] sorts by: the kind and the key (see `qinglian_model::facts`).
+fn key_hash(f: &Fields<'_>) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
+    f.kind.index().hash(&mut h);
+    f.key().hash(&mut h);
+    h.finish()
+}
+
+impl FactIndex {
+    /// Indexes `facts` (which must not change while the index is used).
+    pub fn of(facts: &[Fact]) -> FactIndex {
+        let mut order: Vec<(u64, u32)> = facts
+            .par_iter()
+            .enumerate()
+            .map(|(i, f)| (key_hash(&Fields::of(&f.rec)), i as u32))
+            .collect();
+        order.par_sort_unstable();
+        FactIndex { order }
+    }
+
+    /// Where in `facts` the fact with the key of `f` is, if one holds.
+    pub fn position(&self, facts: &[Fact], f: &Fields<'_>) -> Option<usize> {
+        let h = key_hash(f);
+        let from = self.order.partition_point(|e| e.0 < h);
+        let key = f.key();
+        self.order[from..]
+            .iter()
+            .take_while(|e| e.0 == h)
+            .map(|e| e.1 as usize)
+            .find(|&i| facts[i].rec.kind == f.kind && Fields::of(&facts[i].rec).key() == key)
+    }
+
+    /// Whether nothing is indexed.
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
 }
 
 /// The facts that hold after load `upto`, per edge kind: for the snapshot build, which needs
@@ -302,7 +414,7 @@ pub fn current_by_kind<S: Store>(
     also: &(dyn Fn(&mut EdgeRecord, &[Provenance]) + Sync),
 ) -> Result<Vec<Vec<EdgeRecord>>, StoreError> {
     let loads = Loads::read(db, upto)?;
-    decode_edges(db, upto)?
+    decode_edges(db, upto, None)?
         .into_par_iter()
         .map(|recs| {
             let mut keep = vec![false; recs.len()];
@@ -335,25 +447,9 @@ pub fn current_by_kind<S: Store>(
         .collect()
 }
 
-/// The facts of `facts` by key, for ingestion's change reports.
-pub fn by_key(facts: &Facts) -> FxHashMap<FactKey, &Fact> {
-    facts
-        .current
-        .iter()
-        .map(|f| (FactKey::of(&f.rec), f))
-        .collect()
-}
-
-/// Which facts a source asserts now, by key.
-pub fn asserted_by<'f>(facts: &'f Facts, source: &str) -> Vec<&'f Fact> {
-    let Some(s) = facts.sources.iter().position(|x| x == source) else {
-        return Vec::new();
-    };
-    facts
-        .current
-        .iter()
-        .filter(|f| f.by.iter().any(|(x, _)| *x as usize == s))
-        .collect()
+/// Whether source number `s` (an index into [`Facts::sources`]) asserts the fact now.
+pub fn asserted_by_source(f: &Fact, s: usize) -> bool {
+    f.by.iter().any(|(x, _)| *x as usize == s)
 }
 
 /// Whether the fact is asserted by any source other than `source`.

@@ -265,7 +265,32 @@ fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError
 
 /// Splits a chunk value into its records.
 pub fn decode_chunk<T: DeserializeOwned>(key: &[u8], chunk: &[u8]) -> Result<Vec<T>, StoreError> {
-    decode_chunk_with(key, chunk, decode)
+    decode_chunk_with(key, chunk, |k, b| decode(k, b).map(Some))
+}
+
+/// Decodes the records of a chunk whose leading fields `H` (as in [`decode_chunk_heads`])
+/// pass `keep`, and only those: the heads cost no allocation, so a reader that wants a few
+/// records out of millions pays for the few.
+pub fn decode_chunk_where<H: DeserializeOwned, T: DeserializeOwned>(
+    key: &[u8],
+    chunk: &[u8],
+    keep: impl Fn(&H) -> bool,
+) -> Result<Vec<T>, StoreError> {
+    decode_chunk_with(key, chunk, |k, bytes| {
+        let (head, _) = postcard::take_from_bytes::<H>(bytes).map_err(|e| corrupt(k, &e))?;
+        if keep(&head) {
+            decode(k, bytes).map(Some)
+        } else {
+            Ok(None)
+        }
+    })
+}
+
+fn corrupt(key: &[u8], e: &postcard::Error) -> StoreError {
+    StoreError::Corrupt {
+        key: String::from_utf8_lossy(key).into_owned(),
+        reason: e.to_string(),
+    }
 }
 
 /// Decodes only the leading fields of each record of a chunk: `T` is a tuple of the first
@@ -279,18 +304,15 @@ pub fn decode_chunk_heads<T: DeserializeOwned>(
 ) -> Result<Vec<T>, StoreError> {
     decode_chunk_with(key, chunk, |key, bytes| {
         postcard::take_from_bytes(bytes)
-            .map(|(t, _)| t)
-            .map_err(|e| StoreError::Corrupt {
-                key: String::from_utf8_lossy(key).into_owned(),
-                reason: e.to_string(),
-            })
+            .map(|(t, _)| Some(t))
+            .map_err(|e| corrupt(key, &e))
     })
 }
 
 fn decode_chunk_with<T>(
     key: &[u8],
     chunk: &[u8],
-    decode: impl Fn(&[u8], &[u8]) -> Result<T, StoreError>,
+    decode: impl Fn(&[u8], &[u8]) -> Result<Option<T>, StoreError>,
 ) -> Result<Vec<T>, StoreError> {
     let mut out = Vec::new();
     let unpacked;
@@ -315,7 +337,7 @@ fn decode_chunk_with<T>(
         let (len, tail) = rest.split_at_checked(4).ok_or_else(|| truncated(key))?;
         let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
         let (rec, tail) = tail.split_at_checked(len).ok_or_else(|| truncated(key))?;
-        out.push(decode(key, rec)?);
+        out.extend(decode(key, rec)?);
         rest = tail;
     }
     Ok(out)

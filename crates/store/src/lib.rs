@@ -23,8 +23,8 @@ mod sled_store;
 
 pub use error::StoreError;
 pub use graph::{
-    chunk_load, counts_by_name, decode_chunk, decode_chunk_heads, ChunkEncoder, CountsByKind,
-    DbState, FileInfo, FileSummary, GraphDb, LoadMeta, LoadRecord, LoadWriter, Mode,
+    chunk_load, counts_by_name, decode_chunk, decode_chunk_heads, decode_chunk_where, ChunkEncoder,
+    CountsByKind, DbState, FileInfo, FileSummary, GraphDb, LoadMeta, LoadRecord, LoadWriter, Mode,
     PlaceholderRecord, CHUNK_TARGET, FORMAT_VERSION,
 };
 pub use mem::MemStore;
