@@ -580,20 +580,25 @@ fn write_lookups<W: Write>(
         .collect();
     ns.src_file = w.put(&src_file).map_err(io)?;
     ns.src_line = w.put(&src_line).map_err(io)?;
-    let mut with_ident: Vec<u32> = (0..n as u32)
+    let with_ident: Vec<u32> = (0..n as u32)
         .filter(|&i| nodes[i as usize].identifier.is_some())
         .collect();
-    with_ident.par_sort_unstable_by(|&a, &b| {
-        nodes[a as usize]
-            .identifier
-            .cmp(&nodes[b as usize].identifier)
-    });
+    let ident = |i: u32| nodes[i as usize].identifier.as_deref().unwrap_or("");
+    let with_ident = sort_by_prefix(
+        with_ident,
+        |i| prefix16(ident(i)),
+        |&a, &b| ident(a).cmp(ident(b)),
+    );
     ns.ident_sorted = w.put(&with_ident).map_err(io)?;
-    let mut by_name: Vec<u32> = (0..n as u32).collect();
-    by_name.par_sort_unstable_by(|&a, &b| {
-        let (x, y) = (&nodes[a as usize], &nodes[b as usize]);
-        (&x.name, x.kind, &x.ext_id).cmp(&(&y.name, y.kind, &y.ext_id))
-    });
+    let named = |i: u32| {
+        let x = &nodes[i as usize];
+        (x.name.as_str(), x.kind, x.ext_id.as_str())
+    };
+    let by_name = sort_by_prefix(
+        (0..n as u32).collect(),
+        |i| name_key(named(i)),
+        |&a, &b| named(a).cmp(&named(b)),
+    );
     ns.name_sorted = w.put(&by_name).map_err(io)?;
     drop(by_name);
     let mut aliases: Vec<(&str, u32)> = nodes
@@ -608,6 +613,49 @@ fn write_lookups<W: Write>(
         .put(&aliases.iter().map(|(_, i)| *i).collect::<Vec<u32>>())
         .map_err(io)?;
     Ok(())
+}
+
+/// The first 16 bytes of `s`, zero-padded, as a number that orders as `s` does wherever two
+/// of them differ (a shorter string pads with zeros, which sort first).
+fn prefix16(s: &str) -> u128 {
+    let mut b = [0u8; 16];
+    let n = s.len().min(16);
+    b[..n].copy_from_slice(&s.as_bytes()[..n]);
+    u128::from_be_bytes(b)
+}
+
+/// The key of [`sort_by_prefix`] for the name order (name, kind, bundle id): the kind and
+/// bundle id order two names only when the names are equal, which the prefix shows only for a
+/// name that fits in it (and has the same length).
+type NameKey = (u128, bool, Option<(usize, NodeKind, u128)>);
+
+fn name_key((name, kind, ext): (&str, NodeKind, &str)) -> NameKey {
+    let fits = name.len() <= 16;
+    let rest = fits.then(|| (name.len(), kind, prefix16(ext)));
+    (prefix16(name), !fits, rest)
+}
+
+/// Sorts `idx` by `full`, given `key`, which orders as `full` does wherever two keys differ:
+/// by the keys first, held in the array being sorted, then each run of equal keys by `full`.
+/// Comparing strings through a million node records is cache misses and `memcmp` calls (a
+/// fifth of the snapshot build when it sorted names that way); the keys split almost all.
+fn sort_by_prefix<K: Ord + Copy + Send + Sync>(
+    idx: Vec<u32>,
+    key: impl Fn(u32) -> K + Sync,
+    full: impl Fn(&u32, &u32) -> std::cmp::Ordering + Sync,
+) -> Vec<u32> {
+    let mut keyed: Vec<(K, u32)> = idx.into_par_iter().map(|i| (key(i), i)).collect();
+    keyed.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let mut out: Vec<u32> = keyed.iter().map(|e| e.1).collect();
+    let mut i = 0;
+    while i < keyed.len() {
+        let j = i + keyed[i..].partition_point(|e| e.0 == keyed[i].0);
+        if j > i + 1 {
+            out[i..j].sort_unstable_by(&full);
+        }
+        i = j;
+    }
+    out
 }
 
 /// Writes every node's detail record (aliases, identifier, attributes, properties, sources,
@@ -1099,4 +1147,48 @@ fn kind_arrays(
     a.in_off = off;
     a.in_idx = idx;
     Ok((a, labels))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The prefix sort gives the plain sort's order on names built to defeat prefixes: long
+    /// names sharing 16 bytes, names that differ past them, NULs, ties broken by kind and id.
+    #[test]
+    fn sorting_by_prefix_orders_as_the_full_comparison() {
+        let parts = ["张", "伟", "有限公司", "a", "\0", "", "建设工程", "x"];
+        let kinds = [NodeKind::Person, NodeKind::Company, NodeKind::Agency];
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |m: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % m as u64) as usize
+        };
+        let rows: Vec<(String, NodeKind, String)> = (0..5000)
+            .map(|_| {
+                let name: String = (0..next(7)).map(|_| parts[next(parts.len())]).collect();
+                let ext: String = (0..next(5)).map(|_| parts[next(parts.len())]).collect();
+                (name, kinds[next(kinds.len())], ext)
+            })
+            .collect();
+        let named = |i: u32| {
+            let r = &rows[i as usize];
+            (r.0.as_str(), r.1, r.2.as_str())
+        };
+        let idx: Vec<u32> = (0..rows.len() as u32).collect();
+        let got: Vec<_> = sort_by_prefix(
+            idx.clone(),
+            |i| name_key(named(i)),
+            |&a, &b| named(a).cmp(&named(b)),
+        )
+        .into_iter()
+        .map(named)
+        .collect();
+        let mut want: Vec<_> = idx.into_iter().map(named).collect();
+        want.sort();
+        assert_eq!(got, want);
+        assert!(want.iter().any(|w| w.0.len() > 16), "long names were drawn");
+    }
 }
