@@ -456,6 +456,8 @@ fn ingest_sources<S: Store>(
     put_placeholders(&mut writer, &listed)?;
     let t3 = Instant::now();
     progress(Progress::Writing);
+    drop_in_background(std::mem::take(&mut ids.known));
+    drop_in_background(ids.resolver.take_existing());
     write_load(
         &mut writer,
         ids.resolver,
@@ -490,6 +492,21 @@ fn ingest_sources<S: Store>(
         retracted_examples,
         explicit_retractions,
     })
+}
+
+/// Frees `v` on another thread: the records of every node and fact an earlier load holds are
+/// millions of small allocations, whose freeing took 6 s of a 10M-person delta's critical path
+/// (docs/performance.md); the load goes on to encode and commit meanwhile.
+fn drop_in_background<T: Send + 'static>(v: T) {
+    let slot = std::sync::Arc::new(std::sync::Mutex::new(Some(v)));
+    let theirs = std::sync::Arc::clone(&slot);
+    let spawned = std::thread::Builder::new()
+        .name("qinglian-free".into())
+        .spawn(move || drop(theirs.lock().map(|mut g| g.take())));
+    if spawned.is_err() {
+        // No thread to spare: free it here.
+        drop(slot.lock().map(|mut g| g.take()));
+    }
 }
 
 /// Keeps the values `placeholders.csv` lists with the load, each citing its line.

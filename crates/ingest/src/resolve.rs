@@ -123,6 +123,12 @@ impl Resolver {
         self.existing.ext(n)
     }
 
+    /// What earlier loads hold, taken out (resolution is over: the records only remain to be
+    /// freed).
+    pub fn take_existing(&mut self) -> Existing {
+        std::mem::take(&mut self.existing)
+    }
+
     pub fn new(existing: Existing, incoming: usize) -> Resolver {
         let mut r = Resolver::default();
         let n = existing.records.len() + incoming;
