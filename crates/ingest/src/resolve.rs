@@ -70,20 +70,30 @@ const NO_DRAFT: u32 = u32::MAX;
 /// What earlier loads hold, as far as resolution needs it.
 #[derive(Debug, Default)]
 pub(crate) struct Existing {
-    pub records: FxHashMap<NodeId, NodeRecord>,
+    /// By store id (dense): the fold's own vector, not copied into a map.
+    records: Vec<Option<NodeRecord>>,
+    /// How many are `Some`.
+    count: usize,
 }
 
 impl Existing {
     /// The nodes as they stand after the last load (`qinglian_store::facts::nodes`).
     pub fn from_records(recs: Vec<Option<NodeRecord>>) -> Existing {
-        let records = recs.into_iter().flatten().map(|r| (r.id, r)).collect();
-        Existing { records }
+        let count = recs.iter().filter(|r| r.is_some()).count();
+        Existing {
+            records: recs,
+            count,
+        }
+    }
+
+    /// The record of node `n`, if an earlier load holds it.
+    pub fn get(&self, n: NodeId) -> Option<&NodeRecord> {
+        self.records.get(n.0 as usize).and_then(Option::as_ref)
     }
 
     /// A node's bundle id, or `#n` for a node this load creates.
     pub fn ext(&self, n: NodeId) -> String {
-        self.records
-            .get(&n)
+        self.get(n)
             .map_or_else(|| format!("#{}", n.0), |r| r.ext_id.clone())
     }
 }
@@ -131,10 +141,10 @@ impl Resolver {
 
     pub fn new(existing: Existing, incoming: usize) -> Resolver {
         let mut r = Resolver::default();
-        let n = existing.records.len() + incoming;
+        let n = existing.count + incoming;
         r.ids.reserve(n);
         r.idents[0].reserve(n);
-        for rec in existing.records.values() {
+        for rec in existing.records.iter().flatten() {
             let first = rec.sources.first().copied().unwrap_or(Provenance {
                 file: FileId(u32::MAX),
                 line: 0,
@@ -181,7 +191,7 @@ impl Resolver {
         if let Some(d) = drafts.get(t.draft as usize).filter(|_| t.draft != NO_DRAFT) {
             return (d.ext_id.clone(), d.name.clone(), None);
         }
-        match self.existing.records.get(&t.node) {
+        match self.existing.get(t.node) {
             Some(r) => (r.ext_id.clone(), r.name.clone(), Some(r.clone())),
             None => (String::new(), String::new(), None),
         }
@@ -218,7 +228,7 @@ impl Resolver {
                     d.error(nd.line, 1, format!("id {} is already a {} ({}); ids are unique across the bundle and the database", nd.ext_id, t.kind, cite(t.first, files)));
                 } else if self.same_id_row(t, drafts, nd, here, files, d)? {
                     counts.merged += 1;
-                    if t.draft == NO_DRAFT && self.existing.records.contains_key(&t.node) {
+                    if t.draft == NO_DRAFT && self.existing.get(t.node).is_some() {
                         // An entity an earlier load described: its row states its links now
                         // (a contract's supplier), as a keyed fact each; and it is this
                         // bundle's first row of the id, which a second row may repeat but not
@@ -334,7 +344,7 @@ impl Resolver {
         // Known from an earlier load: the row states what holds now. A changed name or
         // attribute is taken and reported (column, both values); a changed identifier is
         // another entity under a reused id, and an error.
-        let Some(prev) = self.existing.records.get(&t.node) else {
+        let Some(prev) = self.existing.get(t.node) else {
             return Ok(true);
         };
         if let (Some(a), Some(b)) = (&prev.identifier, &nd.identifier) {
