@@ -498,15 +498,10 @@ fn ingest_sources<S: Store>(
 /// millions of small allocations, whose freeing took 6 s of a 10M-person delta's critical path
 /// (docs/performance.md); the load goes on to encode and commit meanwhile.
 fn drop_in_background<T: Send + 'static>(v: T) {
-    let slot = std::sync::Arc::new(std::sync::Mutex::new(Some(v)));
-    let theirs = std::sync::Arc::clone(&slot);
-    let spawned = std::thread::Builder::new()
+    // Should no thread be spawned, the closure, and `v` with it, is dropped here instead.
+    let _ = std::thread::Builder::new()
         .name("qinglian-free".into())
-        .spawn(move || drop(theirs.lock().map(|mut g| g.take())));
-    if spawned.is_err() {
-        // No thread to spare: free it here.
-        drop(slot.lock().map(|mut g| g.take()));
-    }
+        .spawn(move || drop(v));
 }
 
 /// Keeps the values `placeholders.csv` lists with the load, each citing its line.
@@ -576,12 +571,10 @@ fn retractions(
     (out, examples)
 }
 
-/// Compares this load's edge records with the facts known before it: warns, at each row,
-/// of a value it changes and of a retraction that retracts nothing, and returns the keys this
-/// load restates (by position in the known facts: a snapshot load retracts the others) with
-/// the number of warnings. A snapshot
-/// load reads every known fact (it retracts what it does not restate); a delta load reads only
-/// the facts touching the nodes its records touch (`facts::fold_where`).
+/// Compares this load's edge records with the facts known before it ([`known_before`]):
+/// warns, at each row, of a value it changes and of a retraction that retracts nothing, and
+/// returns which known facts this load restates (by position: a snapshot load retracts the
+/// others) with the number of warnings.
 fn compare_with_known<S: Store>(
     db: &GraphDb<S>,
     work: &mut [Work],
@@ -600,22 +593,7 @@ fn compare_with_known<S: Store>(
         .into_iter()
         .flatten()
         .collect();
-    ids.known = match mode {
-        Mode::Snapshot => qinglian_store::facts::fold(db, None)?,
-        Mode::Delta => {
-            let mut touched = vec![false; db.state().next_node as usize];
-            for r in &recs {
-                for n in [r.from, r.to] {
-                    if let Some(t) = touched.get_mut(n.0 as usize) {
-                        *t = true;
-                    }
-                }
-            }
-            let hit =
-                |n: qinglian_model::NodeId| touched.get(n.0 as usize).copied().unwrap_or(false);
-            qinglian_store::facts::fold_where(db, None, &|_, a, b| hit(a) || hit(b))?
-        }
-    };
+    ids.known = known_before(db, &recs, mode)?;
     ids.index = qinglian_store::facts::FactIndex::of(&ids.known.current);
     let file_of: FxHashMap<FileId, usize> = ids
         .file_ids
@@ -660,6 +638,31 @@ fn compare_with_known<S: Store>(
         work[i].diags.warn(line, col, msg);
     }
     Ok((restated, n))
+}
+
+/// The facts known before this load that its records `recs` need: a snapshot load reads every
+/// one (it retracts what it does not restate); a delta load only those touching the nodes its
+/// records touch (`facts::fold_where`).
+fn known_before<S: Store>(
+    db: &GraphDb<S>,
+    recs: &[EdgeRecord],
+    mode: Mode,
+) -> Result<qinglian_store::facts::Facts, IngestError> {
+    if mode == Mode::Snapshot {
+        return Ok(qinglian_store::facts::fold(db, None)?);
+    }
+    let mut touched = vec![false; db.state().next_node as usize];
+    for r in recs {
+        for n in [r.from, r.to] {
+            if let Some(t) = touched.get_mut(n.0 as usize) {
+                *t = true;
+            }
+        }
+    }
+    let hit = |n: qinglian_model::NodeId| touched.get(n.0 as usize).copied().unwrap_or(false);
+    Ok(qinglian_store::facts::fold_where(db, None, &|_, a, b| {
+        hit(a) || hit(b)
+    })?)
 }
 
 /// The change a resolved edge makes to `old`, the fact of its key, as a warning (column,

@@ -257,10 +257,7 @@ fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>, StoreError> {
 }
 
 fn decode<T: DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
-    postcard::from_bytes(bytes).map_err(|e| StoreError::Corrupt {
-        key: String::from_utf8_lossy(key).into_owned(),
-        reason: e.to_string(),
-    })
+    postcard::from_bytes(bytes).map_err(|e| corrupt(key, &e))
 }
 
 /// Splits a chunk value into its records.
