@@ -9,6 +9,11 @@
 mod cmd;
 
 use clap::Parser;
+
+/// See the comment on the dependency in Cargo.toml: memory freed by one phase of a large load
+/// is reused by the next instead of staying resident.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {

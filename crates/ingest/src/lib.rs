@@ -392,6 +392,7 @@ fn ingest_sources<S: Store>(
     let parsing = Parsing::start(&sources, progress);
     let mut work = decode_files(sources, opts);
     parse_entities(&mut work, opts, &parsing);
+    free_bytes(&mut work, is_entity_file);
     timings.push(("parse entities", t0.elapsed()));
 
     let t1 = Instant::now();
@@ -407,6 +408,7 @@ fn ingest_sources<S: Store>(
     let t2 = Instant::now();
     let (blacklist, edge_chunks, restated, explicit_retractions) =
         parse_edges(&mut work, &ids, opts, &parsing);
+    free_bytes(&mut work, |_| true);
     timings.push(("parse and resolve edges", t2.elapsed()));
     let t2 = Instant::now();
     let (restated_known, edge_changes) =
@@ -492,6 +494,15 @@ fn ingest_sources<S: Store>(
         retracted_examples,
         explicit_retractions,
     })
+}
+
+/// Frees the text of the files `which` selects once their rows are parsed: the drafts and the
+/// encoded chunks own what they keep, and at 10M people the bundle's text is 1.9 GB that would
+/// otherwise stay resident under the next phases (docs/performance.md, "Memory").
+fn free_bytes(work: &mut [Work], which: impl Fn(schema::FileKind) -> bool) {
+    for w in work.iter_mut().filter(|w| which(w.spec.kind)) {
+        w.bytes = Vec::new();
+    }
 }
 
 /// Frees `v` on another thread: the records of every node and fact an earlier load holds are
@@ -829,6 +840,15 @@ fn parse_entities(work: &mut [Work], opts: &IngestOptions, parsing: &Parsing<'_>
             (i, drafts, diags, read)
         })
         .collect();
+    // Each file's drafts sized once: grown by doubling, the people file's 10 M drafts were
+    // copied into a new array beside the old (docs/performance.md, "Memory").
+    let mut total = vec![0usize; work.len()];
+    for (i, drafts, ..) in &parsed {
+        total[*i] += drafts.nodes.len();
+    }
+    for (w, n) in work.iter_mut().zip(total) {
+        w.drafts.nodes.reserve_exact(n);
+    }
     for (i, drafts, diags, read) in parsed {
         let w = &mut work[i];
         w.diags.absorb(diags);

@@ -28,6 +28,10 @@ pub const FORMAT_VERSION: u32 = 1;
 /// compress about 3:1); a chunk whose compressed form would not fit in a value is split.
 pub const CHUNK_TARGET: usize = 128 * 1024;
 
+/// Chunks per batch of [`GraphDb::for_each_edge_batch`]: enough to keep every core decoding
+/// (256 chunks are about 10 MB compressed), few enough to be nothing beside the records.
+pub const SCAN_BATCH: usize = 256;
+
 const CODEC_RAW: u8 = 0;
 const CODEC_LZ4: u8 = 1;
 
@@ -465,6 +469,52 @@ impl<S: Store> GraphDb<S> {
     /// Raw edge chunks.
     pub fn edge_chunks(&self) -> Result<Vec<KeyValue>, StoreError> {
         self.store.scan_prefix(&chunk_prefix(Tag::Edge)).collect()
+    }
+
+    /// The edge chunks of loads `1..=upto` (every load when `None`), [`SCAN_BATCH`] at a time
+    /// in key order, each batch handed to `f` (which decodes it in parallel): a reader of
+    /// millions of records then holds the compressed bytes of one batch, not of the whole
+    /// store (2 GB at 10M people) beside what it decodes.
+    pub fn for_each_edge_batch(
+        &self,
+        upto: Option<u32>,
+        f: impl FnMut(&[KeyValue]) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.for_each_batch(Tag::Edge, upto, f)
+    }
+
+    /// [`GraphDb::for_each_edge_batch`] for the node chunks.
+    pub fn for_each_node_batch(
+        &self,
+        upto: Option<u32>,
+        f: impl FnMut(&[KeyValue]) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.for_each_batch(Tag::Node, upto, f)
+    }
+
+    fn for_each_batch(
+        &self,
+        tag: Tag,
+        upto: Option<u32>,
+        mut f: impl FnMut(&[KeyValue]) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut batch = Vec::with_capacity(SCAN_BATCH);
+        for kv in self.store.scan_prefix(&chunk_prefix(tag)) {
+            let kv = kv?;
+            if upto.is_some_and(|u| chunk_load(&kv.0) > u) {
+                continue;
+            }
+            batch.push(kv);
+            if batch.len() == SCAN_BATCH {
+                f(&batch)?;
+                batch.clear();
+            }
+        }
+        if batch.is_empty() {
+            Ok(())
+        } else {
+            f(&batch)
+        }
     }
 
     fn all<T: DeserializeOwned>(&self, tag: Tag) -> Result<Vec<T>, StoreError> {
