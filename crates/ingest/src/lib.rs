@@ -256,6 +256,8 @@ struct Work {
     parts: Vec<table::Part>,
     diags: FileDiags,
     drafts: rows::Drafts,
+    /// The entity rows' drafts (a [`rows::Drafts`] per part while parsing).
+    nodes: rows::NodeDrafts,
     read: u64,
     loaded: u64,
     merged: u64,
@@ -797,6 +799,7 @@ fn decode_files(sources: Vec<Source>, opts: &IngestOptions) -> Vec<Work> {
                 parts,
                 diags,
                 drafts: rows::Drafts::default(),
+                nodes: rows::NodeDrafts::default(),
                 read: 0,
                 loaded: 0,
                 merged: 0,
@@ -840,20 +843,11 @@ fn parse_entities(work: &mut [Work], opts: &IngestOptions, parsing: &Parsing<'_>
             (i, drafts, diags, read)
         })
         .collect();
-    // Each file's drafts sized once: grown by doubling, the people file's 10 M drafts were
-    // copied into a new array beside the old (docs/performance.md, "Memory").
-    let mut total = vec![0usize; work.len()];
-    for (i, drafts, ..) in &parsed {
-        total[*i] += drafts.nodes.len();
-    }
-    for (w, n) in work.iter_mut().zip(total) {
-        w.drafts.nodes.reserve_exact(n);
-    }
     for (i, drafts, diags, read) in parsed {
         let w = &mut work[i];
         w.diags.absorb(diags);
         w.read += read;
-        w.drafts.nodes.extend(drafts.nodes);
+        w.nodes.push_part(drafts.nodes);
         w.drafts.blacklist.extend(drafts.blacklist);
         w.drafts.foreign_ids += drafts.foreign_ids;
     }
@@ -899,7 +893,7 @@ fn resolve_identities<S: Store>(
     for (w, id) in work.iter().zip(&file_ids) {
         file_names.insert(*id, w.name.clone());
     }
-    let incoming: usize = work.iter().map(|w| w.drafts.nodes.len()).sum();
+    let incoming: usize = work.iter().map(|w| w.nodes.len()).sum();
     let mut resolver = Resolver::new(existing, incoming);
     for w in work.iter().filter(|w| w.header.is_none()) {
         if let Some(k) = schema::node_kind(w.spec.kind) {
@@ -908,7 +902,7 @@ fn resolve_identities<S: Store>(
     }
     let mut fk: Vec<Vec<rows::EdgeDraft<'static>>> = vec![Vec::new(); work.len()];
     for (i, w) in work.iter_mut().enumerate() {
-        let nodes = std::mem::take(&mut w.drafts.nodes);
+        let nodes = std::mem::take(&mut w.nodes);
         if nodes.is_empty() {
             continue;
         }

@@ -14,7 +14,7 @@
 //! million ids).
 
 use crate::diag::FileDiags;
-use crate::rows::{BlacklistDraft, EdgeDraft, NodeDraft, Ref};
+use crate::rows::{BlacklistDraft, EdgeDraft, NodeDraft, NodeDrafts, Ref};
 use qinglian_model::{
     BlacklistRecord, EdgeRecordRef, FileId, MergeKey, MergeRecord, NodeId, NodeKind, NodeRecord,
     Provenance,
@@ -187,7 +187,7 @@ impl Resolver {
     }
 
     /// The bundle id and name a target was first described with.
-    fn described(&self, t: Target, drafts: &[NodeDraft]) -> (String, String, Option<NodeRecord>) {
+    fn described(&self, t: Target, drafts: &NodeDrafts) -> (String, String, Option<NodeRecord>) {
         if let Some(d) = drafts.get(t.draft as usize).filter(|_| t.draft != NO_DRAFT) {
             return (d.ext_id.clone(), d.name.clone(), None);
         }
@@ -202,7 +202,7 @@ impl Resolver {
     /// parallel. Returns the foreign-key edges of the new nodes.
     pub fn add_nodes(
         &mut self,
-        drafts: &[NodeDraft],
+        drafts: &NodeDrafts,
         file: FileId,
         files: &FxHashMap<FileId, String>,
         d: &mut FileDiags,
@@ -296,11 +296,11 @@ impl Resolver {
             counts.loaded += 1;
         }
         let parts: Vec<Result<Vec<Vec<u8>>, StoreError>> = drafts
-            .par_chunks(16_384)
-            .zip(new_ids.par_chunks(16_384))
-            .map(|(ds, ids)| {
+            .pieces(16_384)
+            .into_par_iter()
+            .map(|(at, ds)| {
                 let mut enc = ChunkEncoder::new();
-                for (nd, id) in ds.iter().zip(ids) {
+                for (nd, id) in ds.iter().zip(&new_ids[at..]) {
                     if let Some(id) = id {
                         enc.push(&update_record(
                             *id,
@@ -326,7 +326,7 @@ impl Resolver {
     fn same_id_row(
         &mut self,
         t: Target,
-        drafts: &[NodeDraft],
+        drafts: &NodeDrafts,
         nd: &NodeDraft,
         here: Provenance,
         files: &FxHashMap<FileId, String>,
@@ -387,7 +387,7 @@ impl Resolver {
     fn merge_by_identifier(
         &mut self,
         t: Target,
-        drafts: &[NodeDraft],
+        drafts: &NodeDrafts,
         nd: &NodeDraft,
         here: Provenance,
         files: &FxHashMap<FileId, String>,

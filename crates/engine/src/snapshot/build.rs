@@ -203,7 +203,6 @@ impl std::ops::Index<usize> for Nodes {
     type Output = NodeRecord;
 
     fn index(&self, i: usize) -> &NodeRecord {
-        #[allow(clippy::expect_used)]
         self.0[i]
             .as_ref()
             .expect("every slot is filled (checked by Nodes::new)")
