@@ -141,6 +141,10 @@ pub enum IngestError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A file's bytes when parsed are not those hashed when the load began (someone wrote to
+    /// the bundle meanwhile): nothing was loaded.
+    #[error("{0}: changed while it was being loaded; nothing was loaded, load the bundle again")]
+    Changed(PathBuf),
 }
 
 /// A rejected load: what was wrong, per file.
@@ -168,6 +172,12 @@ struct Source {
     sha256: String,
     /// For a translated file, the source line of each CSV line (index = CSV line).
     lines: Option<std::sync::Arc<Vec<u32>>>,
+    /// Where to read `bytes` again, for a relationship file whose text was let go once hashed:
+    /// it is parsed only after identities are resolved, and holding it meanwhile was 1 GB at
+    /// 10M people (docs/performance.md, "Memory").
+    deferred: Option<PathBuf>,
+    /// The file's size in bytes, whether they are held or deferred (progress).
+    len: u64,
 }
 
 /// Lists and reads the bundle's files. Unknown `.csv` files are errors (a misspelt
@@ -195,12 +205,17 @@ fn read_bundle(dir: &Path) -> Result<BundleFiles, IngestError> {
                     source,
                 })?;
                 let sha256 = hex(&Sha256::digest(&bytes));
+                let len = bytes.len() as u64;
+                let defer =
+                    !is_entity_file(spec.kind) && spec.kind != schema::FileKind::Placeholders;
                 sources.push(Source {
                     spec,
                     name: spec.name.to_owned(),
-                    bytes,
+                    bytes: if defer { Vec::new() } else { bytes },
                     sha256,
                     lines: None,
+                    deferred: defer.then_some(path),
+                    len,
                 });
             }
             None if name.to_ascii_lowercase().ends_with(".csv") => errors.push(Diagnostic {
@@ -256,6 +271,8 @@ struct Work {
     parts: Vec<table::Part>,
     diags: FileDiags,
     drafts: rows::Drafts,
+    /// See [`Source::deferred`]: read, checked and split by [`load_deferred`].
+    deferred: Option<PathBuf>,
     /// The entity rows' drafts (a [`rows::Drafts`] per part while parsing).
     nodes: rows::NodeDrafts,
     read: u64,
@@ -334,9 +351,11 @@ pub fn ingest_translated<S: Store>(
         sources.push(Source {
             spec,
             name: f.name,
+            len: f.csv.len() as u64,
             bytes: f.csv,
             sha256,
             lines: Some(std::sync::Arc::new(f.lines)),
+            deferred: None,
         });
     }
     if sources.is_empty() {
@@ -408,6 +427,7 @@ fn ingest_sources<S: Store>(
     timings.push(("resolve identities", t1.elapsed()));
 
     let t2 = Instant::now();
+    load_deferred(&mut work, opts)?;
     let (blacklist, edge_chunks, restated, explicit_retractions) =
         parse_edges(&mut work, &ids, opts, &parsing);
     free_bytes(&mut work, |_| true);
@@ -745,7 +765,7 @@ struct Parsing<'p> {
 impl<'p> Parsing<'p> {
     /// Reports that parsing starts: 0 of the bundle's bytes.
     fn start(sources: &[Source], progress: &'p (dyn Fn(Progress) + Sync)) -> Parsing<'p> {
-        let total: u64 = sources.iter().map(|s| s.bytes.len() as u64).sum();
+        let total: u64 = sources.iter().map(|s| s.len).sum();
         progress(Progress::Parsing { bytes: 0, total });
         Parsing {
             done: std::sync::atomic::AtomicU64::new(0),
@@ -771,25 +791,15 @@ impl<'p> Parsing<'p> {
 /// parts that parse at once. A file that cannot be decoded, or whose header is unusable, gets
 /// no header and no parts: its diagnostics are the root causes the report puts first.
 fn decode_files(sources: Vec<Source>, opts: &IngestOptions) -> Vec<Work> {
-    let threads = rayon::current_num_threads().max(1);
     sources
         .into_par_iter()
         .map(|s| {
             let mut diags = FileDiags::new(&s.name);
-            let text = decode::decode(s.bytes, opts.encoding, &mut diags);
-            let bytes = text.unwrap_or_default();
-            let mut header = if diags.has_errors() {
-                None
+            let (bytes, header, parts) = if s.deferred.is_some() {
+                (Vec::new(), None, Vec::new())
             } else {
-                table::read_header(s.spec, &bytes, &mut diags)
+                decode_text(s.spec, s.bytes, s.lines, opts, &mut diags)
             };
-            if let Some(h) = header.as_mut() {
-                h.lines = s.lines;
-            }
-            let parts = header.as_ref().map_or_else(Vec::new, |h| {
-                let n = (bytes.len() / PART_BYTES).clamp(1, 4 * threads);
-                table::split(&bytes, h, n)
-            });
             Work {
                 spec: s.spec,
                 name: s.name,
@@ -799,6 +809,7 @@ fn decode_files(sources: Vec<Source>, opts: &IngestOptions) -> Vec<Work> {
                 parts,
                 diags,
                 drafts: rows::Drafts::default(),
+                deferred: s.deferred,
                 nodes: rows::NodeDrafts::default(),
                 read: 0,
                 loaded: 0,
@@ -806,6 +817,53 @@ fn decode_files(sources: Vec<Source>, opts: &IngestOptions) -> Vec<Work> {
             }
         })
         .collect()
+}
+
+/// One file's text as UTF-8, its header and its parts (see [`decode_files`]).
+fn decode_text(
+    spec: &'static schema::FileSpec,
+    raw: Vec<u8>,
+    lines: Option<std::sync::Arc<Vec<u32>>>,
+    opts: &IngestOptions,
+    diags: &mut FileDiags,
+) -> (Vec<u8>, Option<table::Header>, Vec<table::Part>) {
+    let threads = rayon::current_num_threads().max(1);
+    let bytes = decode::decode(raw, opts.encoding, diags).unwrap_or_default();
+    let mut header = if diags.has_errors() {
+        None
+    } else {
+        table::read_header(spec, &bytes, diags)
+    };
+    if let Some(h) = header.as_mut() {
+        h.lines = lines;
+    }
+    let parts = header.as_ref().map_or_else(Vec::new, |h| {
+        let n = (bytes.len() / PART_BYTES).clamp(1, 4 * threads);
+        table::split(&bytes, h, n)
+    });
+    (bytes, header, parts)
+}
+
+/// Reads the deferred files again (see [`Source::deferred`]), refusing one whose bytes are no
+/// longer those hashed when the load began, then decodes and splits them as [`decode_files`]
+/// does.
+fn load_deferred(work: &mut [Work], opts: &IngestOptions) -> Result<(), IngestError> {
+    work.par_iter_mut()
+        .filter(|w| w.deferred.is_some())
+        .try_for_each(|w| {
+            let Some(path) = w.deferred.take() else {
+                return Ok(());
+            };
+            let raw = std::fs::read(&path).map_err(|source| IngestError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            if hex(&Sha256::digest(&raw)) != w.sha256 {
+                return Err(IngestError::Changed(path));
+            }
+            (w.bytes, w.header, w.parts) = decode_text(w.spec, raw, None, opts, &mut w.diags);
+            Ok(())
+        })
 }
 
 /// Parses the entity and blacklist rows into drafts, every part of every file in parallel,
@@ -1277,4 +1335,53 @@ fn write_load(
         writer.put_warning(&w.to_string())?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deferred(path: &Path, sha256: String) -> Work {
+        let spec = schema::spec("relations.csv").expect("a bundle file");
+        let mut work = decode_files(
+            vec![Source {
+                spec,
+                name: spec.name.to_owned(),
+                bytes: Vec::new(),
+                sha256,
+                lines: None,
+                deferred: Some(path.to_path_buf()),
+                len: 0,
+            }],
+            &IngestOptions::default(),
+        );
+        work.remove(0)
+    }
+
+    /// A relationship file is read again after identities are resolved: with the bytes hashed
+    /// when the load began it is decoded and split as any other; with other bytes (written to
+    /// meanwhile) the load stops, naming the file, instead of loading what was not hashed.
+    #[test]
+    fn a_deferred_file_is_parsed_only_if_unchanged() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("relations.csv");
+        let text = b"person_id,relative_id,relation\nP1,P2,spouse\n";
+        std::fs::write(&path, text).expect("written");
+        let mut same = [deferred(&path, hex(&Sha256::digest(text)))];
+        assert!(same[0].header.is_none() && same[0].bytes.is_empty());
+        load_deferred(&mut same, &IngestOptions::default()).expect("unchanged");
+        assert!(same[0].header.is_some());
+        assert_eq!(same[0].bytes, text);
+        assert!(!same[0].parts.is_empty());
+        let mut changed = [deferred(&path, hex(&Sha256::digest(b"other bytes")))];
+        match load_deferred(&mut changed, &IngestOptions::default()) {
+            Err(e @ IngestError::Changed(_)) => {
+                assert!(
+                    e.to_string().contains("relations.csv: changed while"),
+                    "{e}"
+                );
+            }
+            other => panic!("expected a changed file, got {other:?}"),
+        }
+    }
 }
