@@ -148,6 +148,9 @@ impl LoadBar {
             Progress::Writing => self.to(phase::ENCODE, "encoding"),
             Progress::Committing => self.to(phase::COMMIT, "committing (flush + fsync)"),
         }
+        if !matches!(p, Progress::Parsing { .. }) {
+            crate::release_freed_memory();
+        }
         tracing::debug!(?p, "ingest progress");
         failpoint(match p {
             Progress::Parsing { .. } => "parse",
@@ -158,12 +161,14 @@ impl LoadBar {
     }
 
     fn snapshot(&self) {
+        crate::release_freed_memory();
         self.to(phase::SNAPSHOT, "building the snapshot");
         tracing::debug!("building the snapshot");
         failpoint("snapshot");
     }
 
     fn screen(&self) {
+        crate::release_freed_memory();
         self.to(phase::SCREEN, "screening (findings store)");
         tracing::debug!("screening for the findings store");
         failpoint("screen");
