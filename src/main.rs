@@ -22,7 +22,11 @@ static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// the phases of a load, never in a loop: a forced collection visits every arena.
 pub(crate) fn release_freed_memory() {
     // SAFETY: `mi_collect` takes no pointer and may be called from any thread at any time.
-    unsafe { libmimalloc_sys::mi_collect(true) }
+    let collect = || unsafe { libmimalloc_sys::mi_collect(true) };
+    // Blocks freed by one thread return to the heap of the thread that allocated them, and a
+    // heap is collected by its own thread: each worker of the pool collects its own.
+    rayon::broadcast(|_| collect());
+    collect();
 }
 use std::process::ExitCode;
 
