@@ -935,7 +935,7 @@ fn resolve_identities<S: Store>(
     hash: &str,
 ) -> Result<(LoadWriter, Identities), IngestError> {
     let existing = if db.state().loads > 0 {
-        Existing::from_records(qinglian_store::facts::nodes(
+        Existing::from_encoded(qinglian_store::facts::nodes_encoded(
             db,
             db.state().next_node as usize,
             None,

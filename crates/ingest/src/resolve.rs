@@ -67,18 +67,21 @@ pub(crate) struct Target {
 
 const NO_DRAFT: u32 = u32::MAX;
 
-/// What earlier loads hold, as far as resolution needs it.
+/// What earlier loads hold, as far as resolution needs it: every known node's record, kept
+/// encoded (`qinglian_store::facts::nodes_encoded`) and decoded when a row names the node —
+/// held decoded, the records of 13.75 M nodes were 6.3 GB, the peak of a delta load at 10M
+/// people (docs/performance.md, "Memory").
 #[derive(Debug, Default)]
 pub(crate) struct Existing {
-    /// By store id (dense): the fold's own vector, not copied into a map.
-    records: Vec<Option<NodeRecord>>,
+    /// By store id (dense).
+    records: Vec<Option<Box<[u8]>>>,
     /// How many are `Some`.
     count: usize,
 }
 
 impl Existing {
-    /// The nodes as they stand after the last load (`qinglian_store::facts::nodes`).
-    pub fn from_records(recs: Vec<Option<NodeRecord>>) -> Existing {
+    /// The nodes as they stand after the last load.
+    pub fn from_encoded(recs: Vec<Option<Box<[u8]>>>) -> Existing {
         let count = recs.iter().filter(|r| r.is_some()).count();
         Existing {
             records: recs,
@@ -86,16 +89,74 @@ impl Existing {
         }
     }
 
-    /// The record of node `n`, if an earlier load holds it.
-    pub fn get(&self, n: NodeId) -> Option<&NodeRecord> {
-        self.records.get(n.0 as usize).and_then(Option::as_ref)
+    /// Whether an earlier load holds node `n`.
+    pub fn has(&self, n: NodeId) -> bool {
+        self.records.get(n.0 as usize).is_some_and(Option::is_some)
+    }
+
+    /// The record of node `n`, if an earlier load holds it (and it decodes: the store checks
+    /// every record it reads; one that does not is reported there, not here).
+    pub fn get(&self, n: NodeId) -> Option<NodeRecord> {
+        let bytes = self.records.get(n.0 as usize)?.as_deref()?;
+        postcard::from_bytes(bytes).ok()
     }
 
     /// A node's bundle id, or `#n` for a node this load creates.
     pub fn ext(&self, n: NodeId) -> String {
         self.get(n)
-            .map_or_else(|| format!("#{}", n.0), |r| r.ext_id.clone())
+            .map_or_else(|| format!("#{}", n.0), |r| r.ext_id)
     }
+
+    /// Calls `f` with the keys resolution indexes each known node by, in store-id order:
+    /// (target, bundle id, aliases, identifier). Decoded in parallel, a slice at a time, as a
+    /// view that borrows its strings from the encoding.
+    fn index_keys(&self, mut f: impl FnMut(Target, u128, Vec<u128>, Option<u128>)) {
+        for slice in self.records.chunks(1 << 16) {
+            let keys: Vec<_> = slice
+                .par_iter()
+                .filter_map(|r| r.as_deref())
+                .filter_map(|b| postcard::from_bytes::<KeyView<'_>>(b).ok())
+                .map(|rec| {
+                    let first = rec.sources.first().copied().unwrap_or(Provenance {
+                        file: FileId(u32::MAX),
+                        line: 0,
+                    });
+                    let t = Target {
+                        node: rec.id,
+                        kind: rec.kind,
+                        first,
+                        draft: NO_DRAFT,
+                        file: FileId(u32::MAX),
+                    };
+                    let aliases: Vec<u128> = rec.aliases.iter().map(|s| key(s)).collect();
+                    let ident = rec.identifier.filter(|_| ident_slot(rec.kind).is_some());
+                    (t, key(rec.ext_id), aliases, ident.map(key))
+                })
+                .collect();
+            for (t, ext, aliases, ident) in keys {
+                f(t, ext, aliases, ident);
+            }
+        }
+    }
+}
+
+/// A stored `NodeRecord` read for its keys: the same fields in the same order (postcard
+/// writes them so), the strings borrowed from the encoding instead of allocated.
+#[derive(serde::Deserialize)]
+#[allow(dead_code)] // every field is read to reach the next, not every one is used
+struct KeyView<'a> {
+    id: NodeId,
+    kind: NodeKind,
+    ext_id: &'a str,
+    #[serde(borrow)]
+    aliases: Vec<&'a str>,
+    name: &'a str,
+    #[serde(borrow)]
+    identifier: Option<&'a str>,
+    attrs: qinglian_model::Attrs,
+    #[serde(borrow)]
+    props: Vec<(&'a str, &'a str)>,
+    sources: Vec<Provenance>,
 }
 
 /// Counters per file.
@@ -144,26 +205,15 @@ impl Resolver {
         let n = existing.count + incoming;
         r.ids.reserve(n);
         r.idents[0].reserve(n);
-        for rec in existing.records.iter().flatten() {
-            let first = rec.sources.first().copied().unwrap_or(Provenance {
-                file: FileId(u32::MAX),
-                line: 0,
-            });
-            let t = Target {
-                node: rec.id,
-                kind: rec.kind,
-                first,
-                draft: NO_DRAFT,
-                file: FileId(u32::MAX),
-            };
-            r.ids.insert(key(&rec.ext_id), t);
-            for a in &rec.aliases {
-                r.ids.insert(key(a), t);
+        existing.index_keys(|t, ext, aliases, ident| {
+            r.ids.insert(ext, t);
+            for k in aliases {
+                r.ids.insert(k, t);
             }
-            if let (Some(i), Some(k)) = (&rec.identifier, ident_slot(rec.kind)) {
-                r.idents[k].insert(key(i), t);
+            if let (Some(i), Some(slot)) = (ident, ident_slot(t.kind)) {
+                r.idents[slot].insert(i, t);
             }
-        }
+        });
         r.existing = existing;
         r
     }
@@ -192,7 +242,7 @@ impl Resolver {
             return (d.ext_id.clone(), d.name.clone(), None);
         }
         match self.existing.get(t.node) {
-            Some(r) => (r.ext_id.clone(), r.name.clone(), Some(r.clone())),
+            Some(r) => (r.ext_id.clone(), r.name.clone(), Some(r)),
             None => (String::new(), String::new(), None),
         }
     }
@@ -228,7 +278,7 @@ impl Resolver {
                     d.error(nd.line, 1, format!("id {} is already a {} ({}); ids are unique across the bundle and the database", nd.ext_id, t.kind, cite(t.first, files)));
                 } else if self.same_id_row(t, drafts, nd, here, files, d)? {
                     counts.merged += 1;
-                    if t.draft == NO_DRAFT && self.existing.get(t.node).is_some() {
+                    if t.draft == NO_DRAFT && self.existing.has(t.node) {
                         // An entity an earlier load described: its row states its links now
                         // (a contract's supplier), as a keyed fact each; and it is this
                         // bundle's first row of the id, which a second row may repeat but not

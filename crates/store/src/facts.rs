@@ -13,7 +13,7 @@
 //!
 //! The snapshot build, `--known-at`, and ingestion's change reports all read this one fold.
 
-use crate::graph::{chunk_load, decode_chunk, decode_chunk_where, GraphDb, Mode};
+use crate::graph::{chunk_load, chunk_records, decode_chunk, decode_chunk_where, GraphDb, Mode};
 use crate::{Store, StoreError};
 use qinglian_model::facts::Fields;
 use qinglian_model::{EdgeKind, EdgeRecord, NodeId, NodeRecord, Provenance};
@@ -440,46 +440,158 @@ impl FactIndex {
     }
 }
 
-/// The facts that hold after load `upto`, per edge kind: for the snapshot build, which needs
-/// only these and reads millions of them, so the records are moved, not copied. `also` gets
-/// each fact's record and the earlier rows that stated the same value.
-pub fn current_by_kind<S: Store>(
+/// The facts that hold after load `upto`, kind by kind in [`EdgeKind::ALL`] order, each
+/// kind's records handed to `f`: for the snapshot build, which reads millions of them and
+/// writes each kind's arrays as it goes. The records are read once, kept encoded and grouped
+/// by kind ([`EncodedKind`]); a kind is decoded only when its turn comes and dropped when `f`
+/// returns. Every edge record decoded at once, and every kind's arrays built before the first
+/// was written, were most of the 10M snapshot build's peak (docs/performance.md, "Memory").
+/// `also` gets each fact's record and the earlier rows that stated the same value.
+pub fn current_kinds<S: Store, E: From<StoreError>>(
     db: &GraphDb<S>,
     upto: Option<u32>,
     also: &(dyn Fn(&mut EdgeRecord, &[Provenance]) + Sync),
-) -> Result<Vec<Vec<EdgeRecord>>, StoreError> {
+    mut f: impl FnMut(EdgeKind, &[(u32, EdgeRecord)]) -> Result<(), E>,
+) -> Result<(), E> {
     let loads = Loads::read(db, upto)?;
-    decode_edges(db, upto, None)?
-        .into_par_iter()
-        .map(|recs| {
-            let mut keep = vec![false; recs.len()];
-            let mut extra: Vec<(usize, Vec<Provenance>)> = Vec::new();
-            walk(&recs, &loads, &mut |o| {
-                if let Outcome::Current(i, st) = o {
-                    keep[i] = true;
-                    if !st.also.is_empty() {
-                        extra.push((i, st.also));
-                    }
+    for (k, enc) in encoded_edges(db, upto)?.into_iter().enumerate() {
+        let mut recs = enc.decode()?;
+        keep_current(&mut recs, &loads, also);
+        f(EdgeKind::ALL[k], &recs)?;
+    }
+    Ok(())
+}
+
+/// Keeps, in place, the records of one kind's facts that hold (see [`current_kinds`]): in
+/// place, because collecting them into a second vector held 19 M RELATION records twice at
+/// 10M people.
+fn keep_current(
+    recs: &mut Vec<(u32, EdgeRecord)>,
+    loads: &Loads,
+    also: &(dyn Fn(&mut EdgeRecord, &[Provenance]) + Sync),
+) {
+    let mut keep = vec![false; recs.len()];
+    let mut extra: Vec<(usize, Vec<Provenance>)> = Vec::new();
+    walk(recs, loads, &mut |o| {
+        if let Outcome::Current(i, st) = o {
+            keep[i] = true;
+            if !st.also.is_empty() {
+                extra.push((i, st.also));
+            }
+        }
+    });
+    for (i, rows) in extra {
+        also(&mut recs[i].1, &rows);
+    }
+    let mut i = 0;
+    recs.retain(|_| {
+        i += 1;
+        keep[i - 1]
+    });
+}
+
+/// One edge kind's records as the store encodes them, each after its load number and length
+/// (both `u32`, little-endian), in store order, in blocks of at most [`BLOCK`] bytes (freed as
+/// they are decoded; one buffer grown by doubling also held a copy at each step).
+#[derive(Clone, Debug, Default)]
+struct EncodedKind {
+    blocks: Vec<Vec<u8>>,
+    count: usize,
+}
+
+/// See [`EncodedKind`].
+const BLOCK: usize = 32 << 20;
+
+impl EncodedKind {
+    fn push(&mut self, load: u32, rec: &[u8]) {
+        let need = rec.len() + 8;
+        match self.blocks.last_mut() {
+            Some(b) if b.len() + need <= b.capacity() => {}
+            _ => self.blocks.push(Vec::with_capacity(need.max(64 << 10))),
+        }
+        if let Some(b) = self.blocks.last_mut() {
+            b.extend_from_slice(&load.to_le_bytes());
+            b.extend_from_slice(&u32::try_from(rec.len()).unwrap_or(u32::MAX).to_le_bytes());
+            b.extend_from_slice(rec);
+        }
+        self.count += 1;
+    }
+
+    /// Adds `other`'s records (a chunk's) after these.
+    fn append(&mut self, other: EncodedKind) {
+        for b in other.blocks {
+            match self.blocks.last_mut() {
+                Some(last) if last.len() + b.len() <= BLOCK => last.extend_from_slice(&b),
+                _ => {
+                    let mut fresh = Vec::with_capacity(BLOCK.max(b.len()));
+                    fresh.extend_from_slice(&b);
+                    self.blocks.push(fresh);
                 }
-            });
-            extra.sort_unstable_by_key(|e| e.0);
-            let mut extra = extra.into_iter().peekable();
-            let out: Vec<EdgeRecord> = recs
-                .into_iter()
-                .enumerate()
-                .filter(|(i, _)| keep[*i])
-                .map(|(i, (_, mut r))| {
-                    if extra.peek().is_some_and(|e| e.0 == i) {
-                        if let Some((_, rows)) = extra.next() {
-                            also(&mut r, &rows);
+            }
+        }
+        self.count += other.count;
+    }
+
+    /// The records, decoded, with their loads; each block is freed once decoded.
+    fn decode(self) -> Result<Vec<(u32, EdgeRecord)>, StoreError> {
+        let bad = |reason: String| StoreError::Corrupt {
+            key: "(edge records grouped by kind)".into(),
+            reason,
+        };
+        let mut out = Vec::with_capacity(self.count);
+        for block in self.blocks {
+            let mut rest = &block[..];
+            while let Some((head, tail)) = rest.split_at_checked(8) {
+                let load = u32::from_le_bytes([head[0], head[1], head[2], head[3]]);
+                let len = u32::from_le_bytes([head[4], head[5], head[6], head[7]]) as usize;
+                let (rec, tail) = tail
+                    .split_at_checked(len)
+                    .ok_or_else(|| bad("truncated".into()))?;
+                out.push((
+                    load,
+                    postcard::from_bytes(rec).map_err(|e| bad(e.to_string()))?,
+                ));
+                rest = tail;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Every edge record of loads `1..=upto`, encoded, grouped by kind in store order (which is
+/// the order [`decode_edges`] gives).
+fn encoded_edges<S: Store>(
+    db: &GraphDb<S>,
+    upto: Option<u32>,
+) -> Result<Vec<EncodedKind>, StoreError> {
+    let mut by_kind = vec![EncodedKind::default(); EdgeKind::COUNT];
+    db.for_each_edge_batch(upto, |chunks| {
+        let parts: Vec<Vec<EncodedKind>> = chunks
+            .par_iter()
+            .map(|(k, v)| {
+                let load = chunk_load(k);
+                let mut per = vec![EncodedKind::default(); EdgeKind::COUNT];
+                chunk_records(k, v, |rec| {
+                    let (kind, _) = postcard::take_from_bytes::<EdgeKind>(rec).map_err(|e| {
+                        StoreError::Corrupt {
+                            key: String::from_utf8_lossy(k).into_owned(),
+                            reason: e.to_string(),
                         }
-                    }
-                    r
-                })
-                .collect();
-            Ok(out)
-        })
-        .collect()
+                    })?;
+                    per[kind.index()].push(load, rec);
+                    Ok(())
+                })?;
+                Ok(per)
+            })
+            .collect::<Result<_, StoreError>>()?;
+        for per in parts {
+            for (k, e) in per.into_iter().enumerate() {
+                by_kind[k].append(e);
+            }
+        }
+        Ok(())
+    })?;
+    Ok(by_kind)
 }
 
 /// Whether source number `s` (an index into [`Facts::sources`]) asserts the fact now.
@@ -527,4 +639,68 @@ pub fn nodes<S: Store>(
         Ok(())
     })?;
     Ok(recs)
+}
+
+/// [`nodes`], each record kept as the store encodes it: what identity resolution holds for
+/// every known node, where 13.75 M decoded records were 6.3 GB at 10M people and their
+/// encodings about a fifth of that. A node stated by one record is copied, never decoded; one
+/// stated again is decoded, folded as [`nodes`] folds it, and encoded again.
+pub fn nodes_encoded<S: Store>(
+    db: &GraphDb<S>,
+    next_node: usize,
+    upto: Option<u32>,
+) -> Result<Vec<Option<Box<[u8]>>>, StoreError> {
+    let mut recs: Vec<Option<Box<[u8]>>> = vec![None; next_node];
+    let mut last = vec![0u32; next_node];
+    db.for_each_node_batch(upto, |batch| {
+        let split: Vec<(u32, Vec<(u32, Box<[u8]>)>)> = batch
+            .par_iter()
+            .map(|(k, v)| {
+                let mut out = Vec::new();
+                chunk_records(k, v, |rec| {
+                    let (id, _) = postcard::take_from_bytes::<NodeId>(rec).map_err(|e| {
+                        StoreError::Corrupt {
+                            key: String::from_utf8_lossy(k).into_owned(),
+                            reason: e.to_string(),
+                        }
+                    })?;
+                    out.push((id.0, Box::from(rec)));
+                    Ok(())
+                })?;
+                Ok((chunk_load(k), out))
+            })
+            .collect::<Result<_, StoreError>>()?;
+        for (load, rs) in split {
+            for (id, bytes) in rs {
+                let i = id as usize;
+                if i >= recs.len() {
+                    recs.resize(i + 1, None);
+                    last.resize(i + 1, 0);
+                }
+                recs[i] = Some(match recs[i].take() {
+                    None => bytes,
+                    Some(prev) => fold_encoded(&prev, &bytes, last[i] == load)?,
+                });
+                last[i] = load;
+            }
+        }
+        Ok(())
+    })?;
+    Ok(recs)
+}
+
+/// A node's record folded with a later one (absorbed within a load, overlaid across loads).
+fn fold_encoded(prev: &[u8], later: &[u8], same_load: bool) -> Result<Box<[u8]>, StoreError> {
+    let bad = |e: postcard::Error| StoreError::Corrupt {
+        key: "(node record)".into(),
+        reason: e.to_string(),
+    };
+    let mut a: NodeRecord = postcard::from_bytes(prev).map_err(bad)?;
+    let b: NodeRecord = postcard::from_bytes(later).map_err(bad)?;
+    if same_load {
+        a.absorb(&b);
+    } else {
+        a.overlay(&b);
+    }
+    Ok(postcard::to_allocvec(&a).map_err(bad)?.into_boxed_slice())
 }

@@ -1,13 +1,10 @@
 //! Building a snapshot from the store's records.
 
 use super::buf::{owned, Writer};
-use super::{
-    flag, EdgeSecs, FileMeta, Meta, NodeDetail, NodeSecs, Snapshot, Stats, META_VERSION, NO_DATE,
-};
+use super::columns::{node_columns, NodeCols};
+use super::{flag, EdgeSecs, FileMeta, Meta, NodeSecs, Snapshot, Stats, META_VERSION, NO_DATE};
 use crate::EngineError;
-use qinglian_model::{
-    kinds, normalize, Attrs, BlacklistRecord, EdgeKind, EdgeRecord, NodeKind, NodeRecord,
-};
+use qinglian_model::{kinds, normalize, BlacklistRecord, EdgeKind, EdgeRecord, NodeKind};
 use qinglian_store::{chunk_load, decode_chunk, decode_chunk_heads, GraphDb, Store};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -65,13 +62,14 @@ fn build_into<S: Store, W: Write>(
 ) -> Result<W, EngineError> {
     let state = db.state().clone();
     let files = file_table(db, state.next_file as usize)?;
+    let extra = placeholders(db, upto)?;
     let NodeLayout {
         nodes,
         snap_of,
         rank,
         perm,
         kind_start,
-    } = node_layout(db, state.next_node as usize, upto)?;
+    } = node_layout(db, state.next_node as usize, upto, &extra)?;
     let n = nodes.len();
     let Blacklist {
         listed,
@@ -82,27 +80,19 @@ fn build_into<S: Store, W: Write>(
     let mut ns = NodeSecs::default();
     write_names(&mut w, &mut ns, &nodes, rank, perm)?;
     write_values(&mut w, &mut ns, &nodes)?;
-    let extra = placeholders(db, upto)?;
-    let codes = write_code_indexes(&mut w, &mut ns, &nodes, &extra)?;
+    let codes = write_code_indexes(&mut w, &mut ns, &nodes)?;
     ns.listed = w.put(&listed).map_err(io)?;
     drop(listed);
-    write_lookups(&mut w, &mut ns, &nodes)?;
+    write_lookups(&mut w, &mut ns, &nodes, &snap_of)?;
     write_details(&mut w, &mut ns, &nodes, &bl_of)?;
-    let node_columns = NodeKind::ALL
+    let node_columns: Vec<Vec<String>> = nodes
+        .cols
+        .columns
         .iter()
-        .map(|k| {
-            let r = kind_start[k.index()] as usize..kind_start[k.index() + 1] as usize;
-            let names: std::collections::BTreeSet<&str> = nodes
-                .range(r)
-                .flat_map(|x| x.props.iter().map(|(c, _)| c.as_str()))
-                .collect();
-            names.into_iter().map(str::to_owned).collect()
-        })
+        .map(|c| c.iter().cloned().collect())
         .collect();
     drop(nodes);
 
-    let built = edge_arrays(db, &snap_of, &kind_start, upto, &files)?;
-    drop(snap_of);
     let mut stats = Stats {
         code_pairs: codes.pairs,
         code_nodes: codes.nodes,
@@ -116,19 +106,26 @@ fn build_into<S: Store, W: Write>(
     let mut labels = Vec::new();
     let mut inverse = Vec::new();
     let mut edge_columns = Vec::new();
-    for (k, (a, lab)) in built.into_iter().enumerate() {
+    let also = |e: &mut EdgeRecord, rows: &[qinglian_model::Provenance]| {
+        e.props
+            .push(("also_stated_at".into(), rows_text(rows, &files)));
+    };
+    // Each kind's arrays are written as soon as they are built, then dropped.
+    qinglian_store::facts::current_kinds(db, upto, &also, |kind, es| {
+        let (a, lab) = kind_arrays(kind, es, &snap_of, &kind_start)?;
         edge_columns.push(a.columns.iter().cloned().collect());
-        let kind = EdgeKind::ALL[k];
         if kind == EdgeKind::Position {
             for &s in &a.src {
                 flags[s as usize] |= flag::OFFICIAL;
             }
         }
-        edge_stats(&mut stats, k, &a, &kind_start);
+        edge_stats(&mut stats, kind.index(), &a, &kind_start);
         inverse.push(inverse_labels(&lab));
         labels.push(lab);
         edges.push(write_edge_kind(&mut w, kind, &a, n)?);
-    }
+        Ok::<(), EngineError>(())
+    })?;
+    drop(snap_of);
     ns.flags = w.put(&flags).map_err(io)?;
     let meta = Meta {
         version: META_VERSION,
@@ -169,43 +166,43 @@ fn file_table<S: Store>(db: &GraphDb<S>, next_file: usize) -> Result<Vec<FileMet
     Ok(files)
 }
 
-/// The node records by snapshot node id, every slot filled ([`node_layout`] checks it): kept in
-/// the array they were decoded into, which holds them as options, because unwrapping them into
-/// a second array cost 3.8 GB and 10 s at 10M people.
-struct Nodes(Vec<Option<NodeRecord>>);
-
-impl Nodes {
-    /// `recs` holds a record in each slot, or the store is damaged.
-    fn new(recs: Vec<Option<NodeRecord>>) -> Result<Nodes, EngineError> {
-        match recs.iter().position(Option::is_none) {
-            Some(i) => Err(EngineError::Snapshot(format!(
-                "node {i} has no record after the layout; the store is damaged"
-            ))),
-            None => Ok(Nodes(recs)),
-        }
-    }
-
-    fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    fn iter(&self) -> impl Iterator<Item = &NodeRecord> + '_ {
-        self.0.iter().flatten()
-    }
-
-    /// The records of node ids `r`.
-    fn range(&self, r: std::ops::Range<usize>) -> impl Iterator<Item = &NodeRecord> + '_ {
-        self.0[r].iter().flatten()
-    }
+/// The node records by snapshot node id: the columns (by store id) and, per snapshot id, the
+/// store id it reads. Records are not moved into node-id order (at 10M people a second array
+/// of records was 3.8 GB, then a permutation of them still held 6.3 GB of decoded records).
+struct Nodes {
+    cols: NodeCols,
+    store_of: Vec<u32>,
 }
 
-impl std::ops::Index<usize> for Nodes {
-    type Output = NodeRecord;
+impl Nodes {
+    fn len(&self) -> usize {
+        self.store_of.len()
+    }
 
-    fn index(&self, i: usize) -> &NodeRecord {
-        self.0[i]
-            .as_ref()
-            .expect("every slot is filled (checked by Nodes::new)")
+    /// The column index of snapshot node `i`.
+    fn at(&self, i: usize) -> usize {
+        self.store_of[i] as usize
+    }
+
+    /// The column indexes of the snapshot ids, in order.
+    fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        self.store_of.iter().map(|&s| s as usize)
+    }
+
+    fn kind(&self, i: usize) -> Option<NodeKind> {
+        self.cols.kind(self.at(i))
+    }
+
+    fn ext(&self, i: usize) -> &str {
+        self.cols.ext(self.at(i))
+    }
+
+    fn name(&self, i: usize) -> &str {
+        self.cols.name(self.at(i))
+    }
+
+    fn identifier(&self, i: usize) -> Option<&str> {
+        self.cols.identifier(self.at(i))
     }
 }
 
@@ -229,20 +226,21 @@ fn node_layout<S: Store>(
     db: &GraphDb<S>,
     next_node: usize,
     upto: Option<u32>,
+    extra: &normalize::Placeholders,
 ) -> Result<NodeLayout, EngineError> {
-    let mut recs = node_records(db, next_node, upto)?;
-    let order = canonical_order(&recs);
+    let cols = node_columns(db, next_node, upto, extra)?;
+    let order = canonical_order(&cols);
     let n = order.len();
-    let kind_start = kind_starts(&recs, &order);
-    let mut canon_of = vec![u32::MAX; recs.len()];
+    let kind_start = kind_starts(&cols, &order);
+    let mut canon_of = vec![u32::MAX; cols.len()];
     for (c, &old) in order.iter().enumerate() {
         canon_of[old as usize] = c as u32;
     }
-    let rank_canon = bundle_id_ranks(&recs, &order, &kind_start);
+    let rank_canon = bundle_id_ranks(&cols, &order, &kind_start);
     let rel = family_edges(db, upto)?;
     let perm = locality_order(&rel, &canon_of, &kind_start, n);
     drop(rel);
-    let mut snap_of = vec![u32::MAX; recs.len()];
+    let mut snap_of = vec![u32::MAX; cols.len()];
     for (old, &c) in canon_of.iter().enumerate() {
         if c != u32::MAX {
             snap_of[old] = perm[c as usize];
@@ -254,27 +252,13 @@ fn node_layout<S: Store>(
         rank[perm[c] as usize] = r;
     }
     drop(rank_canon);
+    let mut store_of = vec![0u32; n];
+    for (c, &old) in order.iter().enumerate() {
+        store_of[perm[c] as usize] = old;
+    }
     drop(order);
-    // Records moved to their node ids where they lie (the store ids of no node after them),
-    // then unwrapped in place: a second array of 13.75 M records was 3.4 GB at 10M people.
-    let mut spare = n as u32;
-    let dest: Vec<u32> = snap_of
-        .iter()
-        .map(|&s| {
-            if s != u32::MAX {
-                s
-            } else {
-                spare += 1;
-                spare - 1
-            }
-        })
-        .collect();
-    permute_in_place(&mut recs, &dest);
-    drop(dest);
-    recs.truncate(n);
-    let nodes = Nodes::new(recs)?;
     Ok(NodeLayout {
-        nodes,
+        nodes: Nodes { cols, store_of },
         snap_of,
         rank,
         perm,
@@ -282,27 +266,14 @@ fn node_layout<S: Store>(
     })
 }
 
-/// Every node record by store id, as it stood after load `upto` (`qinglian_store::facts::nodes`).
-fn node_records<S: Store>(
-    db: &GraphDb<S>,
-    next_node: usize,
-    upto: Option<u32>,
-) -> Result<Vec<Option<NodeRecord>>, EngineError> {
-    Ok(qinglian_store::facts::nodes(db, next_node, upto)?)
-}
-
 /// The store ids of the nodes in canonical order: by kind, then bundle id. Node ids follow it
 /// except within the Person range, laid out for locality (see [`locality_order`]), so each
 /// kind is a contiguous id range and bundle ids are found by binary search.
-fn canonical_order(recs: &[Option<NodeRecord>]) -> Vec<u32> {
-    let mut order: Vec<u32> = (0..recs.len() as u32)
-        .filter(|&i| recs[i as usize].is_some())
+fn canonical_order(cols: &NodeCols) -> Vec<u32> {
+    let mut order: Vec<u32> = (0..cols.len() as u32)
+        .filter(|&i| cols.kind(i as usize).is_some())
         .collect();
-    let key = |i: u32| {
-        recs[i as usize]
-            .as_ref()
-            .map(|r| (r.kind, r.ext_id.as_str()))
-    };
+    let key = |i: u32| cols.kind(i as usize).map(|k| (k, cols.ext(i as usize)));
     // Loads usually arrive in (kind, id) order already: check before sorting.
     if order.par_windows(2).any(|w| key(w[0]) > key(w[1])) {
         order.par_sort_unstable_by(|&a, &b| key(a).cmp(&key(b)));
@@ -311,11 +282,11 @@ fn canonical_order(recs: &[Option<NodeRecord>]) -> Vec<u32> {
 }
 
 /// Where each kind's range starts in the canonical order (and where the last ends).
-fn kind_starts(recs: &[Option<NodeRecord>], order: &[u32]) -> [u32; NodeKind::COUNT + 1] {
+fn kind_starts(cols: &NodeCols, order: &[u32]) -> [u32; NodeKind::COUNT + 1] {
     let mut kind_start = [0u32; NodeKind::COUNT + 1];
     for &i in order {
-        if let Some(r) = &recs[i as usize] {
-            kind_start[r.kind.index() + 1] += 1;
+        if let Some(k) = cols.kind(i as usize) {
+            kind_start[k.index() + 1] += 1;
         }
     }
     for i in 1..=NodeKind::COUNT {
@@ -328,16 +299,12 @@ fn kind_starts(recs: &[Option<NodeRecord>], order: &[u32]) -> [u32; NodeKind::CO
 /// witnesses compare nodes by it, so that output never depends on node ids. Each kind's run of
 /// the canonical order is sorted by bundle id already; the runs are merged.
 fn bundle_id_ranks(
-    recs: &[Option<NodeRecord>],
+    cols: &NodeCols,
     order: &[u32],
     kind_start: &[u32; NodeKind::COUNT + 1],
 ) -> Vec<u32> {
     let n = order.len();
-    let ext_of = |c: u32| {
-        recs[order[c as usize] as usize]
-            .as_ref()
-            .map_or("", |r| r.ext_id.as_str())
-    };
+    let ext_of = |c: u32| cols.ext(order[c as usize] as usize);
     let mut rank_canon = vec![0u32; n];
     let mut heads: Vec<u32> = kind_start[..NodeKind::COUNT].to_vec();
     for r in 0..n as u32 {
@@ -387,19 +354,6 @@ fn family_edges<S: Store>(
         Ok(())
     })?;
     Ok(rel)
-}
-
-/// Moves `nodes[c]` to `nodes[perm[c]]` for every `c`, following the permutation's cycles with
-/// swaps: this allocates nothing (a gathered copy of 1.4 M records was 350 MB of fresh pages).
-fn permute_in_place<T>(nodes: &mut [T], perm: &[u32]) {
-    let mut at = perm.to_vec();
-    for i in 0..nodes.len() {
-        while at[i] as usize != i {
-            let j = at[i] as usize;
-            nodes.swap(i, j);
-            at.swap(i, j);
-        }
-    }
 }
 
 /// What the blacklist adds to the nodes.
@@ -485,11 +439,12 @@ fn write_names<W: Write>(
     rank: Vec<u32>,
     perm: Vec<u32>,
 ) -> Result<(), EngineError> {
-    let (off, bytes) = strings(nodes.iter().map(|r| r.ext_id.as_str()));
+    let c = &nodes.cols;
+    let (off, bytes) = strings(nodes.iter().map(|i| c.ext(i)));
     (ns.ext_off, ns.ext_bytes) = (w.put(&off).map_err(io)?, w.put(&bytes).map_err(io)?);
-    let (off, bytes) = strings(nodes.iter().map(|r| r.name.as_str()));
+    let (off, bytes) = strings(nodes.iter().map(|i| c.name(i)));
     (ns.name_off, ns.name_bytes) = (w.put(&off).map_err(io)?, w.put(&bytes).map_err(io)?);
-    let (off, bytes) = strings(nodes.iter().map(|r| r.identifier.as_deref().unwrap_or("")));
+    let (off, bytes) = strings(nodes.iter().map(|i| c.identifier(i).unwrap_or("")));
     (ns.ident_off, ns.ident_bytes) = (w.put(&off).map_err(io)?, w.put(&bytes).map_err(io)?);
     drop((off, bytes));
     ns.rank = w.put(&rank).map_err(io)?;
@@ -506,21 +461,12 @@ fn write_values<W: Write>(
     ns: &mut NodeSecs,
     nodes: &Nodes,
 ) -> Result<(), EngineError> {
-    let nodate = |d: Option<qinglian_model::Date>| d.map_or(NO_DATE, |d| d.0);
-    let date: Vec<i32> = nodes.iter().map(|r| nodate(r.attrs.main_date())).collect();
+    let c = &nodes.cols;
+    let date: Vec<i32> = nodes.iter().map(|i| c.date(i)).collect();
     ns.date = w.put(&date).map_err(io)?;
-    let death: Vec<i32> = nodes
-        .iter()
-        .map(|r| match &r.attrs {
-            Attrs::Person { death_date, .. } => nodate(*death_date),
-            _ => NO_DATE,
-        })
-        .collect();
+    let death: Vec<i32> = nodes.iter().map(|i| c.death(i)).collect();
     ns.death = w.put(&death).map_err(io)?;
-    let amount: Vec<f64> = nodes
-        .iter()
-        .map(|r| r.attrs.amount().unwrap_or(f64::NAN))
-        .collect();
+    let amount: Vec<f64> = nodes.iter().map(|i| c.amount(i)).collect();
     ns.amount = w.put(&amount).map_err(io)?;
     Ok(())
 }
@@ -553,27 +499,19 @@ fn write_code_indexes<W: Write>(
     w: &mut Writer<W>,
     ns: &mut NodeSecs,
     nodes: &Nodes,
-    extra: &normalize::Placeholders,
 ) -> Result<CodeStats, EngineError> {
     let n = nodes.len();
     let mut phone_codes: FxHashMap<String, u32> = FxHashMap::default();
     let mut addr_codes: FxHashMap<String, u32> = FxHashMap::default();
-    let code = |m: &mut FxHashMap<String, u32>, v: Option<String>| -> u32 {
+    let code = |m: &mut FxHashMap<String, u32>, v: &Option<String>| -> u32 {
         let Some(v) = v else { return 0 };
         let next = m.len() as u32 + 1;
-        *m.entry(v).or_insert(next)
+        *m.entry(v.clone()).or_insert(next)
     };
     let (mut phone, mut addr) = (vec![0u32; n], vec![0u32; n]);
-    for (i, r) in nodes.iter().enumerate() {
-        if let Attrs::Company {
-            address, phone: ph, ..
-        } = &r.attrs
-        {
-            let p = ph.as_deref().and_then(|p| normalize::phone_with(p, extra));
+    for (i, c) in nodes.iter().enumerate() {
+        if let Some((p, a)) = nodes.cols.codes(c) {
             phone[i] = code(&mut phone_codes, p);
-            let a = address
-                .as_deref()
-                .and_then(|a| normalize::address_with(a, extra));
             addr[i] = code(&mut addr_codes, a);
         }
     }
@@ -624,22 +562,17 @@ fn write_lookups<W: Write>(
     w: &mut Writer<W>,
     ns: &mut NodeSecs,
     nodes: &Nodes,
+    snap_of: &[u32],
 ) -> Result<(), EngineError> {
     let n = nodes.len();
-    let src_file: Vec<u32> = nodes
-        .iter()
-        .map(|r| r.sources.first().map_or(0, |p| p.file.0))
-        .collect();
-    let src_line: Vec<u32> = nodes
-        .iter()
-        .map(|r| r.sources.first().map_or(0, |p| p.line))
-        .collect();
+    let src_file: Vec<u32> = nodes.iter().map(|c| nodes.cols.source(c).0).collect();
+    let src_line: Vec<u32> = nodes.iter().map(|c| nodes.cols.source(c).1).collect();
     ns.src_file = w.put(&src_file).map_err(io)?;
     ns.src_line = w.put(&src_line).map_err(io)?;
     let with_ident: Vec<u32> = (0..n as u32)
-        .filter(|&i| nodes[i as usize].identifier.is_some())
+        .filter(|&i| nodes.identifier(i as usize).is_some())
         .collect();
-    let ident = |i: u32| nodes[i as usize].identifier.as_deref().unwrap_or("");
+    let ident = |i: u32| nodes.identifier(i as usize).unwrap_or("");
     let with_ident = sort_by_prefix(
         with_ident,
         |i| prefix16(ident(i)),
@@ -647,8 +580,12 @@ fn write_lookups<W: Write>(
     );
     ns.ident_sorted = w.put(&with_ident).map_err(io)?;
     let named = |i: u32| {
-        let x = &nodes[i as usize];
-        (x.name.as_str(), x.kind, x.ext_id.as_str())
+        let i = i as usize;
+        (
+            nodes.name(i),
+            nodes.kind(i).unwrap_or(NodeKind::Person),
+            nodes.ext(i),
+        )
     };
     let by_name = sort_by_prefix(
         (0..n as u32).collect(),
@@ -658,9 +595,14 @@ fn write_lookups<W: Write>(
     ns.name_sorted = w.put(&by_name).map_err(io)?;
     drop(by_name);
     let mut aliases: Vec<(&str, u32)> = nodes
-        .iter()
-        .enumerate()
-        .flat_map(|(i, r)| r.aliases.iter().map(move |a| (a.as_str(), i as u32)))
+        .cols
+        .aliases()
+        .filter_map(|(a, c)| {
+            snap_of
+                .get(c as usize)
+                .filter(|&&s| s != u32::MAX)
+                .map(|&s| (a, s))
+        })
         .collect();
     aliases.sort();
     let (off, bytes) = strings(aliases.iter().map(|(a, _)| *a));
@@ -727,53 +669,29 @@ fn write_details<W: Write>(
     detail_off.push(0u64);
     let start = w.begin().map_err(io)?;
     let mut total = 0u64;
-    for (b, batch) in nodes.0.chunks(65_536).enumerate() {
-        let encoded: Vec<Vec<u8>> = batch
-            .par_iter()
-            .enumerate()
-            .filter_map(|(j, r)| r.as_ref().map(|r| (j, r)))
-            .map(|(j, r)| {
-                let i = (b * 65_536 + j) as u32;
-                let d = NodeDetail {
-                    aliases: r.aliases.clone(),
-                    identifier: r.identifier.clone(),
-                    attrs: r.attrs.clone(),
-                    props: r.props.clone(),
-                    sources: r.sources.clone(),
-                    blacklist: bl_of.get(&i).cloned().unwrap_or_default(),
-                };
-                postcard::to_allocvec(&d).unwrap_or_default()
-            })
-            .collect();
-        for d in encoded {
-            w.append(&d).map_err(io)?;
-            total += d.len() as u64;
-            detail_off.push(total);
-        }
+    // Postcard writes a struct as its fields in order: the detail record is the stored head
+    // (every field but the blacklist entries) followed by the entries.
+    let none = postcard::to_allocvec(&Vec::<BlacklistRecord>::new())
+        .map_err(|e| EngineError::Snapshot(e.to_string()))?;
+    for (i, c) in nodes.iter().enumerate() {
+        let head = nodes.cols.detail(c);
+        w.append(head).map_err(io)?;
+        let listed;
+        let tail: &[u8] = match bl_of.get(&(i as u32)) {
+            Some(b) => {
+                listed =
+                    postcard::to_allocvec(b).map_err(|e| EngineError::Snapshot(e.to_string()))?;
+                &listed
+            }
+            None => &none,
+        };
+        w.append(tail).map_err(io)?;
+        total += (head.len() + tail.len()) as u64;
+        detail_off.push(total);
     }
     ns.detail_bytes = w.since(start);
     ns.detail_off = w.put(&detail_off).map_err(io)?;
     Ok(())
-}
-
-/// Every edge kind's arrays and label table: edges decoded in parallel, grouped by kind, mapped
-/// to snapshot ids and sorted (see [`kind_arrays`]), one kind per task.
-fn edge_arrays<S: Store>(
-    db: &GraphDb<S>,
-    snap_of: &[u32],
-    kind_start: &[u32; NodeKind::COUNT + 1],
-    upto: Option<u32>,
-    files: &[FileMeta],
-) -> Result<Vec<(KindArrays, Vec<String>)>, EngineError> {
-    let by_kind = qinglian_store::facts::current_by_kind(db, upto, &|e, rows| {
-        e.props
-            .push(("also_stated_at".into(), rows_text(rows, files)));
-    })?;
-    by_kind
-        .into_par_iter()
-        .enumerate()
-        .map(|(k, es)| kind_arrays(EdgeKind::ALL[k], &es, snap_of, kind_start))
-        .collect()
 }
 
 /// Source rows as `file:line (load n)`, `; `-separated: the other rows that state a fact.
@@ -1084,7 +1002,7 @@ fn span(kinds: &[NodeKind], kind_start: &[u32; NodeKind::COUNT + 1]) -> (u32, u3
 
 fn kind_arrays(
     kind: EdgeKind,
-    es: &[EdgeRecord],
+    es: &[(u32, EdgeRecord)],
     snap_of: &[u32],
     kind_start: &[u32; NodeKind::COUNT + 1],
 ) -> Result<(KindArrays, Vec<String>), EngineError> {
@@ -1104,7 +1022,7 @@ fn kind_arrays(
     let mut keys: Vec<(u32, u32, u32, u32, u32)> = es
         .iter()
         .enumerate()
-        .map(|(i, e)| {
+        .map(|(i, (_, e))| {
             (
                 map(e.from),
                 map(e.to),
@@ -1123,14 +1041,14 @@ fn kind_arrays(
     (a.dst_lo, a.dst_hi) = span(kind.to_kinds(), kind_start);
     a.src.reserve(m);
     a.dst.reserve(m);
-    if let Some(e) = es.iter().find(|e| {
+    if let Some((_, e)) = es.iter().find(|(_, e)| {
         let (s, d) = (map(e.from), map(e.to));
         !(a.src_lo..a.src_hi).contains(&s) || !(a.dst_lo..a.dst_hi).contains(&d)
     }) {
         return Err(EngineError::Snapshot(format!("{kind} edge from row {:?} joins nodes of the wrong kind or unknown nodes; the store is damaged", e.source)));
     }
     for (i, &(.., j)) in keys.iter().enumerate() {
-        let e = &es[j as usize];
+        let e = &es[j as usize].1;
         a.src.push(map(e.from));
         a.dst.push(map(e.to));
         a.start.push(e.valid.start);

@@ -13,6 +13,7 @@
 
 mod buf;
 mod build;
+mod columns;
 pub mod links;
 
 pub use buf::{OpenError, Sec};
