@@ -653,7 +653,7 @@ pub fn nodes_encoded<S: Store>(
     let mut recs: Vec<Option<Box<[u8]>>> = vec![None; next_node];
     let mut last = vec![0u32; next_node];
     db.for_each_node_batch(upto, |batch| {
-        let split: Vec<(u32, Vec<(u32, Box<[u8]>)>)> = batch
+        let split: Vec<(u32, Vec<Encoded>)> = batch
             .par_iter()
             .map(|(k, v)| {
                 let mut out = Vec::new();
@@ -688,6 +688,9 @@ pub fn nodes_encoded<S: Store>(
     })?;
     Ok(recs)
 }
+
+/// A record's node id and encoding.
+type Encoded = (u32, Box<[u8]>);
 
 /// A node's record folded with a later one (absorbed within a load, overlaid across loads).
 fn fold_encoded(prev: &[u8], later: &[u8], same_load: bool) -> Result<Box<[u8]>, StoreError> {
