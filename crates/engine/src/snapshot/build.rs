@@ -110,21 +110,22 @@ fn build_into<S: Store, W: Write>(
         e.props
             .push(("also_stated_at".into(), rows_text(rows, &files)));
     };
-    // Each kind's arrays are written as soon as they are built, then dropped.
-    qinglian_store::facts::current_kinds(db, upto, &also, |kind, es| {
-        let (a, lab) = kind_arrays(kind, es, &snap_of, &kind_start)?;
+    let built = qinglian_store::facts::current_kinds(db, upto, &also, |kind, es| {
+        kind_arrays(kind, es, &snap_of, &kind_start)
+    })?;
+    for (k, (a, lab)) in built.into_iter().enumerate() {
+        let kind = EdgeKind::ALL[k];
         edge_columns.push(a.columns.iter().cloned().collect());
         if kind == EdgeKind::Position {
             for &s in &a.src {
                 flags[s as usize] |= flag::OFFICIAL;
             }
         }
-        edge_stats(&mut stats, kind.index(), &a, &kind_start);
+        edge_stats(&mut stats, k, &a, &kind_start);
         inverse.push(inverse_labels(&lab));
         labels.push(lab);
         edges.push(write_edge_kind(&mut w, kind, &a, n)?);
-        Ok::<(), EngineError>(())
-    })?;
+    }
     drop(snap_of);
     ns.flags = w.put(&flags).map_err(io)?;
     let meta = Meta {

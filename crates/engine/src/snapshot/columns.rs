@@ -404,12 +404,12 @@ pub(super) fn node_columns<S: Store>(
                 for r in &recs {
                     part.push(r, extra)?;
                 }
-                Ok((chunk_load(k), recs.iter().map(|r| r.id.0).collect(), part))
+                Ok((chunk_load(k), recs, part))
             })
-            .collect::<Result<Vec<(u32, Vec<u32>, NodeCols)>, EngineError>>()
+            .collect::<Result<Vec<(u32, Vec<NodeRecord>, NodeCols)>, EngineError>>()
             .and_then(|parts| {
-                parts.iter().try_for_each(|(load, ids, part)| {
-                    place(&mut cols, &mut last, *load, ids, part, extra)
+                parts.iter().try_for_each(|(load, recs, part)| {
+                    place(&mut cols, &mut last, *load, recs, part, extra)
                 })
             });
         if let Err(e) = parts {
@@ -423,16 +423,18 @@ pub(super) fn node_columns<S: Store>(
     }
 }
 
-/// Moves a chunk's records into their slots, folding a slot's second record into its first.
+/// Moves a chunk's records (`recs`, held as columns in `part`) into their slots, folding a
+/// slot's second record into its first.
 fn place(
     cols: &mut NodeCols,
     last: &mut Vec<u32>,
     load: u32,
-    ids: &[u32],
+    recs: &[NodeRecord],
     part: &NodeCols,
     extra: &normalize::Placeholders,
 ) -> Result<(), EngineError> {
-    for (j, &id) in ids.iter().enumerate() {
+    for (j, r) in recs.iter().enumerate() {
+        let id = r.id.0;
         let i = id as usize;
         if i >= cols.len() {
             grow(cols, i + 1);
@@ -441,13 +443,10 @@ fn place(
         match cols.record(i, id)? {
             None => cols.copy_from(i, part, j),
             Some(mut prev) => {
-                let r = part
-                    .record(j, id)?
-                    .ok_or_else(|| EngineError::Snapshot(format!("node {id}: no record")))?;
                 if last[i] == load {
-                    prev.absorb(&r);
+                    prev.absorb(r);
                 } else {
-                    prev.overlay(&r);
+                    prev.overlay(r);
                 }
                 cols.set(i, &prev, extra)?;
             }
@@ -545,7 +544,6 @@ mod tests {
         later.ext_id = "C2".into();
         later.name = "华信建设集团".into();
         later.sources[0].line = 40;
-        part.push(&later, &extra).expect("encodes");
         for (loads, fold) in [
             (
                 [1, 1],
@@ -555,11 +553,14 @@ mod tests {
         ] {
             let mut cols = NodeCols::with_len(8);
             let mut last = vec![0; 8];
-            place(&mut cols, &mut last, loads[0], &[7], &part, &extra).expect("places");
-            let second = NodeCols::with_len(0);
-            let mut second = second;
+            let mut first = NodeCols::with_len(0);
+            first.push(&r, &extra).expect("encodes");
+            let one = std::slice::from_ref(&r);
+            place(&mut cols, &mut last, loads[0], one, &first, &extra).expect("places");
+            let mut second = NodeCols::with_len(0);
             second.push(&later, &extra).expect("encodes");
-            place(&mut cols, &mut last, loads[1], &[7], &second, &extra).expect("places");
+            let two = std::slice::from_ref(&later);
+            place(&mut cols, &mut last, loads[1], two, &second, &extra).expect("places");
             let mut want = r.clone();
             fold(&mut want, &later);
             assert_eq!(cols.record(7, 7).expect("decodes"), Some(want.clone()));
