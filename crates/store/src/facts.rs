@@ -13,7 +13,9 @@
 //!
 //! The snapshot build, `--known-at`, and ingestion's change reports all read this one fold.
 
-use crate::graph::{chunk_load, chunk_records, decode_chunk, decode_chunk_where, GraphDb, Mode};
+use crate::graph::{
+    chunk_load, chunk_records, decode_chunk, decode_chunk_where, record_head, GraphDb, Mode,
+};
 use crate::{Store, StoreError};
 use qinglian_model::facts::Fields;
 use qinglian_model::{EdgeKind, EdgeRecord, NodeId, NodeRecord, Provenance};
@@ -597,12 +599,7 @@ fn encoded_edges<S: Store>(
                 let load = chunk_load(k);
                 let mut per = vec![EncodedKind::default(); EdgeKind::COUNT];
                 chunk_records(k, v, |rec| {
-                    let (kind, _) = postcard::take_from_bytes::<EdgeKind>(rec).map_err(|e| {
-                        StoreError::Corrupt {
-                            key: String::from_utf8_lossy(k).into_owned(),
-                            reason: e.to_string(),
-                        }
-                    })?;
+                    let kind: EdgeKind = record_head(k, rec)?;
                     per[kind.index()].push(load, rec);
                     Ok(())
                 })?;
@@ -683,12 +680,7 @@ pub fn nodes_encoded<S: Store>(
             .map(|(k, v)| {
                 let mut out = Vec::new();
                 chunk_records(k, v, |rec| {
-                    let (id, _) = postcard::take_from_bytes::<NodeId>(rec).map_err(|e| {
-                        StoreError::Corrupt {
-                            key: String::from_utf8_lossy(k).into_owned(),
-                            reason: e.to_string(),
-                        }
-                    })?;
+                    let id: NodeId = record_head(k, rec)?;
                     out.push((id.0, Box::from(rec)));
                     Ok(())
                 })?;

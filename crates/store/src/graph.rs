@@ -278,7 +278,7 @@ pub fn decode_chunk_where<H: DeserializeOwned, T: DeserializeOwned>(
     keep: impl Fn(&H) -> bool,
 ) -> Result<Vec<T>, StoreError> {
     decode_chunk_with(key, chunk, |k, bytes| {
-        let (head, _) = postcard::take_from_bytes::<H>(bytes).map_err(|e| corrupt(k, &e))?;
+        let head: H = record_head(k, bytes)?;
         if keep(&head) {
             decode(k, bytes).map(Some)
         } else {
@@ -308,6 +308,14 @@ pub fn decode_chunk_heads<T: DeserializeOwned>(
             .map(|(t, _)| Some(t))
             .map_err(|e| corrupt(key, &e))
     })
+}
+
+/// The leading fields `H` of one record's encoding (as in [`decode_chunk_heads`]), a decoding
+/// error naming the chunk's key `key`.
+pub fn record_head<H: DeserializeOwned>(key: &[u8], rec: &[u8]) -> Result<H, StoreError> {
+    postcard::take_from_bytes::<H>(rec)
+        .map(|(h, _)| h)
+        .map_err(|e| corrupt(key, &e))
 }
 
 /// Calls `f` with the encoded bytes of each record of a chunk, in order: for readers that
