@@ -60,6 +60,12 @@ fn build_into<S: Store, W: Write>(
     upto: Option<u32>,
     mut w: Writer<W>,
 ) -> Result<W, EngineError> {
+    let t = std::time::Instant::now();
+    let lap = |what: &str| {
+        if std::env::var_os("QINGLIAN_DEBUG_SNAPSHOT").is_some() {
+            eprintln!("snapshot {what}: {:?}", t.elapsed());
+        }
+    };
     let state = db.state().clone();
     let files = file_table(db, state.next_file as usize)?;
     let extra = placeholders(db, upto)?;
@@ -70,21 +76,28 @@ fn build_into<S: Store, W: Write>(
         perm,
         kind_start,
     } = node_layout(db, state.next_node as usize, upto, &extra)?;
+    lap("node layout");
     let n = nodes.len();
     let Blacklist {
         listed,
         mut flags,
         by_node: bl_of,
     } = blacklist_columns(db, &snap_of, n, upto)?;
+    lap("blacklist");
 
     let mut ns = NodeSecs::default();
     write_names(&mut w, &mut ns, &nodes, rank, perm)?;
+    lap("names");
     write_values(&mut w, &mut ns, &nodes)?;
+    lap("values");
     let codes = write_code_indexes(&mut w, &mut ns, &nodes)?;
+    lap("codes");
     ns.listed = w.put(&listed).map_err(io)?;
     drop(listed);
     write_lookups(&mut w, &mut ns, &nodes, &snap_of)?;
+    lap("lookups");
     write_details(&mut w, &mut ns, &nodes, &bl_of)?;
+    lap("details");
     let node_columns: Vec<Vec<String>> = nodes
         .cols
         .columns
@@ -113,6 +126,7 @@ fn build_into<S: Store, W: Write>(
     let built = qinglian_store::facts::current_kinds(db, upto, &also, |kind, es| {
         kind_arrays(kind, es, &snap_of, &kind_start)
     })?;
+    lap("edge kinds");
     for (k, (a, lab)) in built.into_iter().enumerate() {
         let kind = EdgeKind::ALL[k];
         edge_columns.push(a.columns.iter().cloned().collect());
@@ -126,6 +140,7 @@ fn build_into<S: Store, W: Write>(
         labels.push(lab);
         edges.push(write_edge_kind(&mut w, kind, &a, n)?);
     }
+    lap("edge writes");
     drop(snap_of);
     ns.flags = w.put(&flags).map_err(io)?;
     let meta = Meta {
@@ -229,8 +244,16 @@ fn node_layout<S: Store>(
     upto: Option<u32>,
     extra: &normalize::Placeholders,
 ) -> Result<NodeLayout, EngineError> {
+    let t = std::time::Instant::now();
+    let lap = |what: &str| {
+        if std::env::var_os("QINGLIAN_DEBUG_SNAPSHOT").is_some() {
+            eprintln!("snapshot layout {what}: {:?}", t.elapsed());
+        }
+    };
     let cols = node_columns(db, next_node, upto, extra)?;
+    lap("columns");
     let order = canonical_order(&cols);
+    lap("order");
     let n = order.len();
     let kind_start = kind_starts(&cols, &order);
     let mut canon_of = vec![u32::MAX; cols.len()];
@@ -238,8 +261,11 @@ fn node_layout<S: Store>(
         canon_of[old as usize] = c as u32;
     }
     let rank_canon = bundle_id_ranks(&cols, &order, &kind_start);
+    lap("ranks");
     let rel = family_edges(db, upto)?;
+    lap("family edges");
     let perm = locality_order(&rel, &canon_of, &kind_start, n);
+    lap("bfs");
     drop(rel);
     let mut snap_of = vec![u32::MAX; cols.len()];
     for (old, &c) in canon_of.iter().enumerate() {
@@ -1001,6 +1027,67 @@ fn span(kinds: &[NodeKind], kind_start: &[u32; NodeKind::COUNT + 1]) -> (u32, u3
     (lo, hi.max(lo))
 }
 
+/// Fills a kind's per-edge columns in `keys` order, in parallel pieces written in place (the
+/// largest kind, RELATION, is built while no other kind runs). A label outside `code` (the
+/// vocabulary) is left as `u32::MAX` for the caller to number in order of appearance. Returns
+/// the positions of the edges with extra columns, in order.
+fn fill_columns(
+    a: &mut KindArrays,
+    kind: EdgeKind,
+    es: &[(u32, EdgeRecord)],
+    keys: &[(u32, u32, u32, u32, u32)],
+    code: &FxHashMap<String, u32>,
+) -> Vec<u32> {
+    const PIECE: usize = 1 << 16;
+    let m = keys.len();
+    let labelled = has_label(kind);
+    a.src = keys.par_iter().map(|k| k.0).collect();
+    a.dst = keys.par_iter().map(|k| k.1).collect();
+    a.file = keys.par_iter().map(|k| k.2).collect();
+    a.line = keys.par_iter().map(|k| k.3).collect();
+    a.start = vec![0; m];
+    a.end = vec![0; m];
+    a.label = vec![0; m];
+    a.value = vec![0.0; m];
+    a.date = vec![0; m];
+    a.flag = vec![0; m];
+    let pieces: Vec<Vec<u32>> = (
+        keys.par_chunks(PIECE),
+        a.start.par_chunks_mut(PIECE),
+        a.end.par_chunks_mut(PIECE),
+        a.label.par_chunks_mut(PIECE),
+        a.value.par_chunks_mut(PIECE),
+        a.date.par_chunks_mut(PIECE),
+        a.flag.par_chunks_mut(PIECE),
+    )
+        .into_par_iter()
+        .enumerate()
+        .map(|(p, (ks, start, end, label, value, date, flag))| {
+            let mut with_props = Vec::new();
+            for (x, &(.., j)) in ks.iter().enumerate() {
+                let e = &es[j as usize].1;
+                start[x] = e.valid.start;
+                end[x] = e.valid.end;
+                if labelled {
+                    label[x] = code.get(e.label.as_str()).copied().unwrap_or(u32::MAX);
+                }
+                value[x] = e.value.unwrap_or(f64::NAN);
+                date[x] = e.date.map_or(NO_DATE, |d| d.0);
+                flag[x] = match e.flag {
+                    None => 0,
+                    Some(false) => 1,
+                    Some(true) => 2,
+                };
+                if !e.props.is_empty() {
+                    with_props.push((p * PIECE + x) as u32);
+                }
+            }
+            with_props
+        })
+        .collect();
+    pieces.concat()
+}
+
 fn kind_arrays(
     kind: EdgeKind,
     es: &[(u32, EdgeRecord)],
@@ -1021,7 +1108,7 @@ fn kind_arrays(
     let map = |id: qinglian_model::NodeId| snap_of.get(id.0 as usize).copied().unwrap_or(u32::MAX);
     // Sort a compact key array, not the records themselves.
     let mut keys: Vec<(u32, u32, u32, u32, u32)> = es
-        .iter()
+        .par_iter()
         .enumerate()
         .map(|(i, (_, e))| {
             (
@@ -1040,50 +1127,33 @@ fn kind_arrays(
     let mut a = KindArrays::default();
     (a.src_lo, a.src_hi) = span(kind.from_kinds(), kind_start);
     (a.dst_lo, a.dst_hi) = span(kind.to_kinds(), kind_start);
-    a.src.reserve(m);
-    a.dst.reserve(m);
-    if let Some((_, e)) = es.iter().find(|(_, e)| {
+    if let Some((_, e)) = es.par_iter().find_first(|(_, e)| {
         let (s, d) = (map(e.from), map(e.to));
         !(a.src_lo..a.src_hi).contains(&s) || !(a.dst_lo..a.dst_hi).contains(&d)
     }) {
         return Err(EngineError::Snapshot(format!("{kind} edge from row {:?} joins nodes of the wrong kind or unknown nodes; the store is damaged", e.source)));
     }
-    for (i, &(.., j)) in keys.iter().enumerate() {
-        let e = &es[j as usize].1;
-        a.src.push(map(e.from));
-        a.dst.push(map(e.to));
-        a.start.push(e.valid.start);
-        a.end.push(e.valid.end);
-        let c = if has_label(kind) {
-            match code.get(e.label.as_str()) {
-                Some(&c) => c,
-                None => {
-                    let c = labels.len() as u32;
-                    code.insert(e.label.clone(), c);
-                    labels.push(e.label.clone());
-                    c
-                }
+    let with_props = fill_columns(&mut a, kind, es, &keys, &code);
+    // Labels outside the vocabulary get their codes in order of appearance; extra columns
+    // are packed in edge order.
+    if has_label(kind) {
+        for (i, &(.., j)) in keys.iter().enumerate() {
+            if a.label[i] == u32::MAX {
+                let l = &es[j as usize].1.label;
+                a.label[i] = *code.entry(l.clone()).or_insert_with(|| {
+                    labels.push(l.clone());
+                    labels.len() as u32 - 1
+                });
             }
-        } else {
-            0
-        };
-        a.label.push(c);
-        a.value.push(e.value.unwrap_or(f64::NAN));
-        a.date.push(e.date.map_or(NO_DATE, |d| d.0));
-        a.flag.push(match e.flag {
-            None => 0,
-            Some(false) => 1,
-            Some(true) => 2,
-        });
-        a.file.push(e.source.file.0);
-        a.line.push(e.source.line);
-        if !e.props.is_empty() {
-            a.columns.extend(e.props.iter().map(|(c, _)| c.clone()));
-            a.props_idx.push(i as u32);
-            a.props_off.push(a.props_bytes.len() as u64);
-            a.props_bytes
-                .extend(postcard::to_allocvec(&e.props).unwrap_or_default());
         }
+    }
+    for i in with_props {
+        let e = &es[keys[i as usize].4 as usize].1;
+        a.columns.extend(e.props.iter().map(|(c, _)| c.clone()));
+        a.props_idx.push(i);
+        a.props_off.push(a.props_bytes.len() as u64);
+        a.props_bytes
+            .extend(postcard::to_allocvec(&e.props).unwrap_or_default());
     }
     if !a.props_idx.is_empty() {
         a.props_off.push(a.props_bytes.len() as u64);
