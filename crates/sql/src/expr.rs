@@ -2,7 +2,7 @@
 //! engine's (`exec/expr.rs`: a comparison with null is unknown, `NOT unknown` is unknown, a
 //! filter keeps only true), so conditions translate one to one.
 
-use crate::scope::{self, Bound, EdgeBind, Variant};
+use crate::scope::{self, Bound, EdgeBind, Shape, Variant};
 use crate::{Dialect, Needs, SqlError};
 use qinglian_model::{EdgeKind, NodeKind};
 use qinglian_rules::ast::{CmpOp, Expr, Lit};
@@ -14,6 +14,8 @@ pub(crate) struct Cx<'a> {
     pub d: Dialect,
     pub vars: &'a Vars,
     pub cols: &'a Columns,
+    /// Whether edge patterns of several choices read their union (`hops.rs`).
+    pub staged: bool,
     pub aliases: &'a mut scope::Aliases,
     pub needs: &'a mut Needs,
 }
@@ -97,7 +99,8 @@ impl Cx<'_> {
                 }
             }
             Expr::Exists(q, _) => {
-                let variants = scope::expand(&q.patterns, self.vars, v, self.d, self.aliases)?;
+                let variants =
+                    scope::expand(&q.patterns, self.vars, v, self.d, self.staged, self.aliases)?;
                 let mut any = Vec::new();
                 for w in &variants {
                     let mut conds = w.joins.clone();
@@ -143,7 +146,10 @@ impl Cx<'_> {
                     Some(Bound::Node { kind, .. }) => {
                         node_ty(*kind, p, self.cols) == Some(Ty::Date)
                     }
-                    Some(Bound::Edge(b)) => edge_ty(b.kind, p, self.cols) == Some(Ty::Date),
+                    Some(Bound::Edge(b)) => match b.shape {
+                        Shape::Table { kind, .. } => edge_ty(kind, p, self.cols) == Some(Ty::Date),
+                        Shape::Union => matches!(p.as_str(), "start" | "end"),
+                    },
                     _ => false,
                 },
                 _ => false,
@@ -201,12 +207,17 @@ impl Cx<'_> {
                 };
                 let parts: Vec<String> = es
                     .iter()
-                    .map(|b| match b.kind {
-                        EdgeKind::Owns => format!("COALESCE({}.share_pct >= 50, FALSE)", b.alias),
-                        EdgeKind::Role => {
-                            format!("COALESCE({}.label = 'legal_rep', FALSE)", b.alias)
-                        }
-                        _ => "FALSE".into(),
+                    .map(|b| match b.shape {
+                        Shape::Table {
+                            kind: EdgeKind::Owns,
+                            ..
+                        } => format!("COALESCE({}.share_pct >= 50, FALSE)", b.alias),
+                        Shape::Table {
+                            kind: EdgeKind::Role,
+                            ..
+                        } => format!("COALESCE({}.label = 'legal_rep', FALSE)", b.alias),
+                        Shape::Table { .. } => "FALSE".into(),
+                        Shape::Union => format!("{}.ctl", b.alias),
                     })
                     .collect();
                 if parts.is_empty() {
@@ -282,11 +293,15 @@ impl Cx<'_> {
 
     fn edge_prop(&mut self, b: &EdgeBind, p: &str) -> Result<String, SqlError> {
         let a = &b.alias;
+        let (kind, inverted) = match b.shape {
+            Shape::Table { kind, inverted } => (kind, inverted),
+            Shape::Union => return union_prop(a, p, self.d),
+        };
         Ok(match p {
             "start" | "end" | "won" | "submitted" => format!("{a}.{}", self.d.quote(p)),
-            "kind" => text_lit(b.kind.as_str()),
+            "kind" => text_lit(kind.as_str()),
             "label" | "relation" | "role" | "title" => {
-                if b.inverted && scope::inverts(b.kind) {
+                if inverted && scope::inverts(kind) {
                     format!(
                         "(CASE {a}.label WHEN 'parent' THEN 'child' WHEN 'child' THEN 'parent' ELSE {a}.label END)"
                     )
@@ -295,17 +310,33 @@ impl Cx<'_> {
                 }
             }
             "share_pct" | "amount" | "probability" => {
-                format!("{a}.{}", scope::value_column(b.kind))
+                format!("{a}.{}", scope::value_column(kind))
             }
-            _ => match self.cols.get([Owner::Edge(b.kind)], p) {
+            _ => match self.cols.get([Owner::Edge(kind)], p) {
                 Some(ty) => {
-                    self.needs.add(format!("e_{}", b.kind), p, ty);
+                    self.needs.add(format!("e_{kind}"), p, ty);
                     format!("{a}.{}", self.d.quote(p))
                 }
                 None => "NULL".into(),
             },
         })
     }
+}
+
+/// A property of a staged hop (`hops.rs`): what every choice has. Anything else — a bid's
+/// date, an extra column — is refused, and the rule is compiled unrolled instead.
+fn union_prop(a: &str, p: &str, d: Dialect) -> Result<String, SqlError> {
+    Ok(match p {
+        "start" | "end" => format!("{a}.{}", d.quote(p)),
+        "kind" => format!("{a}.kname"),
+        "label" | "relation" | "role" | "title" => format!("{a}.rlabel"),
+        "share_pct" | "amount" | "probability" => format!("{a}.val"),
+        _ => {
+            return Err(SqlError::Unsupported(format!(
+                "`{p}` of an edge of several types or directions"
+            )))
+        }
+    })
 }
 
 fn node_ty(k: NodeKind, p: &str, cols: &Columns) -> Option<Ty> {

@@ -6,9 +6,11 @@
 //! user adds compiles too, or the compiler says why not.
 //!
 //! How a rule becomes SQL: each `UNION` branch is unrolled into variants — one per choice of
-//! node kind, edge type, direction and variable-length edge length (`scope.rs`) — each a plain
-//! equi-join of the kind tables `n_<Kind>` and `e_<KIND>` with the rule's conditions
-//! (`expr.rs`), `EXISTS` as a correlated `EXISTS` per variant. Every match yields its finding
+//! node kind and variable-length edge length (`scope.rs`) — each a plain equi-join of the kind
+//! tables `n_<Kind>` and `e_<KIND>` with the rule's conditions (`expr.rs`), `EXISTS` as a
+//! correlated `EXISTS` per variant. An edge pattern of several types or directions is staged:
+//! each hop reads the union of its choices (`hops.rs`), unless the rule reads a property of it
+//! that the union does not carry; then that rule is unrolled per type and direction too. Every match yields its finding
 //! key, its colour (the first grade that holds), its score and its witness — the evidence
 //! chain and the engine's sort keys for it (`witness.rs`); a window keeps, per key, the match
 //! the engine keeps, so colour, score and evidence are the engine's.
@@ -21,6 +23,7 @@
 //! the engine's parser; a native rule without one is refused, naming it.
 
 mod expr;
+mod hops;
 mod native;
 mod scope;
 mod witness;
@@ -209,13 +212,27 @@ fn rank(s: Severity) -> u8 {
     }
 }
 
-/// Compiles one rule.
+/// Compiles one rule: staged (an edge pattern of several types or directions reads their
+/// union, `hops.rs`), or, when the rule reads something of such an edge that not every choice
+/// has, unrolled into one variant per choice.
 pub fn compile(rule: &Rule, d: Dialect) -> Result<CompiledSql, SqlError> {
-    let (query, branch_vars) = match &rule.body {
-        Body::Query {
-            query, branch_vars, ..
-        } => (query, branch_vars),
+    match &rule.body {
+        Body::Query { .. } => {}
         Body::Native { name, params } => return native::compile(rule, name, params, d),
+    }
+    match compile_query(rule, d, true) {
+        Err(SqlError::Unsupported(_)) => compile_query(rule, d, false),
+        staged => staged,
+    }
+}
+
+/// Compiles a query rule's branches, `staged` or not, into one statement.
+fn compile_query(rule: &Rule, d: Dialect, staged: bool) -> Result<CompiledSql, SqlError> {
+    let Body::Query {
+        query, branch_vars, ..
+    } = &rule.body
+    else {
+        return Err(SqlError::Unsupported("a native rule as a query".into()));
     };
     let mut needs = Needs::default();
     let mut aliases = scope::Aliases::default();
@@ -225,6 +242,7 @@ pub fn compile(rule: &Rule, d: Dialect) -> Result<CompiledSql, SqlError> {
             d,
             vars,
             cols: &rule.columns,
+            staged,
             aliases: &mut aliases,
             needs: &mut needs,
         };
@@ -253,6 +271,7 @@ fn branch(
         cx.vars,
         &scope::Variant::default(),
         cx.d,
+        cx.staged,
         cx.aliases,
     )?;
     for v in &variants {
@@ -334,5 +353,57 @@ fn default_score(s: Severity) -> u8 {
         Severity::Red => 80,
         Severity::Yellow => 50,
         Severity::Green => 20,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn builtin(id: &str) -> Rule {
+        let rules = qinglian_rules::builtins().expect("built-in rules");
+        rules.into_iter().find(|r| r.id == id).expect("rule exists")
+    }
+
+    fn variants(c: &CompiledSql) -> usize {
+        c.sql.matches(" AS pattern,").count()
+    }
+
+    #[test]
+    fn staged_hops_keep_one_variant_per_path_length() {
+        let rule = builtin("evaluator_conflict");
+        let staged = compile(&rule, Dialect::Spark).expect("compiles");
+        let unrolled = compile_query(&rule, Dialect::Spark, false).expect("compiles");
+        // RELATION*0..0 then OWNS|ROLE*1..3: 3; RELATION*1..2 either way, then the same: 6.
+        assert_eq!(variants(&staged), 9);
+        // Every type and direction unrolled: 14 + 6 * 14.
+        assert_eq!(variants(&unrolled), 98);
+        assert!(staged.sql.contains(" AS near"));
+        assert!(!unrolled.sql.contains(" AS near"));
+    }
+
+    #[test]
+    fn a_property_outside_the_union_columns_is_compiled_unrolled() {
+        let rule = Rule::from_toml(
+            r#"id = "won_either_way"
+title = "A won bid, read from either end"
+severity = "green"
+explain = "{c.id} won {t.id}."
+query = '''
+MATCH (c:Company)-[b:BID]-(t:Tender)
+WHERE b.won
+RETURN target = c, ref = t
+'''
+"#,
+            "test",
+        )
+        .expect("rule parses");
+        let c = compile(&rule, Dialect::DuckDb).expect("compiles");
+        assert!(!c.sql.contains(" AS near"), "{}", c.sql);
+        assert_eq!(variants(&c), 2);
+        assert!(matches!(
+            compile_query(&rule, Dialect::DuckDb, true),
+            Err(SqlError::Unsupported(_))
+        ));
     }
 }

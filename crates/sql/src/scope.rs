@@ -1,6 +1,8 @@
-//! Patterns unrolled into variants: one join per choice of node kind, edge type, direction
-//! and path length, so that every variant is a plain equi-join that DuckDB and Spark plan well
-//! (an `OR` between orientations would become a nested-loop join on Spark).
+//! Patterns unrolled into variants: one join per choice of node kind and path length, so that
+//! every variant is a plain equi-join that DuckDB and Spark plan well (an `OR` between
+//! orientations would become a nested-loop join on Spark). An edge pattern with several types
+//! or directions reads, when staged, the union of its choices (`hops.rs`); unstaged, it is
+//! unrolled into one variant per choice too.
 
 use crate::{Dialect, SqlError};
 use qinglian_model::kinds::inverse_relation;
@@ -12,13 +14,48 @@ use std::collections::BTreeMap;
 /// More variants than this is no portable SQL any more (a rule of long untyped paths).
 const MAX_VARIANTS: usize = 4096;
 
-/// One edge as bound in a variant: its table alias and kind, and whether the pattern reads it
-/// from its head (the left node is the edge's `to`), which inverts RELATION and DECLARED labels.
+/// One edge as bound in a variant: its table alias and what the table is.
 #[derive(Clone, Debug)]
 pub(crate) struct EdgeBind {
     pub alias: String,
-    pub kind: EdgeKind,
-    pub inverted: bool,
+    pub shape: Shape,
+}
+
+/// What an edge's table alias reads.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Shape {
+    /// One kind's table, and whether the pattern reads it from its head (the left node is the
+    /// edge's `to`), which inverts RELATION and DECLARED labels.
+    Table { kind: EdgeKind, inverted: bool },
+    /// The union of several choices, with the columns `hops.rs` describes.
+    Union,
+}
+
+impl EdgeBind {
+    /// The column of the end the pattern walks to.
+    pub fn far(&self, d: Dialect) -> String {
+        match self.shape {
+            Shape::Table { inverted: true, .. } => format!("{}.{}", self.alias, d.quote("from")),
+            Shape::Table { .. } => format!("{}.{}", self.alias, d.quote("to")),
+            Shape::Union => format!("{}.far", self.alias),
+        }
+    }
+
+    /// The edge's kind name, as SQL text.
+    pub fn kind_name(&self) -> String {
+        match self.shape {
+            Shape::Table { kind, .. } => format!("'{kind}'"),
+            Shape::Union => format!("{}.kname", self.alias),
+        }
+    }
+
+    /// The edge kind's index as two digits, as SQL text (the witness orders kinds by it).
+    pub fn kind_index(&self) -> String {
+        match self.shape {
+            Shape::Table { kind, .. } => format!("'{:02}'", kind.index()),
+            Shape::Union => format!("{}.kix", self.alias),
+        }
+    }
 }
 
 /// What a variable is in one variant.
@@ -53,12 +90,14 @@ impl Aliases {
     }
 }
 
-/// Every variant of `patterns` on top of `outer`, the new level's FROM and joins only.
+/// Every variant of `patterns` on top of `outer`, the new level's FROM and joins only;
+/// `staged`: an edge pattern of several choices reads their union instead of unrolling them.
 pub(crate) fn expand(
     patterns: &[PathPattern],
     vars: &Vars,
     outer: &Variant,
     d: Dialect,
+    staged: bool,
     aliases: &mut Aliases,
 ) -> Result<Vec<Variant>, SqlError> {
     let start = Variant {
@@ -74,7 +113,7 @@ pub(crate) fn expand(
                 out = bind_node(out, right, vars, aliases)?;
                 let mut next = Vec::new();
                 for v in out {
-                    next.extend(bind_rel(v, &n.var, right, r, d, aliases)?);
+                    next.extend(bind_rel(v, (&n.var, right), r, (d, staged), aliases)?);
                     if next.len() > MAX_VARIANTS {
                         return Err(SqlError::TooLarge(MAX_VARIANTS));
                     }
@@ -124,7 +163,14 @@ pub(crate) fn node_id(v: &Variant, var: &str) -> Option<String> {
 }
 
 /// One hop choice: a type and whether it is read from the edge's head.
-type Hop<'t> = (&'t EdgeType, bool);
+pub(crate) type Hop<'t> = (&'t EdgeType, bool);
+
+/// One hop of a variant: a single choice, or (staged) the union of them all.
+#[derive(Clone, Copy)]
+enum Step<'t> {
+    One(Hop<'t>),
+    Any,
+}
 
 fn hop_choices(types: &[EdgeType], dir: Dir) -> Vec<Hop<'_>> {
     let mut out = Vec::new();
@@ -141,33 +187,27 @@ fn hop_choices(types: &[EdgeType], dir: Dir) -> Vec<Hop<'_>> {
     out
 }
 
-/// Binds an edge pattern between two bound nodes: one variant per type, direction and (for a
-/// variable-length edge) length and sequence.
-fn bind_rel(
-    v: Variant,
-    left: &str,
-    right: &str,
-    r: &qinglian_rules::ast::RelPat,
-    d: Dialect,
-    aliases: &mut Aliases,
-) -> Result<Vec<Variant>, SqlError> {
-    let (Some(a), Some(b)) = (node_id(&v, left), node_id(&v, right)) else {
-        return Err(SqlError::Unsupported(
-            "an edge between unbound nodes".into(),
-        ));
-    };
-    let choices = hop_choices(&r.types, r.dir);
-    let (lo, hi) = r.hops.unwrap_or((1, 1));
-    let mut seqs: Vec<Vec<Hop<'_>>> = Vec::new();
+/// The hop sequences of an edge pattern: every length, and per hop every choice (unrolled)
+/// or their union (staged, when there are several).
+fn sequences<'t>(
+    choices: &[Hop<'t>],
+    (lo, hi): (u32, u32),
+    staged: bool,
+) -> Result<Vec<Vec<Step<'t>>>, SqlError> {
+    let mut seqs: Vec<Vec<Step<'t>>> = Vec::new();
     for n in lo..=hi {
-        let mut level: Vec<Vec<Hop<'_>>> = vec![Vec::new()];
+        if staged && choices.len() > 1 {
+            seqs.push(vec![Step::Any; n as usize]);
+            continue;
+        }
+        let mut level: Vec<Vec<Step<'t>>> = vec![Vec::new()];
         for _ in 0..n {
             level = level
                 .into_iter()
                 .flat_map(|s| {
                     choices.iter().map(move |c| {
                         let mut t = s.clone();
-                        t.push(*c);
+                        t.push(Step::One(*c));
                         t
                     })
                 })
@@ -178,41 +218,43 @@ fn bind_rel(
         }
         seqs.extend(level);
     }
+    Ok(seqs)
+}
+
+/// Binds an edge pattern between two bound nodes: one variant per length and sequence of
+/// choices (a choice being a type and direction, or, staged, their union).
+fn bind_rel(
+    v: Variant,
+    (left, right): (&str, &str),
+    r: &qinglian_rules::ast::RelPat,
+    (d, staged): (Dialect, bool),
+    aliases: &mut Aliases,
+) -> Result<Vec<Variant>, SqlError> {
+    let (Some(a), Some(b)) = (node_id(&v, left), node_id(&v, right)) else {
+        return Err(SqlError::Unsupported(
+            "an edge between unbound nodes".into(),
+        ));
+    };
+    let choices = hop_choices(&r.types, r.dir);
     let mut out = Vec::new();
-    for seq in seqs {
+    for seq in sequences(&choices, r.hops.unwrap_or((1, 1)), staged)? {
         let mut w = v.clone();
         let mut cur = a.clone();
         let mut hops: Vec<EdgeBind> = Vec::new();
-        for (i, (t, inverted)) in seq.iter().enumerate() {
-            let alias = aliases.next("e");
-            let (near, far) = if *inverted {
-                ("to", "from")
-            } else {
-                ("from", "to")
-            };
-            w.from.push(format!("e_{} {alias}", t.kind));
-            w.joins.push(format!("{alias}.{} = {cur}", d.quote(near)));
-            w.links.push((alias.clone(), alias_of(&cur)));
-            cur = format!("{alias}.{}", d.quote(far));
+        for (i, step) in seq.iter().enumerate() {
+            let hop = bind_hop(&mut w, &cur, *step, &choices, d, aliases);
+            for h in &hops {
+                if distinct_needed(h, &hop) {
+                    w.joins
+                        .push(format!("{}.edge <> {}.edge", h.alias, hop.alias));
+                }
+            }
+            cur = hop.far(d);
             if i + 1 == seq.len() {
                 w.joins.push(format!("{cur} = {b}"));
-                w.links.push((alias.clone(), alias_of(&b)));
+                w.links.push((hop.alias.clone(), alias_of(&b)));
             }
-            if let Some(f) = label_filter(&alias, t, *inverted, d) {
-                w.joins.push(f);
-            }
-            if let Some(m) = t.min {
-                w.joins
-                    .push(format!("{alias}.{} >= {m}", value_column(t.kind)));
-            }
-            for h in hops.iter().filter(|h| h.kind == t.kind) {
-                w.joins.push(format!("{}.edge <> {alias}.edge", h.alias));
-            }
-            hops.push(EdgeBind {
-                alias,
-                kind: t.kind,
-                inverted: *inverted,
-            });
+            hops.push(hop);
         }
         if seq.is_empty() {
             w.joins.push(format!("{a} = {b}"));
@@ -226,6 +268,54 @@ fn bind_rel(
         out.push(w);
     }
     Ok(out)
+}
+
+/// Adds one hop from `cur` to variant `w`: its table, the join to `cur`, and (one choice) its
+/// label filter and minimum, which a union applies inside.
+fn bind_hop(
+    w: &mut Variant,
+    cur: &str,
+    step: Step<'_>,
+    choices: &[Hop<'_>],
+    d: Dialect,
+    aliases: &mut Aliases,
+) -> EdgeBind {
+    let alias = aliases.next("e");
+    let bind = match step {
+        Step::One((t, inverted)) => {
+            let near = if inverted { "to" } else { "from" };
+            w.from.push(format!("e_{} {alias}", t.kind));
+            w.joins.push(format!("{alias}.{} = {cur}", d.quote(near)));
+            if let Some(f) = label_filter(&alias, t, inverted) {
+                w.joins.push(f);
+            }
+            if let Some(m) = t.min {
+                w.joins
+                    .push(format!("{alias}.{} >= {m}", value_column(t.kind)));
+            }
+            Shape::Table {
+                kind: t.kind,
+                inverted,
+            }
+        }
+        Step::Any => {
+            w.from
+                .push(format!("{} {alias}", crate::hops::table(choices, d)));
+            w.joins.push(format!("{alias}.near = {cur}"));
+            Shape::Union
+        }
+    };
+    w.links.push((alias.clone(), alias_of(cur)));
+    EdgeBind { alias, shape: bind }
+}
+
+/// Whether a path must state that two of its hops are different edges: always when either is
+/// a union (edge ids are unique across kinds), else when they are of one kind.
+fn distinct_needed(a: &EdgeBind, b: &EdgeBind) -> bool {
+    match (a.shape, b.shape) {
+        (Shape::Table { kind: x, .. }, Shape::Table { kind: y, .. }) => x == y,
+        _ => true,
+    }
 }
 
 /// The table alias of a column reference `alias.column`.
@@ -269,11 +359,11 @@ pub(crate) fn ordered_from(v: &Variant) -> Vec<String> {
     out
 }
 
-/// The column holding an edge kind's value (a share, an amount, a link's probability).
+/// The column holding an edge kind's value: OWNS's share, every other kind's amount (a
+/// SAME_AS link's probability is exported as its amount, `qinglian_export::table`).
 pub(crate) fn value_column(k: EdgeKind) -> &'static str {
     match k {
         EdgeKind::Owns => "share_pct",
-        EdgeKind::SameAs => "probability",
         _ => "amount",
     }
 }
@@ -284,7 +374,7 @@ pub(crate) fn inverts(k: EdgeKind) -> bool {
 }
 
 /// The label filter of a type read from one side, as a condition.
-fn label_filter(alias: &str, t: &EdgeType, inverted: bool, _d: Dialect) -> Option<String> {
+pub(crate) fn label_filter(alias: &str, t: &EdgeType, inverted: bool) -> Option<String> {
     if t.labels.is_empty() {
         return None;
     }

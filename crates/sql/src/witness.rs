@@ -57,8 +57,7 @@ fn chain(patterns: &[PathPattern], v: &Variant, d: Dialect) -> Vec<Item> {
                 Some(Bound::Path(hops)) => {
                     for h in hops {
                         out.push(Item::Edge(h.clone()));
-                        let far = if h.inverted { "from" } else { "to" };
-                        out.push(Item::Node(format!("{}.{}", h.alias, d.quote(far))));
+                        out.push(Item::Node(h.far(d)));
                     }
                     after_path = true;
                 }
@@ -95,8 +94,8 @@ pub(crate) fn columns(patterns: &[PathPattern], v: &Variant, d: Dialect) -> Witn
         nodes: d.array(&nodes),
         facts: each(&|e| {
             format!(
-                "concat('{:02}', COALESCE(CAST({} AS {text}), '0000-00-00'), COALESCE(CAST({} AS {text}), '9999-99-99'), COALESCE({}, ''))",
-                e.kind.index(),
+                "concat({}, COALESCE(CAST({} AS {text}), '0000-00-00'), COALESCE(CAST({} AS {text}), '9999-99-99'), COALESCE({}, ''))",
+                e.kind_index(),
                 col(e, "start"),
                 col(e, "end"),
                 col(e, "label"),
@@ -104,7 +103,7 @@ pub(crate) fn columns(patterns: &[PathPattern], v: &Variant, d: Dialect) -> Witn
         }),
         sources: each(&|e| format!("COALESCE({}, '')", col(e, "source"))),
         edge_ids: each(&|e| col(e, "edge")),
-        edge_kinds: each(&|e| format!("'{}'", e.kind)),
+        edge_kinds: each(&|e| e.kind_name()),
         edge_from: each(&|e| col(e, "from")),
         edge_to: each(&|e| col(e, "to")),
     }
