@@ -208,15 +208,7 @@ impl Cx<'_> {
                 let parts: Vec<String> = es
                     .iter()
                     .map(|b| match b.shape {
-                        Shape::Table {
-                            kind: EdgeKind::Owns,
-                            ..
-                        } => format!("COALESCE({}.share_pct >= 50, FALSE)", b.alias),
-                        Shape::Table {
-                            kind: EdgeKind::Role,
-                            ..
-                        } => format!("COALESCE({}.label = 'legal_rep', FALSE)", b.alias),
-                        Shape::Table { .. } => "FALSE".into(),
+                        Shape::Table { kind, .. } => scope::controls(&b.alias, kind),
                         Shape::Union => format!("{}.ctl", b.alias),
                     })
                     .collect();
@@ -300,15 +292,7 @@ impl Cx<'_> {
         Ok(match p {
             "start" | "end" | "won" | "submitted" => format!("{a}.{}", self.d.quote(p)),
             "kind" => text_lit(kind.as_str()),
-            "label" | "relation" | "role" | "title" => {
-                if inverted && scope::inverts(kind) {
-                    format!(
-                        "(CASE {a}.label WHEN 'parent' THEN 'child' WHEN 'child' THEN 'parent' ELSE {a}.label END)"
-                    )
-                } else {
-                    format!("{a}.label")
-                }
-            }
+            "label" | "relation" | "role" | "title" => scope::read_label(a, kind, inverted),
             "share_pct" | "amount" | "probability" => {
                 format!("{a}.{}", scope::value_column(kind))
             }

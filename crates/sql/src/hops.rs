@@ -16,9 +16,8 @@
 //! index, two digits, as the witness orders kinds), `kname`, `val` (a share or an amount),
 //! `ctl` (whether the edge alone controls: `controlling`).
 
-use crate::scope::{inverts, label_filter, value_column, Hop};
+use crate::scope::{controls, label_filter, read_label, value_column, Hop};
 use crate::Dialect;
-use qinglian_model::EdgeKind;
 
 /// The derived table of every hop choice, parenthesised, ready for an alias.
 pub(crate) fn table(choices: &[Hop<'_>], d: Dialect) -> String {
@@ -34,17 +33,8 @@ fn branch(&(t, inverted): &Hop<'_>, d: Dialect) -> String {
     } else {
         (q("from"), q("to"))
     };
-    let rlabel = if inverted && inverts(t.kind) {
-        "(CASE x.label WHEN 'parent' THEN 'child' WHEN 'child' THEN 'parent' ELSE x.label END)"
-            .to_owned()
-    } else {
-        "x.label".to_owned()
-    };
-    let ctl = match t.kind {
-        EdgeKind::Owns => "COALESCE(x.share_pct >= 50, FALSE)",
-        EdgeKind::Role => "COALESCE(x.label = 'legal_rep', FALSE)",
-        _ => "FALSE",
-    };
+    let rlabel = read_label("x", t.kind, inverted);
+    let ctl = controls("x", t.kind);
     let val = format!("x.{}", value_column(t.kind));
     let mut conds: Vec<String> = label_filter("x", t, inverted).into_iter().collect();
     if let Some(m) = t.min {

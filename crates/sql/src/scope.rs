@@ -368,6 +368,28 @@ pub(crate) fn value_column(k: EdgeKind) -> &'static str {
     }
 }
 
+/// The label of edge table `alias` of kind `k` as the pattern reads it: from the head
+/// (`inverted`), a RELATION or DECLARED `parent` is a `child` and the other way round.
+pub(crate) fn read_label(alias: &str, k: EdgeKind, inverted: bool) -> String {
+    if inverted && inverts(k) {
+        format!(
+            "(CASE {alias}.label WHEN 'parent' THEN 'child' WHEN 'child' THEN 'parent' ELSE {alias}.label END)"
+        )
+    } else {
+        format!("{alias}.label")
+    }
+}
+
+/// Whether edge table `alias` of kind `k` alone controls its company (`controlling`): a share
+/// of 50 % or more, or a legal representative's role; never unknown.
+pub(crate) fn controls(alias: &str, k: EdgeKind) -> String {
+    match k {
+        EdgeKind::Owns => format!("COALESCE({alias}.share_pct >= 50, FALSE)"),
+        EdgeKind::Role => format!("COALESCE({alias}.label = 'legal_rep', FALSE)"),
+        _ => "FALSE".into(),
+    }
+}
+
 /// Whether labels of `k` read inverted from the head's side.
 pub(crate) fn inverts(k: EdgeKind) -> bool {
     matches!(k, EdgeKind::Relation | EdgeKind::Declared)
