@@ -15,6 +15,11 @@ pub struct Args {
     /// A folder of rule files that add to or override the built-in rules.
     #[arg(long)]
     pub rules: Option<PathBuf>,
+    /// A database whose statistics order the joins: each rule's tables are listed in the order
+    /// the engine's plan walks that database (`rules explain`), which Spark follows. Without
+    /// it the tables come in the order the rule is written. The findings are the same.
+    #[arg(long)]
+    pub db: Option<PathBuf>,
     /// The folder to write `<rule>.sql` into (and `not-compiled.txt`: each rule left out, and why).
     #[arg(long)]
     pub out: PathBuf,
@@ -29,13 +34,25 @@ pub fn run(a: &Args) -> Result<ExitCode> {
         }
     }
     std::fs::create_dir_all(&a.out).with_context(|| format!("creating {}", a.out.display()))?;
+    let snap = match &a.db {
+        Some(db) => Some(super::db::open_snapshot(db)?),
+        None => None,
+    };
     let mut skipped = String::new();
     let mut written = 0;
     for r in rules
         .iter()
         .filter(|r| a.only.is_empty() || a.only.contains(&r.id))
     {
-        match qinglian_sql::compile(r, dialect) {
+        let order = match &snap {
+            Some((_, snap)) if r.query().is_some() => {
+                let c = qinglian_engine::exec::compile(r, snap)
+                    .with_context(|| format!("planning rule {}", r.id))?;
+                qinglian_engine::exec::join_order(&c)
+            }
+            _ => Vec::new(),
+        };
+        match qinglian_sql::compile_ordered(r, dialect, &order) {
             Ok(c) => {
                 let p = a.out.join(format!("{}.sql", r.id));
                 std::fs::write(&p, c.file_text())

@@ -216,18 +216,36 @@ fn rank(s: Severity) -> u8 {
 /// union, `hops.rs`), or, when the rule reads something of such an edge that not every choice
 /// has, unrolled into one variant per choice.
 pub fn compile(rule: &Rule, d: Dialect) -> Result<CompiledSql, SqlError> {
+    compile_ordered(rule, d, &[])
+}
+
+/// Compiles one rule as [`compile`] does, each branch's tables listed in a join order: per
+/// branch, variable names in the order to join them (the engine's plan for a database,
+/// `qinglian_engine::exec::join_order`). Spark joins in the order it reads, so the order
+/// decides how large the intermediate results grow; the findings are the same in any order.
+/// A branch without an order, or a variable not named, keeps the order the rule is written in.
+pub fn compile_ordered(
+    rule: &Rule,
+    d: Dialect,
+    order: &[Vec<String>],
+) -> Result<CompiledSql, SqlError> {
     match &rule.body {
         Body::Query { .. } => {}
         Body::Native { name, params } => return native::compile(rule, name, params, d),
     }
-    match compile_query(rule, d, true) {
-        Err(SqlError::Unsupported(_)) => compile_query(rule, d, false),
+    match compile_query(rule, d, true, order) {
+        Err(SqlError::Unsupported(_)) => compile_query(rule, d, false, order),
         staged => staged,
     }
 }
 
 /// Compiles a query rule's branches, `staged` or not, into one statement.
-fn compile_query(rule: &Rule, d: Dialect, staged: bool) -> Result<CompiledSql, SqlError> {
+fn compile_query(
+    rule: &Rule,
+    d: Dialect,
+    staged: bool,
+    order: &[Vec<String>],
+) -> Result<CompiledSql, SqlError> {
     let Body::Query {
         query, branch_vars, ..
     } = &rule.body
@@ -237,7 +255,7 @@ fn compile_query(rule: &Rule, d: Dialect, staged: bool) -> Result<CompiledSql, S
     let mut needs = Needs::default();
     let mut aliases = scope::Aliases::default();
     let mut selects = Vec::new();
-    for (b, vars) in query.branches.iter().zip(branch_vars) {
+    for (i, (b, vars)) in query.branches.iter().zip(branch_vars).enumerate() {
         let mut cx = expr::Cx {
             d,
             vars,
@@ -246,7 +264,8 @@ fn compile_query(rule: &Rule, d: Dialect, staged: bool) -> Result<CompiledSql, S
             aliases: &mut aliases,
             needs: &mut needs,
         };
-        branch(rule, b, &mut cx, &mut selects)?;
+        let order = order.get(i).map(Vec::as_slice).unwrap_or(&[]);
+        branch(rule, (b, order), &mut cx, &mut selects)?;
     }
     let sql = format!(
         "SELECT pattern, official, target, target2, ref,\n  CASE colour WHEN 0 THEN 'red' WHEN 1 THEN 'yellow' ELSE 'green' END AS severity,\n  score, nodes, edge_ids, edge_kinds, edge_from, edge_to, sources AS edge_sources\nFROM (\nSELECT m.*, ROW_NUMBER() OVER (PARTITION BY pattern, official, target, target2, ref\n  ORDER BY colour, edges, nodes, facts, sources) AS witness\nFROM (\n{}\n) m\n) w\nWHERE witness = 1",
@@ -262,7 +281,7 @@ fn compile_query(rule: &Rule, d: Dialect, staged: bool) -> Result<CompiledSql, S
 /// Every variant of one branch as a SELECT of key and colour.
 fn branch(
     rule: &Rule,
-    b: &Branch,
+    (b, order): (&Branch, &[String]),
     cx: &mut expr::Cx<'_>,
     out: &mut Vec<String>,
 ) -> Result<(), SqlError> {
@@ -314,7 +333,7 @@ fn branch(
             w.edge_kinds,
             w.edge_from,
             w.edge_to,
-            scope::ordered_from(v).join(", "),
+            scope::ordered_from(&scope::prioritised(v, order)).join(", "),
             conds.join("\n  AND ")
         ));
     }
@@ -373,13 +392,63 @@ mod tests {
     fn staged_hops_keep_one_variant_per_path_length() {
         let rule = builtin("evaluator_conflict");
         let staged = compile(&rule, Dialect::Spark).expect("compiles");
-        let unrolled = compile_query(&rule, Dialect::Spark, false).expect("compiles");
+        let unrolled = compile_query(&rule, Dialect::Spark, false, &[]).expect("compiles");
         // RELATION*0..0 then OWNS|ROLE*1..3: 3; RELATION*1..2 either way, then the same: 6.
         assert_eq!(variants(&staged), 9);
         // Every type and direction unrolled: 14 + 6 * 14.
         assert_eq!(variants(&unrolled), 98);
         assert!(staged.sql.contains(" AS near"));
         assert!(!unrolled.sql.contains(" AS near"));
+    }
+
+    /// The FROM lists of a statement, derived tables left out (their aliases kept).
+    fn from_lists(sql: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for part in sql.split("\nFROM ").skip(1) {
+            let body = part.split("\nWHERE").next().unwrap_or("");
+            let (mut depth, mut flat) = (0, String::new());
+            for ch in body.chars() {
+                match ch {
+                    '(' => depth += 1,
+                    ')' => depth -= 1,
+                    _ if depth == 0 => flat.push(ch),
+                    _ => {}
+                }
+            }
+            out.push(flat.split_whitespace().collect::<Vec<_>>().join(" "));
+        }
+        out
+    }
+
+    #[test]
+    fn a_join_order_lists_the_tables_in_that_order_where_the_joins_allow() {
+        let rule = builtin("relative_wins");
+        let plain = compile(&rule, Dialect::Spark).expect("compiles");
+        assert_eq!(
+            compile_ordered(&rule, Dialect::Spark, &[])
+                .expect("compiles")
+                .sql,
+            plain.sql
+        );
+        let order: Vec<String> = ["o", "p", "a", "f", "r", "w", "c", "to", "k", "aw"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let ordered = compile_ordered(&rule, Dialect::Spark, &[order]).expect("compiles");
+        let lists = from_lists(&ordered.sql);
+        assert!(
+            lists[2].starts_with("n_Person n1, e_POSITION e3, n_Agency n2, e9, n_Person n8, e12,")
+                && lists[2].ends_with("n_Contract n4, e_AWARDED e5"),
+            "{lists:?}"
+        );
+        assert!(from_lists(&plain.sql)[2].contains("e_AWARDED e5, n_Contract n4"));
+        // An order that starts from a table joined to nothing yet is followed only as far as
+        // the joins allow: the contract first, then only tables joined to what is placed.
+        let odd: Vec<String> = ["k", "r", "o"].iter().map(|s| s.to_string()).collect();
+        let odd = compile_ordered(&rule, Dialect::Spark, &[odd]).expect("compiles");
+        let first = &from_lists(&odd.sql)[2];
+        assert!(first.starts_with("n_Contract n4, "), "{first}");
+        assert!(!first.starts_with("n_Contract n4, n_Person"), "{first}");
     }
 
     #[test]
@@ -402,7 +471,7 @@ RETURN target = c, ref = t
         assert!(!c.sql.contains(" AS near"), "{}", c.sql);
         assert_eq!(variants(&c), 2);
         assert!(matches!(
-            compile_query(&rule, Dialect::DuckDb, true),
+            compile_query(&rule, Dialect::DuckDb, true, &[]),
             Err(SqlError::Unsupported(_))
         ));
     }

@@ -323,6 +323,36 @@ fn alias_of(column: &str) -> String {
     column.split('.').next().unwrap_or(column).to_owned()
 }
 
+/// `v` with its FROM items listed in the order of `order` (variable names; a path's hops in
+/// the order written, its items of one rank), the items of variables it does not name last:
+/// [`ordered_from`] then keeps that order wherever the joins allow.
+pub(crate) fn prioritised(v: &Variant, order: &[String]) -> Variant {
+    let mut rank: BTreeMap<&str, usize> = BTreeMap::new();
+    for (var, b) in &v.vars {
+        let r = order.iter().position(|o| o == var).unwrap_or(order.len());
+        match b {
+            Bound::Node { alias, .. } => {
+                rank.insert(alias, r);
+            }
+            Bound::Edge(e) => {
+                rank.insert(&e.alias, r);
+            }
+            Bound::Path(hops) => {
+                for e in hops {
+                    rank.insert(&e.alias, r);
+                }
+            }
+        }
+    }
+    let mut w = v.clone();
+    let key = |item: &String| {
+        let alias = item.rsplit(' ').next().unwrap_or("");
+        rank.get(alias).copied().unwrap_or(order.len())
+    };
+    w.from.sort_by_key(key);
+    w
+}
+
 /// The FROM list of a variant, ordered so that every table joins one listed before it (or an
 /// outer query's) on an equality whenever the pattern allows.
 ///

@@ -307,6 +307,43 @@ pub fn default_score(s: Severity) -> f64 {
     }
 }
 
+/// Per branch, the pattern variables in the order its plan binds them: the start's, then each
+/// step's (an edge or path, then the node it reaches). `compile-rules --db` lists a compiled
+/// rule's tables in this order, so that Spark — which joins in the order it is given — walks
+/// the rule the way this database's statistics say is cheap, and not as the rule is written.
+pub fn join_order(c: &Compiled) -> Vec<Vec<String>> {
+    c.branches.iter().map(|b| plan_order(&b.plan)).collect()
+}
+
+fn plan_order(p: &Plan) -> Vec<String> {
+    let name = |m: &std::collections::BTreeMap<String, usize>, slot: usize| {
+        m.iter().find(|(_, s)| **s == slot).map(|(n, _)| n.clone())
+    };
+    let (n, e, pa) = (&p.node_slot, &p.edge_slot, &p.path_slot);
+    let mut out: Vec<Option<String>> = Vec::new();
+    match &p.start {
+        ir::Start::Nodes { slot, .. } | ir::Start::Given { slot, .. } => out.push(name(n, *slot)),
+        ir::Start::Edges { a, b, edge, .. } => {
+            out.extend([name(n, *a), name(e, *edge), name(n, *b)]);
+        }
+        ir::Start::Bound => {}
+    }
+    for s in &p.steps {
+        match s {
+            ir::Step::Expand { edge, to, .. } => out.extend([name(e, *edge), name(n, *to)]),
+            ir::Step::Path { path, to, .. } => out.extend([name(pa, *path), name(n, *to)]),
+            ir::Step::Code { to, .. } => out.push(name(n, *to)),
+            ir::Step::Given { slot, .. } => out.push(name(n, *slot)),
+            ir::Step::Filter(_) => {}
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    out.into_iter()
+        .flatten()
+        .filter(|v| seen.insert(v.clone()))
+        .collect()
+}
+
 /// A plan in words, for `qinglian rules explain`.
 pub fn explain(c: &Compiled) -> String {
     let mut out = String::new();

@@ -503,6 +503,20 @@ mod tests {
         );
     }
 
+    /// `join_order` names the variables in the order the plan binds them: the people it starts
+    /// from, the ownership walk, the company it reaches, then the contract edge and contract.
+    #[test]
+    fn the_join_order_is_the_plans() {
+        let snap = owners();
+        let c = compile(&testdata::rule(QUERY), &snap).expect("the rule compiles");
+        assert_eq!(
+            super::super::join_order(&c),
+            vec![vec!["r", "w", "c", "to", "k"]],
+            "{}",
+            super::super::explain(&c)
+        );
+    }
+
     /// Pruning never changes findings: the same matches with and without the sets, and only
     /// the people the set keeps are flagged.
     #[test]
