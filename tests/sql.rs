@@ -230,6 +230,42 @@ fn the_compiler_says_which_rules_it_leaves_out_and_why() {
         text.contains("`from`"),
         "Spark quotes reserved words with backticks"
     );
+    // A valid rule the compiler refuses: reading a bid's `won` on a path of four types either
+    // way unrolls every type and direction of every hop (8^5 variants at five hops).
+    let dir = tmp.path().join("rules");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let wide = r#"id = "wide"
+title = "A won bid up to five links away"
+severity = "green"
+explain = "{o.id} {e.id}"
+query = '''
+MATCH (o:Person)-[w:BID|OWNS|ROLE|TO*1..5]-(e)
+WHERE last(w).won
+RETURN official = o, target = e
+'''
+"#;
+    std::fs::write(dir.join("wide.toml"), wide).expect("rule file");
+    let check = qinglian(&["rules", "check", s(&dir)]);
+    assert!(
+        check.contains("ok  wide")
+            && check.contains("not compiled to SQL (compile-rules leaves it out): more than 4096"),
+        "{check}"
+    );
+    let out = tmp.path().join("sql-wide");
+    qinglian(&[
+        "compile-rules",
+        "--dialect",
+        "duckdb",
+        "--rules",
+        s(&dir),
+        "--rule",
+        "wide",
+        "--out",
+        s(&out),
+    ]);
+    let left = std::fs::read_to_string(out.join("not-compiled.txt")).expect("list");
+    assert!(left.starts_with("wide: more than 4096"), "{left}");
+    assert!(!out.join("wide.sql").exists());
 }
 
 #[test]

@@ -492,6 +492,9 @@ pub fn rules(cmd: &RulesCmd) -> Result<ExitCode> {
                         }
                     }
                     println!("ok  {} {}", out::left(&r.id, 22), r.source);
+                    if let Some(why) = not_compiled(r) {
+                        println!("    not compiled to SQL (compile-rules leaves it out): {why}");
+                    }
                 }
                 Ok(ExitCode::SUCCESS)
             }
@@ -524,6 +527,15 @@ pub fn rules(cmd: &RulesCmd) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Why `compile-rules` would leave a rule out (Spark or DuckDB), if it would: a rule the engine
+/// runs but the SQL compiler refuses is still a valid rule, so `rules check` says so and passes.
+fn not_compiled(r: &qinglian_rules::Rule) -> Option<String> {
+    [qinglian_sql::Dialect::Spark, qinglian_sql::Dialect::DuckDb]
+        .into_iter()
+        .find_map(|d| qinglian_sql::compile(r, d).err())
+        .map(|e| e.to_string())
 }
 
 /// A roll-up row as the CLI prints it: the engine's row with `colour` named `severity`, the
