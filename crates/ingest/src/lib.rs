@@ -52,6 +52,10 @@ pub struct IngestOptions {
     pub source: Option<String>,
     /// Snapshot (the bundle is the source's whole truth) or delta (adds and changes only).
     pub mode: Mode,
+    /// Bytes of a file parsed as one parallel part (an entity file's parts are resolved a few
+    /// at a time). The load is the same whatever the size; tests make it small to cross many
+    /// part and window boundaries.
+    pub part_bytes: usize,
 }
 
 impl Default for IngestOptions {
@@ -62,6 +66,7 @@ impl Default for IngestOptions {
             encoding: Encoding::Utf8,
             source: None,
             mode: Mode::Snapshot,
+            part_bytes: PART_BYTES,
         }
     }
 }
@@ -273,8 +278,6 @@ struct Work {
     drafts: rows::Drafts,
     /// See [`Source::deferred`]: read, checked and split by [`load_deferred`].
     deferred: Option<PathBuf>,
-    /// The entity rows' drafts (a [`rows::Drafts`] per part while parsing).
-    nodes: rows::NodeDrafts,
     read: u64,
     loaded: u64,
     merged: u64,
@@ -288,7 +291,8 @@ fn is_entity_file(k: schema::FileKind) -> bool {
     )
 }
 
-/// Files larger than this are parsed in several parts at once.
+/// Files larger than this are parsed in several parts at once (the default of
+/// [`IngestOptions::part_bytes`]).
 const PART_BYTES: usize = 4 << 20;
 
 /// Edges encoded by one parallel unit, with the problems it found.
@@ -412,19 +416,19 @@ fn ingest_sources<S: Store>(
         .collect();
     let parsing = Parsing::start(&sources, progress);
     let mut work = decode_files(sources, opts);
-    parse_entities(&mut work, opts, &parsing);
-    free_bytes(&mut work, is_entity_file);
-    timings.push(("parse entities", t0.elapsed()));
-
-    let t1 = Instant::now();
+    let mut spent = EntityTimes {
+        parse: t0.elapsed(),
+        resolve: Duration::ZERO,
+    };
+    let (mut writer, mut ids) = entities(db, &mut work, (dir, &hash), opts, &parsing, &mut spent)?;
     progress(Progress::Resolving);
-    let (mut writer, mut ids) = resolve_identities(db, &mut work, dir, &hash)?;
     let source = source_name(dir, opts);
     writer.set_meta(LoadMeta {
         source: source.clone(),
         mode: opts.mode,
     });
-    timings.push(("resolve identities", t1.elapsed()));
+    timings.push(("parse entities", spent.parse));
+    timings.push(("resolve identities", spent.resolve));
 
     let t2 = Instant::now();
     load_deferred(&mut work, opts)?;
@@ -809,7 +813,6 @@ fn decode_files(sources: Vec<Source>, opts: &IngestOptions) -> Vec<Work> {
                 diags,
                 drafts: rows::Drafts::default(),
                 deferred: s.deferred,
-                nodes: rows::NodeDrafts::default(),
                 read: 0,
                 loaded: 0,
                 merged: 0,
@@ -837,7 +840,14 @@ fn decode_text(
         h.lines = lines;
     }
     let parts = header.as_ref().map_or_else(Vec::new, |h| {
-        let n = (bytes.len() / PART_BYTES).clamp(1, 4 * threads);
+        // An entity file's parts are resolved a window at a time as they are parsed, so they
+        // stay small whatever the file's size (see `entities`).
+        let most = if is_entity_file(spec.kind) {
+            usize::MAX
+        } else {
+            4 * threads
+        };
+        let n = (bytes.len() / opts.part_bytes.max(1)).clamp(1, most);
         table::split(&bytes, h, n)
     });
     (bytes, header, parts)
@@ -865,23 +875,32 @@ fn load_deferred(work: &mut [Work], opts: &IngestOptions) -> Result<(), IngestEr
         })
 }
 
-/// Parses the entity and blacklist rows into drafts, every part of every file in parallel,
-/// and gathers them per file in part order. Identities are resolved from the drafts next, so
-/// entities must be parsed before any edge (edges refer to them).
-fn parse_entities(work: &mut [Work], opts: &IngestOptions, parsing: &Parsing<'_>) {
-    let units: Vec<(usize, usize)> = work
-        .iter()
-        .enumerate()
-        .filter(|(_, w)| is_entity_file(w.spec.kind))
-        .flat_map(|(i, w)| (0..w.parts.len()).map(move |p| (i, p)))
-        .collect();
-    let parsed: Vec<(usize, rows::Drafts, FileDiags, u64)> = units
+/// Time spent parsing and resolving the entity rows (the two alternate, a window at a time).
+struct EntityTimes {
+    parse: Duration,
+    resolve: Duration,
+}
+
+/// Parts of an entity file parsed at once, then resolved before the next are parsed: enough to
+/// keep every core busy, few enough that a window's decoded drafts stay small (at 10M people,
+/// holding every draft of every entity file at once peaked at 9 GB: docs/performance.md).
+fn window_parts() -> usize {
+    2 * rayon::current_num_threads().max(1)
+}
+
+/// Parses `parts` of one entity (or blacklist) file into drafts, in parallel, in part order.
+fn parse_window(
+    w: &Work,
+    parts: &[table::Part],
+    opts: &IngestOptions,
+    parsing: &Parsing<'_>,
+) -> Vec<(rows::Drafts, FileDiags, u64)> {
+    parts
         .par_iter()
-        .map(|&(i, p)| {
-            let w = &work[i];
+        .map(|&part| {
             let mut diags = w.diags.sibling();
             let mut drafts = rows::Drafts::default();
-            let (kind, part) = (w.spec.kind, w.parts[p]);
+            let kind = w.spec.kind;
             let read = w.header.as_ref().map_or(0, |h| {
                 table::read_rows(
                     h,
@@ -897,17 +916,23 @@ fn parse_entities(work: &mut [Work], opts: &IngestOptions, parsing: &Parsing<'_>
                 )
             });
             parsing.advance(part.end - part.start);
-            (i, drafts, diags, read)
+            (drafts, diags, read)
         })
-        .collect();
-    for (i, drafts, diags, read) in parsed {
-        let w = &mut work[i];
-        w.diags.absorb(diags);
-        w.read += read;
-        w.nodes.push_part(drafts.nodes);
-        w.drafts.blacklist.extend(drafts.blacklist);
-        w.drafts.foreign_ids += drafts.foreign_ids;
-    }
+        .collect()
+}
+
+/// Rows in the entity files, counted by their newlines (a quoted field with a newline counts
+/// one too many): enough to size the resolver's tables once.
+fn entity_rows(work: &[Work]) -> usize {
+    work.iter()
+        .filter(|w| is_entity_file(w.spec.kind))
+        .map(|w| {
+            w.bytes
+                .par_chunks(1 << 20)
+                .map(|c| c.iter().filter(|&&b| b == b'\n').count())
+                .sum::<usize>()
+        })
+        .sum()
 }
 
 /// What identity resolution decided, which the edges are resolved against.
@@ -924,16 +949,21 @@ struct Identities {
     index: qinglian_store::facts::FactIndex,
 }
 
-/// Starts the load (its writer allocates file and node ids) and resolves identities, file by
-/// file in resolution order: a row with the same bundle id, or the same valid resident ID or
-/// credit code, as an earlier one (in this load or a committed one) is the same entity and its
-/// merge is recorded; anything else is a new node.
-fn resolve_identities<S: Store>(
+/// Starts the load (its writer allocates file and node ids), then parses the entity and
+/// blacklist rows and resolves identities, file by file in resolution order and a window of
+/// parts at a time (entities must be known before any edge: edges refer to them). A row with
+/// the same bundle id, or the same valid resident ID or credit code, as an earlier one (in this
+/// load or a committed one) is the same entity and its merge is recorded; anything else is a
+/// new node. Each file's text is freed once its rows are resolved.
+fn entities<S: Store>(
     db: &GraphDb<S>,
     work: &mut [Work],
-    dir: &Path,
-    hash: &str,
+    (dir, hash): (&Path, &str),
+    opts: &IngestOptions,
+    parsing: &Parsing<'_>,
+    spent: &mut EntityTimes,
 ) -> Result<(LoadWriter, Identities), IngestError> {
+    let t = Instant::now();
     let existing = if db.state().loads > 0 {
         Existing::from_encoded(qinglian_store::facts::nodes_encoded(
             db,
@@ -950,30 +980,27 @@ fn resolve_identities<S: Store>(
     for (w, id) in work.iter().zip(&file_ids) {
         file_names.insert(*id, w.name.clone());
     }
-    let incoming: usize = work.iter().map(|w| w.nodes.len()).sum();
-    let mut resolver = Resolver::new(existing, incoming);
+    let mut resolver = Resolver::new(existing, entity_rows(work));
     for w in work.iter().filter(|w| w.header.is_none()) {
         if let Some(k) = schema::node_kind(w.spec.kind) {
             resolver.unreadable(k);
         }
     }
+    spent.resolve += t.elapsed();
     let mut fk: Vec<Vec<rows::EdgeDraft<'static>>> = vec![Vec::new(); work.len()];
     for (i, w) in work.iter_mut().enumerate() {
-        let nodes = std::mem::take(&mut w.nodes);
-        if nodes.is_empty() {
+        if !is_entity_file(w.spec.kind) {
             continue;
         }
-        let mut c = resolve::RowCounts::default();
-        fk[i] = resolver.add_nodes(
-            &nodes,
-            file_ids[i],
-            &file_names,
-            &mut w.diags,
-            &mut || writer.alloc_node(),
-            &mut c,
-        )?;
-        w.loaded += c.loaded;
-        w.merged += c.merged;
+        let mut step = FileStep {
+            resolver: &mut resolver,
+            writer: &mut writer,
+            file: file_ids[i],
+            file_names: &file_names,
+            fk: &mut fk[i],
+        };
+        step.run(w, opts, parsing, spent)?;
+        w.bytes = Vec::new();
     }
     Ok((
         writer,
@@ -986,6 +1013,96 @@ fn resolve_identities<S: Store>(
             index: Default::default(),
         },
     ))
+}
+
+/// Parsing and resolving one entity file, a window of parts at a time.
+struct FileStep<'a> {
+    resolver: &'a mut Resolver,
+    writer: &'a mut LoadWriter,
+    file: FileId,
+    file_names: &'a FxHashMap<FileId, String>,
+    /// The foreign-key edges of the file's new nodes.
+    fk: &'a mut Vec<rows::EdgeDraft<'static>>,
+}
+
+impl FileStep<'_> {
+    /// Parses and resolves every part of `w`. Resolution's diagnostics follow the parser's, as
+    /// when a file was parsed whole before it was resolved; the earlier windows' drafts are
+    /// kept encoded for later rows to compare against (a repeated id, a shared identifier).
+    fn run(
+        &mut self,
+        w: &mut Work,
+        opts: &IngestOptions,
+        parsing: &Parsing<'_>,
+        spent: &mut EntityTimes,
+    ) -> Result<(), IngestError> {
+        let mut kept = rows::KeptDrafts::default();
+        let mut late = w.diags.sibling();
+        let mut base = 0;
+        let parts = std::mem::take(&mut w.parts);
+        let windows: Vec<&[table::Part]> = parts.chunks(window_parts()).collect();
+        for (n, window) in windows.iter().enumerate() {
+            let t = Instant::now();
+            let mut nodes = rows::NodeDrafts::default();
+            for (drafts, diags, read) in parse_window(w, window, opts, parsing) {
+                w.diags.absorb(diags);
+                w.read += read;
+                nodes.push_part(drafts.nodes);
+                w.drafts.blacklist.extend(drafts.blacklist);
+                w.drafts.foreign_ids += drafts.foreign_ids;
+            }
+            spent.parse += t.elapsed();
+            let t = Instant::now();
+            if !nodes.is_empty() {
+                let mut c = resolve::RowCounts::default();
+                let drafts = rows::Window {
+                    drafts: &nodes,
+                    base,
+                    kept: &kept,
+                };
+                let writer = &mut *self.writer;
+                let refs = self.resolver.add_nodes(
+                    drafts,
+                    self.file,
+                    self.file_names,
+                    &mut late,
+                    &mut || writer.alloc_node(),
+                    &mut c,
+                )?;
+                self.fk.extend(refs);
+                w.loaded += c.loaded;
+                w.merged += c.merged;
+                if n + 1 < windows.len() {
+                    keep(&mut kept, &nodes, base)?;
+                }
+                base += nodes.len();
+            }
+            spent.resolve += t.elapsed();
+        }
+        w.parts = parts;
+        w.diags.absorb(late);
+        Ok(())
+    }
+}
+
+/// Adds a resolved window's drafts to `kept`, encoded in parallel.
+fn keep(
+    kept: &mut rows::KeptDrafts,
+    nodes: &rows::NodeDrafts,
+    base: usize,
+) -> Result<(), IngestError> {
+    let parts: Vec<Result<rows::KeptPart, postcard::Error>> = nodes
+        .pieces(usize::MAX)
+        .into_par_iter()
+        .map(|(at, ds)| rows::KeptPart::encode(base + at, ds))
+        .collect();
+    for p in parts {
+        kept.push(p.map_err(|e| StoreError::Corrupt {
+            key: "(encoding a draft)".into(),
+            reason: e.to_string(),
+        })?);
+    }
+    Ok(())
 }
 
 /// Encoded edge chunks with their counts per edge kind, in the order they are appended.

@@ -14,7 +14,7 @@
 //! million ids).
 
 use crate::diag::FileDiags;
-use crate::rows::{BlacklistDraft, EdgeDraft, NodeDraft, NodeDrafts, Ref};
+use crate::rows::{BlacklistDraft, EdgeDraft, NodeDraft, Ref, Window};
 use qinglian_model::{
     BlacklistRecord, EdgeRecordRef, FileId, MergeKey, MergeRecord, NodeId, NodeKind, NodeRecord,
     Provenance,
@@ -237,8 +237,11 @@ impl Resolver {
     }
 
     /// The bundle id and name a target was first described with.
-    fn described(&self, t: Target, drafts: &NodeDrafts) -> (String, String, Option<NodeRecord>) {
-        if let Some(d) = drafts.get(t.draft as usize).filter(|_| t.draft != NO_DRAFT) {
+    fn described(&self, t: Target, drafts: Window<'_>) -> (String, String, Option<NodeRecord>) {
+        if let Some(d) = (t.draft != NO_DRAFT)
+            .then(|| drafts.get(t.draft as usize))
+            .flatten()
+        {
             return (d.ext_id.clone(), d.name.clone(), None);
         }
         match self.existing.get(t.node) {
@@ -247,12 +250,13 @@ impl Resolver {
         }
     }
 
-    /// Resolves the entity rows of one file (every row of a kind is in one file). Merges and
-    /// repeats are encoded as they are decided; the new nodes are encoded afterwards, in
-    /// parallel. Returns the foreign-key edges of the new nodes.
+    /// Resolves a window of the entity rows of one file (every row of a kind is in one file;
+    /// its windows come in row order). Merges and repeats are encoded as they are decided; the
+    /// new nodes are encoded afterwards, in parallel. Returns the foreign-key edges of the new
+    /// nodes.
     pub fn add_nodes(
         &mut self,
-        drafts: &NodeDrafts,
+        w: Window<'_>,
         file: FileId,
         files: &FxHashMap<FileId, String>,
         d: &mut FileDiags,
@@ -260,8 +264,10 @@ impl Resolver {
         counts: &mut RowCounts,
     ) -> Result<Vec<EdgeDraft<'static>>, StoreError> {
         let mut refs = Vec::new();
+        let drafts = w.drafts;
         let mut new_ids: Vec<Option<NodeId>> = vec![None; drafts.len()];
-        for (i, nd) in drafts.iter().enumerate() {
+        for (j, nd) in drafts.iter().enumerate() {
+            let i = w.base + j;
             let here = Provenance {
                 file,
                 line: nd.line as u32,
@@ -271,12 +277,12 @@ impl Resolver {
                 if t.file != file {
                     t.draft = NO_DRAFT;
                 }
-                let (first_ext, _, _) = self.described(t, drafts);
+                let (first_ext, _, _) = self.described(t, w);
                 if first_ext != nd.ext_id && t.draft != NO_DRAFT {
                     d.error(nd.line, 1, format!("id {} collides with the 128-bit hash of id {first_ext}; please report this", nd.ext_id));
                 } else if t.kind != nd.kind {
                     d.error(nd.line, 1, format!("id {} is already a {} ({}); ids are unique across the bundle and the database", nd.ext_id, t.kind, cite(t.first, files)));
-                } else if self.same_id_row(t, drafts, nd, here, files, d)? {
+                } else if self.same_id_row(t, w, nd, here, files, d)? {
                     counts.merged += 1;
                     if t.draft == NO_DRAFT && self.existing.has(t.node) {
                         // An entity an earlier load described: its row states its links now
@@ -324,7 +330,7 @@ impl Resolver {
                         ..t
                     },
                 );
-                self.merge_by_identifier(t, drafts, nd, here, files, d)?;
+                self.merge_by_identifier(t, w, nd, here, files, d)?;
                 counts.merged += 1;
                 continue;
             }
@@ -341,7 +347,7 @@ impl Resolver {
                 self.idents[s].insert(ik, t);
             }
             refs.extend(nd.refs.iter().cloned());
-            new_ids[i] = Some(node);
+            new_ids[j] = Some(node);
             self.new_nodes[nd.kind.index()] += 1;
             counts.loaded += 1;
         }
@@ -376,15 +382,17 @@ impl Resolver {
     fn same_id_row(
         &mut self,
         t: Target,
-        drafts: &NodeDrafts,
+        drafts: Window<'_>,
         nd: &NodeDraft,
         here: Provenance,
         files: &FxHashMap<FileId, String>,
         d: &mut FileDiags,
     ) -> Result<bool, StoreError> {
-        if t.draft != NO_DRAFT {
-            let first = &drafts[t.draft as usize];
-            if let Some((col, what)) = first_difference(first, nd, &d.headers) {
+        if let Some(first) = (t.draft != NO_DRAFT)
+            .then(|| drafts.get(t.draft as usize))
+            .flatten()
+        {
+            if let Some((col, what)) = first_difference(&first, nd, &d.headers) {
                 d.error(nd.line, col, format!("id {} was already defined at {} and this row differs in {what}; correct one of the rows", nd.ext_id, cite(t.first, files)));
                 return Ok(false);
             }
@@ -437,14 +445,17 @@ impl Resolver {
     fn merge_by_identifier(
         &mut self,
         t: Target,
-        drafts: &NodeDrafts,
+        drafts: Window<'_>,
         nd: &NodeDraft,
         here: Provenance,
         files: &FxHashMap<FileId, String>,
         d: &mut FileDiags,
     ) -> Result<(), StoreError> {
         let (kept_ext, kept_name, prev) = self.described(t, drafts);
-        let kept_attrs = match (t.draft != NO_DRAFT).then(|| &drafts[t.draft as usize]) {
+        let first = (t.draft != NO_DRAFT)
+            .then(|| drafts.get(t.draft as usize))
+            .flatten();
+        let kept_attrs = match first {
             Some(first) => Some(first.attrs.clone()),
             None => prev.map(|p| p.attrs),
         };

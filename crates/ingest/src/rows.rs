@@ -19,7 +19,7 @@ pub(crate) struct F<'a> {
 
 /// A reference from a row to an entity by its bundle id (borrowed from the row while it is
 /// streamed, owned when it must wait for every entity to be known).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Ref<'a> {
     /// The id as written.
     pub ext: Cow<'a, str>,
@@ -37,7 +37,7 @@ impl Ref<'_> {
 }
 
 /// An edge a row implies (a relationship row, or a foreign key of an entity row).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct EdgeDraft<'a> {
     pub kind: EdgeKind,
     pub from: Ref<'a>,
@@ -52,7 +52,7 @@ pub(crate) struct EdgeDraft<'a> {
 }
 
 /// An entity row.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct NodeDraft {
     /// Hash of `ext_id` (computed while parsing, in parallel).
     pub key: u128,
@@ -142,6 +142,84 @@ impl std::ops::Index<usize> for NodeDrafts {
     fn index(&self, i: usize) -> &NodeDraft {
         let p = self.starts.partition_point(|&s| s <= i).saturating_sub(1);
         &self.parts[p][i - self.starts[p]]
+    }
+}
+
+/// The drafts of the parts of a file already resolved, kept encoded (postcard, about the size
+/// of their CSV text) for a later row with the same id or identifier to compare against: the
+/// entity rows are resolved a few parts at a time as they are parsed, so that a file's drafts
+/// (272 bytes each plus their strings, 13.75 M at 10M people) are never all decoded at once
+/// (docs/performance.md, "Memory").
+#[derive(Debug, Default)]
+pub(crate) struct KeptDrafts {
+    parts: Vec<KeptPart>,
+}
+
+/// One part's drafts, encoded back to back.
+#[derive(Debug)]
+pub(crate) struct KeptPart {
+    /// Index (in the file) of its first draft.
+    first: usize,
+    bytes: Vec<u8>,
+    /// End of each draft's encoding in `bytes`.
+    ends: Vec<u32>,
+}
+
+impl KeptPart {
+    /// Encodes `drafts`, the first of which is the file's draft `first`.
+    pub fn encode(first: usize, drafts: &[NodeDraft]) -> Result<KeptPart, postcard::Error> {
+        let mut bytes = Vec::new();
+        let mut ends = Vec::with_capacity(drafts.len());
+        for d in drafts {
+            bytes = postcard::to_extend(d, bytes)?;
+            ends.push(
+                u32::try_from(bytes.len()).map_err(|_| postcard::Error::SerializeBufferFull)?,
+            );
+        }
+        bytes.shrink_to_fit();
+        Ok(KeptPart { first, bytes, ends })
+    }
+}
+
+impl KeptDrafts {
+    /// Appends the next part (parts come in file order).
+    pub fn push(&mut self, part: KeptPart) {
+        if !part.ends.is_empty() {
+            self.parts.push(part);
+        }
+    }
+
+    /// Draft `i` of the file, decoded; `None` if it is not kept.
+    pub fn get(&self, i: usize) -> Option<NodeDraft> {
+        let p = self
+            .parts
+            .partition_point(|p| p.first <= i)
+            .checked_sub(1)?;
+        let part = &self.parts[p];
+        let k = i - part.first;
+        let end = *part.ends.get(k)? as usize;
+        let start = k.checked_sub(1).map_or(0, |j| part.ends[j] as usize);
+        postcard::from_bytes(part.bytes.get(start..end)?).ok()
+    }
+}
+
+/// The drafts a resolution step may consult: the window of parts being resolved (decoded)
+/// and the file's earlier parts (kept encoded).
+#[derive(Clone, Copy)]
+pub(crate) struct Window<'a> {
+    pub drafts: &'a NodeDrafts,
+    /// Index in the file of the window's first draft.
+    pub base: usize,
+    pub kept: &'a KeptDrafts,
+}
+
+impl<'a> Window<'a> {
+    /// Draft `i` of the file (row order).
+    pub fn get(&self, i: usize) -> Option<Cow<'a, NodeDraft>> {
+        match i.checked_sub(self.base) {
+            Some(k) => self.drafts.get(k).map(Cow::Borrowed),
+            None => self.kept.get(i).map(Cow::Owned),
+        }
     }
 }
 
