@@ -1002,6 +1002,7 @@ fn entities<S: Store>(
         step.run(w, opts, parsing, spent)?;
         w.bytes = Vec::new();
     }
+    resolver.entities_done();
     Ok((
         writer,
         Identities {

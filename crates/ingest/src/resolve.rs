@@ -218,6 +218,13 @@ impl Resolver {
         r
     }
 
+    /// Every entity row is resolved: the identifier tables are not needed by the edges (which
+    /// name their ends by bundle id) and are freed now (800 MB at 10M people) instead of at
+    /// the end of the load.
+    pub fn entities_done(&mut self) {
+        self.idents = Default::default();
+    }
+
     /// Marks the entity file of `kind` as unreadable: references that resolve to nothing and
     /// could have named one of its rows are counted, not reported one by one.
     pub fn unreadable(&mut self, kind: NodeKind) {
