@@ -665,8 +665,9 @@ fn state(db: &Path) -> (Value, BTreeMap<String, (String, String, String)>) {
 }
 
 /// A refresh (snapshot mode: a changed supplier, a stake gone) and a delta (one stake
-/// retracted by its op column), each killed on entering every phase of the load
-/// (`QINGLIAN_FAILPOINT`, an abort as sudden as `kill -9`): the database holds the previous
+/// retracted by its op column), each killed on entering every phase of the load, and between
+/// the first two pieces of its commit (`QINGLIAN_FAILPOINT`, an abort as sudden as `kill -9`;
+/// `commit-piece` commits every chunk as its own piece): the database holds the previous
 /// state before the commit and the new one after it, answers, and the load can be completed;
 /// the findings store then records it as an uninterrupted load does.
 #[cfg(unix)]
@@ -709,7 +710,15 @@ fn a_refresh_or_delta_killed_in_any_phase_leaves_the_previous_state_or_the_new_o
             "--since",
             "1",
         ]);
-        for phase in ["parse", "resolve", "encode", "commit", "snapshot", "screen"] {
+        for phase in [
+            "parse",
+            "resolve",
+            "encode",
+            "commit",
+            "commit-piece",
+            "snapshot",
+            "screen",
+        ] {
             let db = tmp.path().join(format!("k{i}-{phase}"));
             common::copy_dir(&base, &db);
             let o = bin()

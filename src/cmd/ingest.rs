@@ -198,11 +198,21 @@ impl LoadBar {
 /// entered: how `tests/cli.rs` proves that a load killed in any phase leaves the previous state
 /// or the new one. (A test hook: the variable is read once.)
 fn failpoint(phase: &str) {
+    if failpoint_is(phase) {
+        die();
+    }
+}
+
+/// Dies on the spot (a failpoint's abort, where a plain function is wanted).
+fn die() {
+    std::process::abort();
+}
+
+/// Whether `QINGLIAN_FAILPOINT` names `phase`.
+fn failpoint_is(phase: &str) -> bool {
     static AT: std::sync::OnceLock<Option<std::ffi::OsString>> = std::sync::OnceLock::new();
     let at = AT.get_or_init(|| std::env::var_os("QINGLIAN_FAILPOINT"));
-    if at.as_deref().is_some_and(|v| v == phase) {
-        std::process::abort();
-    }
+    at.as_deref().is_some_and(|v| v == phase)
 }
 
 /// The input translated into bundle files when it is a standard's file (`None` for a bundle
@@ -268,6 +278,10 @@ pub fn run(a: &Args) -> Result<ExitCode> {
 /// `committed` is set once the database holds a committed load of this bundle.
 fn load(a: &Args, committed: &mut bool) -> Result<ExitCode> {
     let mut db = super::db::open(&a.db.db, true)?;
+    if failpoint_is("commit-piece") {
+        // Every chunk its own piece, and the abort after the first (tests/living.rs).
+        db.set_pieces(1, Some(die));
+    }
     let bar = LoadBar::for_stderr();
     let opts = IngestOptions {
         max_field_bytes: a.max_field_bytes,

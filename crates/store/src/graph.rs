@@ -377,13 +377,16 @@ fn truncated(key: &[u8]) -> StoreError {
 /// load (the loading process holds the database), and the load stays all or nothing:
 /// [`GraphDb::open`], a failed commit and the next attempt remove the chunks of a load whose
 /// final batch never came.
-const PIECE_BYTES: usize = if cfg!(test) { 4 << 10 } else { 128 << 20 };
+const PIECE_BYTES: usize = 128 << 20;
 
 /// The graph on a store.
 #[derive(Debug)]
 pub struct GraphDb<S: Store> {
     store: S,
     state: DbState,
+    /// See [`GraphDb::set_pieces`].
+    piece_bytes: usize,
+    after_piece: Option<fn()>,
 }
 
 impl<S: Store> GraphDb<S> {
@@ -424,7 +427,12 @@ impl<S: Store> GraphDb<S> {
             Some(v) => decode(K_STATE, &v)?,
             None => DbState::default(),
         };
-        let db = GraphDb { store, state };
+        let db = GraphDb {
+            store,
+            state,
+            piece_bytes: PIECE_BYTES,
+            after_piece: None,
+        };
         db.remove_unfinished(db.state.loads + 1)?;
         Ok(db)
     }
@@ -447,8 +455,16 @@ impl<S: Store> GraphDb<S> {
         Ok(())
     }
 
+    /// Sets the size of the pieces a load's chunks are committed in ahead of its final batch
+    /// ([`PIECE_BYTES`] by default) and a function called after each: for tests of a load
+    /// that dies between pieces (`qinglian ingest` under `QINGLIAN_FAILPOINT=commit-piece`).
+    pub fn set_pieces(&mut self, bytes: usize, after_piece: Option<fn()>) {
+        self.piece_bytes = bytes.max(1);
+        self.after_piece = after_piece;
+    }
+
     /// Commits the node and edge chunks of load `number` ahead of its final batch, a piece of
-    /// [`PIECE_BYTES`] at a time, and returns the other writes for that batch.
+    /// [`GraphDb::set_pieces`]'s size at a time, and returns the other writes for that batch.
     fn commit_ahead(&self, batch: Batch, number: u32) -> Result<Batch, StoreError> {
         let ahead: Vec<Vec<u8>> = [Tag::Node, Tag::Edge]
             .into_iter()
@@ -463,8 +479,11 @@ impl<S: Store> GraphDb<S> {
             match v {
                 Some(v) if ahead.iter().any(|p| k.starts_with(p)) => {
                     piece.put(k, v)?;
-                    if piece.bytes() >= PIECE_BYTES {
+                    if piece.bytes() >= self.piece_bytes {
                         self.store.commit(std::mem::take(&mut piece))?;
+                        if let Some(f) = self.after_piece {
+                            f();
+                        }
                     }
                 }
                 Some(v) => rest.put(k, v)?,
@@ -1079,8 +1098,9 @@ mod tests {
         }
     }
 
-    /// Commits a load of `n` people whose names start with `tag`.
+    /// Commits a load of `n` people whose names start with `tag`, in pieces of 4 KiB.
     fn load<S: Store>(db: &mut GraphDb<S>, tag: &str, n: usize) -> Result<LoadRecord, StoreError> {
+        db.set_pieces(4 << 10, None);
         let mut w = db.begin_load(tag, tag);
         let file = w.add_file("people.csv");
         for i in 0..n {
